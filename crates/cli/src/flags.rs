@@ -1,0 +1,194 @@
+//! Flag values: sizes, durations, volumes and environments.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wharf_engine::Volume;
+
+/// `64m`, `1g`, `512k`, `1048576`, `64MiB`: bytes, as Docker reads `--memory`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 64m or 1g)"))?;
+    let unit = unit.trim_end_matches("ib").trim_end_matches('b');
+    let scale: u64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit (use b, k, m, g or t)"
+            ));
+        }
+    };
+    match number.checked_mul(scale) {
+        Some(0) => Err("the size must be more than zero".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large")),
+    }
+}
+
+/// `500ms`, `10s`, `2m`, `1h`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 10s or 2m)"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m or h)")),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err("the duration must be more than zero".to_owned());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is too long"))
+}
+
+/// `HOST:GUEST[:ro|:rw]`; GUEST must be absolute, HOST must be a directory.
+pub fn parse_volume(text: &str) -> Result<Volume, String> {
+    let mut parts = text.split(':');
+    let (Some(host), Some(guest)) = (parts.next(), parts.next()) else {
+        return Err(format!("`{text}` is not HOST:GUEST[:ro]"));
+    };
+    let read_only = match parts.next() {
+        None | Some("rw") => false,
+        Some("ro") => true,
+        Some(other) => return Err(format!("unknown volume option `{other}` (use ro or rw)")),
+    };
+    if parts.next().is_some() {
+        return Err(format!("`{text}` has too many `:` (HOST:GUEST[:ro])"));
+    }
+    if host.is_empty() {
+        return Err(format!("`{text}` names no host directory"));
+    }
+    if !guest.starts_with('/') {
+        return Err(format!("guest path `{guest}` must be absolute"));
+    }
+    let host = Path::new(host)
+        .canonicalize()
+        .map_err(|e| format!("host directory `{host}`: {e}"))?;
+    if !host.is_dir() {
+        return Err(format!("`{}` is not a directory", host.display()));
+    }
+    Ok(Volume {
+        host,
+        guest: guest.to_owned(),
+        read_only,
+    })
+}
+
+/// The guest's environment: env files first, then `-e` flags, later
+/// entries overriding earlier ones. `KEY` alone copies the host's value if
+/// the host has one, as Docker does.
+pub fn environment(
+    env_files: &[PathBuf],
+    flags: &[String],
+    host: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut add = |entry: &str, origin: &dyn Fn() -> String| -> Result<(), String> {
+        let (key, value) = match entry.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_owned())),
+            None => (entry, host(entry)),
+        };
+        if key.is_empty() || key.contains('\0') {
+            return Err(format!("{}: `{entry}` has no variable name", origin()));
+        }
+        let Some(value) = value else { return Ok(()) };
+        match entries.iter_mut().find(|(k, _)| k == key) {
+            Some(existing) => existing.1 = value,
+            None => entries.push((key.to_owned(), value)),
+        }
+        Ok(())
+    };
+    for file in env_files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read env file {}: {e}", file.display()))?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            add(line, &|| format!("{}:{}", file.display(), number + 1))?;
+        }
+    }
+    for flag in flags {
+        add(flag, &|| "-e".to_owned())?;
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("64mb"), Ok(64 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12x").is_err());
+        assert!(parse_size("m").is_err());
+        assert!(parse_size("99999999999t").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 days").is_err());
+    }
+
+    #[test]
+    fn volumes() {
+        let tmp = std::env::temp_dir().canonicalize().expect("tmp");
+        let spec = format!("{}:/data:ro", tmp.display());
+        let volume = parse_volume(&spec).expect("valid");
+        assert_eq!(volume.host, tmp);
+        assert_eq!(volume.guest, "/data");
+        assert!(volume.read_only);
+        assert!(parse_volume("/tmp:data").is_err(), "guest must be absolute");
+        assert!(parse_volume("/tmp:/data:rx").is_err());
+        assert!(parse_volume("/no/such/dir:/data").is_err());
+        assert!(parse_volume("/tmp").is_err());
+    }
+
+    #[test]
+    fn environment_merges_files_and_flags() {
+        let dir = std::env::temp_dir().join(format!("wharf-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("env");
+        std::fs::write(&file, "# comment\n\nA=1\nB=from file\nHOSTY\nMISSING\n").expect("write");
+        let host = |key: &str| (key == "HOSTY").then(|| "h".to_owned());
+        let env =
+            environment(&[file], &["B=flag".to_owned(), "C=x=y".to_owned()], host).expect("env");
+        let expected = [("A", "1"), ("B", "flag"), ("HOSTY", "h"), ("C", "x=y")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(env, expected);
+        assert!(environment(&[], &["=v".to_owned()], |_| None).is_err());
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+}

@@ -1,0 +1,94 @@
+//! Errors of the engine host: the run could not start.
+
+use std::path::PathBuf;
+
+/// A boxed error from Wasmtime or WASI, kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a guest could not be run. A guest that ran and failed is an
+/// [`crate::Outcome`], not an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The program file could not be read.
+    #[error("cannot read {}", path.display())]
+    ReadProgram {
+        /// The program's path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The program is `.wat` text that does not parse.
+    #[error("{} is not valid WebAssembly text", path.display())]
+    ParseText {
+        /// The program's path.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        source: wat::Error,
+    },
+    /// The bytes are neither a core module nor a component.
+    #[error("{} is not a WebAssembly module or component (bad magic or version)", path.display())]
+    NotWasm {
+        /// The program's path.
+        path: PathBuf,
+    },
+    /// Wasmtime rejected the program: malformed or invalid.
+    #[error("{} is not a valid WebAssembly program", path.display())]
+    Invalid {
+        /// The program's path.
+        path: PathBuf,
+        /// Wasmtime's diagnosis, with the byte offset.
+        source: BoxError,
+    },
+    /// The program imports something the sandbox does not provide.
+    #[error("{} needs imports that wharf does not provide", path.display())]
+    Link {
+        /// The program's path.
+        path: PathBuf,
+        /// The missing import.
+        source: BoxError,
+    },
+    /// The program has no entry point wharf can call.
+    #[error("{} has no entry point: {expected}", path.display())]
+    NoEntryPoint {
+        /// The program's path.
+        path: PathBuf,
+        /// What was looked for.
+        expected: &'static str,
+    },
+    /// Instantiation failed before the guest's code ran (for example its
+    /// initial memory is larger than the memory limit).
+    #[error("cannot instantiate {}", path.display())]
+    Instantiate {
+        /// The program's path.
+        path: PathBuf,
+        /// The cause.
+        source: BoxError,
+    },
+    /// A volume's host directory cannot be opened.
+    #[error("cannot open volume {}", host.display())]
+    Volume {
+        /// The volume's host directory.
+        host: PathBuf,
+        /// The cause.
+        source: BoxError,
+    },
+    /// The Wasmtime engine could not be configured for this host.
+    #[error("cannot create the WebAssembly engine")]
+    Engine {
+        /// The cause.
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Whether the error means the program file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::ReadProgram { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// Turns a Wasmtime error into a boxed source error.
+pub(crate) fn boxed(error: wasmtime::Error) -> BoxError {
+    error.into_boxed_dyn_error()
+}

@@ -1,0 +1,121 @@
+//! The host: one Wasmtime engine per process and its compiled-code cache.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::cache::CodeCache;
+use crate::error::{Error, boxed};
+use crate::outcome::Outcome;
+use crate::run::{ComponentState, CoreState};
+use crate::spec::RunSpec;
+use crate::stop::StopHandle;
+
+/// How to build a [`Host`].
+#[derive(Debug, Clone, Default)]
+pub struct HostConfig {
+    /// Where compiled code is cached; `None` compiles on every run.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
+/// one per process and run any number of guests on it, from any thread.
+pub struct Host {
+    engine: wasmtime::Engine,
+    cache: Option<CodeCache>,
+    compilations: AtomicU64,
+    core_linker: OnceLock<wasmtime::Linker<CoreState>>,
+    component_linker: OnceLock<wasmtime::component::Linker<ComponentState>>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("cache", &self.cache)
+            .field("compilations", &self.compilations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Builds the engine and opens the cache. A cache that cannot be opened
+    /// safely is left out (with a warning); runs then compile every time.
+    pub fn new(config: HostConfig) -> Result<Host, Error> {
+        let engine = wasmtime::Engine::new(&engine_config())
+            .map_err(|e| Error::Engine { source: boxed(e) })?;
+        let cache = config.cache_dir.and_then(|dir| {
+            CodeCache::open(&dir, &engine)
+                .inspect_err(|error| {
+                    tracing::warn!(dir = %dir.display(), %error, "compiled-code cache disabled");
+                })
+                .ok()
+        });
+        Ok(Host {
+            engine,
+            cache,
+            compilations: AtomicU64::new(0),
+            core_linker: OnceLock::new(),
+            component_linker: OnceLock::new(),
+        })
+    }
+
+    /// A handle that stops the run it is passed to.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle::new(self.engine.clone())
+    }
+
+    /// Runs the guest `spec` describes until it exits, traps or is stopped
+    /// through `stop`.
+    pub fn run(&self, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
+        crate::run::run(self, spec, stop)
+    }
+
+    /// How many programs this host compiled (cache misses).
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    pub(crate) fn cache(&self) -> Option<&CodeCache> {
+        self.cache.as_ref()
+    }
+
+    pub(crate) fn count_compilation(&self) {
+        self.compilations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn core_linker(&self) -> Result<&wasmtime::Linker<CoreState>, Error> {
+        if let Some(linker) = self.core_linker.get() {
+            return Ok(linker);
+        }
+        let mut linker = wasmtime::Linker::new(&self.engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CoreState| &mut state.wasi)
+            .map_err(|e| Error::Engine { source: boxed(e) })?;
+        Ok(self.core_linker.get_or_init(|| linker))
+    }
+
+    pub(crate) fn component_linker(
+        &self,
+    ) -> Result<&wasmtime::component::Linker<ComponentState>, Error> {
+        if let Some(linker) = self.component_linker.get() {
+            return Ok(linker);
+        }
+        let mut linker = wasmtime::component::Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| Error::Engine { source: boxed(e) })?;
+        Ok(self.component_linker.get_or_init(|| linker))
+    }
+}
+
+fn engine_config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    // Stop requests tick the epoch; each store then checks its own flag.
+    config.epoch_interruption(true);
+    // Function names come from the name section; DWARF is not parsed.
+    config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}

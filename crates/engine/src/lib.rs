@@ -1,0 +1,27 @@
+//! wharf's engine host: runs one WebAssembly program in a WASI sandbox.
+//!
+//! A [`RunSpec`] describes the run (program, arguments, environment,
+//! directories, stdio, limits); a [`Host`] owns the Wasmtime engine and the
+//! compiled-code cache and turns a spec into an [`Outcome`]. Core modules run
+//! with WASI preview 1, components run the `wasi:cli/command` world of WASI
+//! preview 2; the host tells them apart by their bytes.
+//!
+//! This crate knows nothing of OCI images or containers.
+#![deny(missing_docs)]
+
+mod cache;
+mod error;
+mod host;
+mod limiter;
+mod outcome;
+mod program;
+mod run;
+mod sandbox;
+mod spec;
+mod stop;
+
+pub use error::Error;
+pub use host::{Host, HostConfig};
+pub use outcome::{Outcome, TrapReport};
+pub use spec::{DEFAULT_MEMORY_LIMIT, RunSpec, Stdin, Volume};
+pub use stop::{StopHandle, StopReason};

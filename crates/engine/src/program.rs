@@ -1,0 +1,134 @@
+//! Reading a program, telling modules from components, and getting its
+//! compiled code from the cache or Cranelift.
+
+use std::path::Path;
+
+use crate::cache::{ArtifactKind, sha256_hex};
+use crate::error::{Error, boxed};
+use crate::host::Host;
+
+/// A compiled program, ready to instantiate.
+pub(crate) enum Program {
+    Module(wasmtime::Module),
+    Component(wasmtime::component::Component),
+}
+
+/// Reads, decodes and compiles (or loads from cache) the program at `path`.
+pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadProgram {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bytes = to_binary(path, bytes)?;
+    let kind = kind_of(&bytes).ok_or_else(|| Error::NotWasm {
+        path: path.to_owned(),
+    })?;
+    let digest = sha256_hex(&bytes);
+    if let Some(program) = load_cached(host, &digest, kind) {
+        tracing::debug!(program = %path.display(), %digest, "compiled code loaded from cache");
+        return Ok(program);
+    }
+    tracing::debug!(program = %path.display(), %digest, "compiling");
+    host.count_compilation();
+    let invalid = |e| Error::Invalid {
+        path: path.to_owned(),
+        source: boxed(e),
+    };
+    let (program, serialized) = match kind {
+        ArtifactKind::Module => {
+            let module = wasmtime::Module::new(host.engine(), &bytes).map_err(invalid)?;
+            let serialized = module.serialize();
+            (Program::Module(module), serialized)
+        }
+        ArtifactKind::Component => {
+            let component =
+                wasmtime::component::Component::new(host.engine(), &bytes).map_err(invalid)?;
+            let serialized = component.serialize();
+            (Program::Component(component), serialized)
+        }
+    };
+    if let Some(cache) = host.cache() {
+        match serialized.map_err(boxed) {
+            Ok(serialized) => {
+                if let Err(error) = cache.store(&digest, kind, &serialized) {
+                    tracing::warn!(%error, "cannot write compiled code to the cache");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot serialize compiled code"),
+        }
+    }
+    Ok(program)
+}
+
+/// Binary programs pass through; text (`.wat`, or any UTF-8 file not
+/// starting with the binary magic) is assembled.
+fn to_binary(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let is_wat = path.extension().is_some_and(|ext| ext == "wat");
+    if !is_wat && std::str::from_utf8(&bytes).is_err() {
+        return Err(Error::NotWasm {
+            path: path.to_owned(),
+        });
+    }
+    wat::parse_bytes(&bytes)
+        .map(|binary| binary.into_owned())
+        .map_err(|mut source| {
+            source.set_path(path);
+            Error::ParseText {
+                path: path.to_owned(),
+                source,
+            }
+        })
+}
+
+/// Module or component, from the header's layer field.
+fn kind_of(bytes: &[u8]) -> Option<ArtifactKind> {
+    match bytes.get(..8)? {
+        [0, b'a', b's', b'm', _, _, 0, 0] => Some(ArtifactKind::Module),
+        [0, b'a', b's', b'm', _, _, 1, 0] => Some(ArtifactKind::Component),
+        _ => None,
+    }
+}
+
+fn load_cached(host: &Host, digest: &str, kind: ArtifactKind) -> Option<Program> {
+    let payload = host.cache()?.load(digest, kind)?;
+    // SAFETY: the payload is what this program serialized with an engine of
+    // the same compatibility hash (the cache directory is keyed by it); the
+    // cache checked that the file is ours, closed to others, and that its
+    // sha256 matches the digest written beside it.
+    let loaded = unsafe {
+        match kind {
+            ArtifactKind::Module => {
+                wasmtime::Module::deserialize(host.engine(), &payload).map(Program::Module)
+            }
+            ArtifactKind::Component => {
+                wasmtime::component::Component::deserialize(host.engine(), &payload)
+                    .map(Program::Component)
+            }
+        }
+    };
+    loaded
+        .inspect_err(|error| tracing::warn!(%error, "cache entry rejected by Wasmtime"))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_header() {
+        assert_eq!(kind_of(b"\0asm\x01\0\0\0"), Some(ArtifactKind::Module));
+        assert_eq!(kind_of(b"\0asm\x0d\0\x01\0"), Some(ArtifactKind::Component));
+        assert_eq!(kind_of(b"\0asm\x01\0"), None);
+        assert_eq!(kind_of(b"\x7fELF\x02\x01\x01\0"), None);
+    }
+
+    #[test]
+    fn binary_garbage_is_not_text() {
+        let error = to_binary(Path::new("x.wasm"), vec![0xff, 0xfe, 0x00]).unwrap_err();
+        assert!(matches!(error, Error::NotWasm { .. }));
+    }
+}

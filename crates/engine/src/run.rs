@@ -1,0 +1,196 @@
+//! Running a compiled program to its outcome.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreContextMut, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::error::{Error, boxed};
+use crate::host::Host;
+use crate::limiter::GuestLimiter;
+use crate::outcome::{Outcome, TrapReport};
+use crate::program::{self, Program};
+use crate::spec::RunSpec;
+use crate::stop::StopHandle;
+
+/// Store data of a core module run.
+pub(crate) struct CoreState {
+    pub(crate) wasi: WasiP1Ctx,
+    limiter: GuestLimiter,
+}
+
+/// Store data of a component run.
+pub(crate) struct ComponentState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    limiter: GuestLimiter,
+}
+
+impl WasiView for ComponentState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
+    let program = program::load(host, &spec.program)?;
+    let mut wasi = crate::sandbox::wasi_builder(spec)?;
+    let limiter = GuestLimiter::new(spec.memory_limit);
+    match program {
+        Program::Module(module) => {
+            let state = CoreState {
+                wasi: wasi.build_p1(),
+                limiter,
+            };
+            run_module(host, spec, stop, &module, state)
+        }
+        Program::Component(component) => {
+            let state = ComponentState {
+                ctx: wasi.build(),
+                table: ResourceTable::new(),
+                limiter,
+            };
+            run_component(host, spec, stop, &component, state)
+        }
+    }
+}
+
+fn run_module(
+    host: &Host,
+    spec: &RunSpec,
+    stop: &StopHandle,
+    module: &wasmtime::Module,
+    state: CoreState,
+) -> Result<Outcome, Error> {
+    let path = || spec.program.clone();
+    let pre = host
+        .core_linker()?
+        .instantiate_pre(module)
+        .map_err(|e| Error::Link {
+            path: path(),
+            source: boxed(e),
+        })?;
+    let mut store = Store::new(host.engine(), state);
+    store.limiter(|state| &mut state.limiter);
+    arm_stop(&mut store, stop);
+    let instance = match pre.instantiate(&mut store) {
+        Ok(instance) => instance,
+        Err(error) => return instantiate_failure(spec, stop, error),
+    };
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|_| Error::NoEntryPoint {
+            path: path(),
+            expected: "an exported `_start` function taking and returning nothing",
+        })?;
+    Ok(match start.call(&mut store, ()) {
+        Ok(()) => Outcome::Exited(0),
+        Err(error) => guest_failure(stop, error),
+    })
+}
+
+fn run_component(
+    host: &Host,
+    spec: &RunSpec,
+    stop: &StopHandle,
+    component: &wasmtime::component::Component,
+    state: ComponentState,
+) -> Result<Outcome, Error> {
+    let path = || spec.program.clone();
+    let pre = host
+        .component_linker()?
+        .instantiate_pre(component)
+        .map_err(|e| Error::Link {
+            path: path(),
+            source: boxed(e),
+        })?;
+    let pre = CommandPre::new(pre).map_err(|_| Error::NoEntryPoint {
+        path: path(),
+        expected: "an export of `wasi:cli/run@0.2` (the `wasi:cli/command` world)",
+    })?;
+    let mut store = Store::new(host.engine(), state);
+    store.limiter(|state| &mut state.limiter);
+    arm_stop(&mut store, stop);
+    let command = match pre.instantiate(&mut store) {
+        Ok(command) => command,
+        Err(error) => return instantiate_failure(spec, stop, error),
+    };
+    Ok(match command.wasi_cli_run().call_run(&mut store) {
+        Ok(Ok(())) => Outcome::Exited(0),
+        Ok(Err(())) => Outcome::Exited(1),
+        Err(error) => guest_failure(stop, error),
+    })
+}
+
+/// Makes the store trap at the next epoch tick if, and only if, this run
+/// was asked to stop.
+fn arm_stop<T>(store: &mut Store<T>, stop: &StopHandle) {
+    let handle = stop.clone();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_: StoreContextMut<'_, T>| {
+        Ok(if handle.reason().is_some() {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Continue(1)
+        })
+    });
+}
+
+/// Instantiation runs guest code (start functions, component initializers):
+/// failures there are the guest's; others are ours.
+fn instantiate_failure(
+    spec: &RunSpec,
+    stop: &StopHandle,
+    error: wasmtime::Error,
+) -> Result<Outcome, Error> {
+    if stop.reason().is_some()
+        || error.downcast_ref::<I32Exit>().is_some()
+        || error.downcast_ref::<wasmtime::Trap>().is_some()
+    {
+        return Ok(guest_failure(stop, error));
+    }
+    Err(Error::Instantiate {
+        path: spec.program.clone(),
+        source: boxed(error),
+    })
+}
+
+/// The outcome of a guest call that returned an error.
+fn guest_failure(stop: &StopHandle, error: wasmtime::Error) -> Outcome {
+    if let Some(reason) = stop.reason() {
+        return Outcome::Stopped(reason);
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Outcome::Exited(exit.0);
+    }
+    let backtrace = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|trace| trace.frames().iter().map(describe_frame).collect())
+        .unwrap_or_default();
+    let message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => format!("wasm trap: {trap}"),
+        None => error
+            .chain()
+            .map(|cause| cause.to_string())
+            .filter(|line| !line.starts_with("error while executing at wasm backtrace"))
+            .collect::<Vec<_>>()
+            .join(": "),
+    };
+    Outcome::Trapped(TrapReport { message, backtrace })
+}
+
+fn describe_frame(frame: &wasmtime::FrameInfo) -> String {
+    let module = frame.module().name().unwrap_or("<module>");
+    let func = match frame.func_name() {
+        Some(name) => name.to_owned(),
+        None => format!("<function {}>", frame.func_index()),
+    };
+    match frame.module_offset() {
+        Some(offset) => format!("{module}!{func} @ {offset:#x}"),
+        None => format!("{module}!{func}"),
+    }
+}

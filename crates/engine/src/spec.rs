@@ -1,0 +1,77 @@
+//! The run description: everything a guest is given, and nothing more.
+
+use std::path::PathBuf;
+
+/// The memory cap applied when a run does not name one: 1 GiB of linear
+/// memory and tables, summed over every memory and table of the guest.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+
+/// What to run and what the guest may see.
+///
+/// The sandbox is built from this description alone; the guest gets:
+/// - argv: exactly [`RunSpec::args`] (`args[0]` is the program's name);
+/// - environment: exactly [`RunSpec::env`], nothing of the host's;
+/// - files: only the directories in [`RunSpec::volumes`], each confined to
+///   its host directory (`..` and symlinks cannot leave it), read-only ones
+///   refusing every write, create, truncate, rename and delete;
+/// - working directory: [`RunSpec::workdir`], `/` when unset;
+/// - stdin: empty unless [`Stdin::Inherit`]; stdout and stderr: the host's;
+/// - network: none (no TCP, no UDP, no name lookup);
+/// - clocks and random numbers: the host's;
+/// - memory: linear memories and tables capped together at
+///   [`RunSpec::memory_limit`] bytes; growing past it fails in the guest.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The program: a `.wasm` core module or component, or `.wat` text.
+    pub program: PathBuf,
+    /// The guest's argv, program name first.
+    pub args: Vec<String>,
+    /// The guest's environment, in order.
+    pub env: Vec<(String, String)>,
+    /// Host directories the guest may open.
+    pub volumes: Vec<Volume>,
+    /// The guest's initial working directory, an absolute guest path.
+    pub workdir: Option<String>,
+    /// Where the guest's stdin comes from.
+    pub stdin: Stdin,
+    /// Cap on the guest's linear memory and tables, in bytes.
+    pub memory_limit: u64,
+}
+
+impl RunSpec {
+    /// A spec that runs `program` with argv `[program]` and nothing else.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        let program = program.into();
+        let name = program.to_string_lossy().into_owned();
+        RunSpec {
+            program,
+            args: vec![name],
+            env: Vec::new(),
+            volumes: Vec::new(),
+            workdir: None,
+            stdin: Stdin::Empty,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// A host directory given to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it (an absolute guest path such as `/data`).
+    pub guest: String,
+    /// Whether the guest is refused every change through it.
+    pub read_only: bool,
+}
+
+/// The guest's standard input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stdin {
+    /// Reads see end of file at once.
+    #[default]
+    Empty,
+    /// The host process's stdin.
+    Inherit,
+}

@@ -1,0 +1,59 @@
+//! Stopping a running guest from another thread or a signal handler.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Why a guest was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A signal was delivered to the host (its number).
+    Signal(i32),
+    /// The run exceeded its time limit.
+    Timeout,
+}
+
+const NOT_STOPPED: u32 = 0;
+const TIMEOUT: u32 = u32::MAX;
+
+/// A handle that stops one run. Cloneable; stopping is idempotent and the
+/// first reason wins. [`StopHandle::stop`] only does atomic operations, so
+/// it may be called from a signal handler.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    reason: Arc<AtomicU32>,
+    engine: wasmtime::Engine,
+}
+
+impl StopHandle {
+    pub(crate) fn new(engine: wasmtime::Engine) -> Self {
+        StopHandle {
+            reason: Arc::new(AtomicU32::new(NOT_STOPPED)),
+            engine,
+        }
+    }
+
+    /// Asks the guest to stop. Guest code is interrupted at its next loop
+    /// back-edge or function entry; a guest blocked in a host call stops
+    /// when the call returns.
+    pub fn stop(&self, reason: StopReason) {
+        let code = match reason {
+            StopReason::Signal(signal) => signal.max(1) as u32,
+            StopReason::Timeout => TIMEOUT,
+        };
+        let _ = self
+            .reason
+            .compare_exchange(NOT_STOPPED, code, Ordering::SeqCst, Ordering::SeqCst);
+        // Every store's epoch deadline is the next tick: each one wakes up,
+        // checks its own stop flag and goes on if it was not the target.
+        self.engine.increment_epoch();
+    }
+
+    /// The reason the run was stopped, if it was.
+    pub fn reason(&self) -> Option<StopReason> {
+        match self.reason.load(Ordering::SeqCst) {
+            NOT_STOPPED => None,
+            TIMEOUT => Some(StopReason::Timeout),
+            signal => Some(StopReason::Signal(signal as i32)),
+        }
+    }
+}
