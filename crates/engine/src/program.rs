@@ -60,14 +60,14 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
     Ok(program)
 }
 
-/// Binary programs pass through; text (`.wat`, or any UTF-8 file not
-/// starting with the binary magic) is assembled.
+/// Binary programs pass through; text (a `.wat` file, or one that starts
+/// like WebAssembly text) is assembled.
 fn to_binary(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let is_wat = path.extension().is_some_and(|ext| ext == "wat");
-    if !is_wat && std::str::from_utf8(&bytes).is_err() {
+    let is_wat = path.extension().is_some_and(|ext| ext == "wat") || looks_like_text(&bytes);
+    if !is_wat {
         return Err(Error::NotWasm {
             path: path.to_owned(),
         });
@@ -81,6 +81,14 @@ fn to_binary(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
                 source,
             }
         })
+}
+
+/// Whether the first non-blank byte opens an s-expression or a comment.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'(' | b';'))
 }
 
 /// Module or component, from the header's layer field.
@@ -128,7 +136,11 @@ mod tests {
 
     #[test]
     fn binary_garbage_is_not_text() {
-        let error = to_binary(Path::new("x.wasm"), vec![0xff, 0xfe, 0x00]).unwrap_err();
+        let error = to_binary(Path::new("x.wasm"), vec![0xff, 0xfe, 0x00]).expect_err("rejected");
         assert!(matches!(error, Error::NotWasm { .. }));
+        let error =
+            to_binary(Path::new("x.wasm"), b"\x7fELF\x02\x01".to_vec()).expect_err("rejected");
+        assert!(matches!(error, Error::NotWasm { .. }));
+        assert!(to_binary(Path::new("x"), b" (module)".to_vec()).is_ok());
     }
 }

@@ -172,7 +172,7 @@ fn guest_failure(stop: &StopHandle, error: wasmtime::Error) -> Outcome {
         .map(|trace| trace.frames().iter().map(describe_frame).collect())
         .unwrap_or_default();
     let message = match error.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => format!("wasm trap: {trap}"),
+        Some(trap) => trap.to_string(),
         None => error
             .chain()
             .map(|cause| cause.to_string())

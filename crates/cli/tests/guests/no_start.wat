@@ -1,0 +1,2 @@
+;; A core module with no _start: a library, not a command.
+(module (func (export "helper")))

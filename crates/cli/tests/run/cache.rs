@@ -1,0 +1,124 @@
+//! The compiled-code cache: hits, corruption, concurrency.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+fn run_logged(root: &Path, program: &Path) -> std::process::Output {
+    wharf(root)
+        .env("WHARF_LOG", "debug")
+        .arg("run")
+        .arg(program)
+        .output()
+        .expect("spawn")
+}
+
+fn entries(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for engine in std::fs::read_dir(root.join("cache"))
+        .expect("cache dir")
+        .flatten()
+    {
+        for entry in std::fs::read_dir(engine.path())
+            .expect("engine dir")
+            .flatten()
+        {
+            found.push(entry.path());
+        }
+    }
+    found
+}
+
+#[test]
+fn second_run_does_not_compile() {
+    for (shape, guest) in both_shapes("args_env") {
+        let root = temp();
+        let first = run_logged(root.path(), &guest);
+        assert_code(&first, 0);
+        assert!(
+            stderr(&first).contains("compiling"),
+            "{shape}: {}",
+            stderr(&first)
+        );
+        let second = run_logged(root.path(), &guest);
+        assert_code(&second, 0);
+        let log = stderr(&second);
+        assert!(log.contains("loaded from cache"), "{shape}: {log}");
+        assert!(!log.contains("compiling"), "{shape}: {log}");
+        assert_eq!(stdout(&first), stdout(&second));
+        assert_eq!(entries(root.path()).len(), 1, "{shape}");
+    }
+}
+
+#[test]
+fn flipped_byte_is_detected_and_rebuilt() {
+    for (shape, guest) in both_shapes("args_env") {
+        let root = temp();
+        assert_code(&run_logged(root.path(), &guest), 0);
+        let entry = entries(root.path()).pop().expect("a cache entry");
+        let mut bytes = std::fs::read(&entry).expect("read entry");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&entry, &bytes).expect("corrupt entry");
+
+        let output = run_logged(root.path(), &guest);
+        assert_code(&output, 0);
+        let log = stderr(&output);
+        assert!(
+            log.contains("discarding corrupt cache entry"),
+            "{shape}: {log}"
+        );
+        assert!(log.contains("compiling"), "{shape}: {log}");
+        assert!(stdout(&output).contains("arg 0="), "{shape}");
+
+        let third = run_logged(root.path(), &guest);
+        assert!(
+            stderr(&third).contains("loaded from cache"),
+            "{shape}: rebuilt entry is good"
+        );
+    }
+}
+
+#[test]
+fn entry_writable_by_others_is_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = temp();
+    let guest = c_guest("args_env");
+    assert_code(&run_logged(root.path(), &guest), 0);
+    let entry = entries(root.path()).pop().expect("a cache entry");
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let output = run_logged(root.path(), &guest);
+    assert_code(&output, 0);
+    assert!(stderr(&output).contains("compiling"), "{}", stderr(&output));
+}
+
+#[test]
+fn concurrent_first_runs_all_succeed() {
+    let root = temp();
+    let guest = c_guest("args_env");
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            wharf(root.path())
+                .arg("run")
+                .arg(&guest)
+                .arg(format!("run-{i}"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output().expect("wait");
+        assert_code(&output, 0);
+        assert!(stdout(&output).contains(&format!("arg 1=run-{i}")));
+    }
+    let entries = entries(root.path());
+    assert_eq!(
+        entries.len(),
+        1,
+        "one entry, no temporary files: {entries:?}"
+    );
+    let output = run_logged(root.path(), &guest);
+    assert!(stderr(&output).contains("loaded from cache"));
+}

@@ -1,0 +1,139 @@
+//! Test support: the `wharf` binary, guest programs built on demand, and
+//! temporary directories.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// Where guest sources live.
+pub fn guest_source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(name)
+}
+
+/// A `wharf` command with its own state directory and a canary in the host
+/// environment (which must never reach a guest).
+pub fn wharf(root: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    command
+        .env("WHARF_ROOT", root)
+        .env("WHARF_HOST_CANARY", "leaked")
+        .env_remove("WHARF_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+/// A fresh temporary directory, removed on drop.
+pub fn temp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("wharf-test-")
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+/// Runs `wharf run ARGS...` and returns what it did.
+pub fn run(root: &Path, args: &[&str]) -> Output {
+    wharf(root)
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("spawn wharf")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing the output when it differs.
+#[track_caller]
+pub fn assert_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+fn build_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
+    std::fs::create_dir_all(&dir).expect("guest build directory");
+    dir
+}
+
+/// Builds each guest once per test process, whatever the thread.
+fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(key) {
+        return path.clone();
+    }
+    let path = build_dir().join(key);
+    let tmp = build_dir().join(format!(".{key}.{}", std::process::id()));
+    build(&tmp);
+    std::fs::rename(&tmp, &path).expect("move the built guest into place");
+    built.insert(key.to_owned(), path.clone());
+    path
+}
+
+/// The C guest `NAME.c`, built with clang for wasm32-wasi (preview 1).
+pub fn c_guest(name: &str) -> PathBuf {
+    build_once(&format!("{name}.wasm"), |out| {
+        let status = Command::new("clang-14")
+            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
+            .arg(out)
+            .arg(guest_source(&format!("{name}.c")))
+            .status()
+            .expect("run clang-14 (install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)");
+        assert!(status.success(), "clang-14 failed to build {name}.c");
+    })
+}
+
+/// The C guest `NAME.c` as a `wasi:cli/command` component: the preview-1
+/// module wrapped with the preview-1 adapter.
+pub fn component_guest(name: &str) -> PathBuf {
+    let module = c_guest(name);
+    build_once(&format!("{name}.component.wasm"), |out| {
+        let bytes = std::fs::read(&module).expect("read the core module");
+        let component = wit_component::ComponentEncoder::default()
+            .module(&bytes)
+            .expect("module")
+            .adapter(
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            )
+            .expect("adapter")
+            .validate(true)
+            .encode()
+            .expect("encode the component");
+        std::fs::write(out, component).expect("write the component");
+    })
+}
+
+/// A `.wat` guest, by path (wharf reads text itself).
+pub fn wat_guest(name: &str) -> PathBuf {
+    guest_source(&format!("{name}.wat"))
+}
+
+/// Both shapes of a C guest: core module and component.
+pub fn both_shapes(name: &str) -> [(&'static str, PathBuf); 2] {
+    [
+        ("module", c_guest(name)),
+        ("component", component_guest(name)),
+    ]
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of `wharf run`: the real binary, real guests.
+
+mod basics;
+mod cache;
+mod common;
+mod invalid;
+mod limits;
+mod sandbox;

@@ -1,0 +1,190 @@
+//! The sandbox, one test per attempt to get out. Each attempt must fail
+//! inside the guest (the `fs` guest exits 1 and says "denied") and leave the
+//! host as it was. Attempts run as a core module and as a component.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use crate::common::*;
+
+/// A volume directory inside a parent that holds a secret the guest must
+/// never reach.
+struct Fixture {
+    parent: tempfile::TempDir,
+    root: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let parent = temp();
+        std::fs::create_dir(parent.path().join("vol")).expect("volume");
+        std::fs::write(parent.path().join("secret.txt"), "top secret\n").expect("secret");
+        std::fs::write(parent.path().join("vol/existing.txt"), "original\n").expect("file");
+        std::fs::create_dir(parent.path().join("vol/dir")).expect("dir");
+        Fixture {
+            parent,
+            root: temp(),
+        }
+    }
+
+    fn vol(&self) -> std::path::PathBuf {
+        self.parent.path().join("vol")
+    }
+
+    /// Runs `fs OP ARGS` with the volume at `/data` (`:ro` when asked).
+    fn attempt(&self, read_only: bool, op_args: &[&str]) -> Vec<(String, std::process::Output)> {
+        let mount = format!(
+            "{}:/data{}",
+            path_str(&self.vol()),
+            if read_only { ":ro" } else { "" }
+        );
+        both_shapes("fs")
+            .into_iter()
+            .map(|(shape, guest)| {
+                let mut args = vec!["-v", &mount, path_str(&guest)];
+                args.extend_from_slice(op_args);
+                (shape.to_owned(), run(self.root.path(), &args))
+            })
+            .collect()
+    }
+
+    #[track_caller]
+    fn assert_denied(&self, read_only: bool, op_args: &[&str]) {
+        for (shape, output) in self.attempt(read_only, op_args) {
+            assert_code(&output, 1);
+            let out = stdout(&output);
+            assert!(out.contains("denied"), "{shape} {op_args:?}: {out}");
+            assert!(!out.contains("top secret"), "{shape} {op_args:?}: {out}");
+            self.assert_host_untouched();
+        }
+    }
+
+    #[track_caller]
+    fn assert_host_untouched(&self) {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("host file");
+        assert_eq!(read(&self.parent.path().join("secret.txt")), "top secret\n");
+        assert_eq!(read(&self.vol().join("existing.txt")), "original\n");
+        assert!(self.vol().join("dir").is_dir());
+        let mut names: Vec<String> = std::fs::read_dir(self.vol())
+            .expect("list volume")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let expected_links: Vec<&str> = ["a", "b", "abs-link", "rel-link"]
+            .into_iter()
+            .filter(|n| self.vol().join(n).symlink_metadata().is_ok())
+            .collect();
+        let mut expected: Vec<String> = ["dir", "existing.txt"]
+            .into_iter()
+            .chain(expected_links)
+            .map(str::to_owned)
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected, "nothing created, renamed or deleted");
+    }
+}
+
+#[test]
+fn host_file_not_given_cannot_be_read() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(false, &["read", "/etc/passwd"]);
+    let secret = fixture.parent.path().join("secret.txt");
+    fixture.assert_denied(false, &["read", path_str(&secret)]);
+}
+
+#[test]
+fn dotdot_cannot_leave_a_volume() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(false, &["read", "/data/../secret.txt"]);
+    fixture.assert_denied(false, &["read", "/data/dir/../../secret.txt"]);
+    fixture.assert_denied(false, &["read", "/data/../../../../etc/passwd"]);
+}
+
+#[test]
+fn absolute_symlink_cannot_leave_a_volume() {
+    let fixture = Fixture::new();
+    symlink(
+        fixture.parent.path().join("secret.txt"),
+        fixture.vol().join("abs-link"),
+    )
+    .expect("symlink");
+    fixture.assert_denied(false, &["read", "/data/abs-link"]);
+    fixture.assert_denied(false, &["write", "/data/abs-link"]);
+}
+
+#[test]
+fn relative_symlink_cannot_leave_a_volume() {
+    let fixture = Fixture::new();
+    symlink("../secret.txt", fixture.vol().join("rel-link")).expect("symlink");
+    fixture.assert_denied(false, &["read", "/data/rel-link"]);
+    fixture.assert_denied(false, &["write", "/data/rel-link"]);
+}
+
+#[test]
+fn symlink_loop_fails_cleanly() {
+    let fixture = Fixture::new();
+    symlink("b", fixture.vol().join("a")).expect("symlink");
+    symlink("a", fixture.vol().join("b")).expect("symlink");
+    fixture.assert_denied(false, &["read", "/data/a"]);
+}
+
+#[test]
+fn read_only_volume_refuses_create() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(true, &["write", "/data/new.txt"]);
+    fixture.assert_denied(true, &["mkdir", "/data/newdir"]);
+    fixture.assert_denied(true, &["symlink", "existing.txt", "/data/link"]);
+}
+
+#[test]
+fn read_only_volume_refuses_overwrite_and_append() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(true, &["write", "/data/existing.txt"]);
+    fixture.assert_denied(true, &["append", "/data/existing.txt"]);
+}
+
+#[test]
+fn read_only_volume_refuses_truncate() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(true, &["truncate", "/data/existing.txt"]);
+}
+
+#[test]
+fn read_only_volume_refuses_rename() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(true, &["rename", "/data/existing.txt", "/data/moved.txt"]);
+    fixture.assert_denied(true, &["rename", "/data/dir", "/data/moved"]);
+}
+
+#[test]
+fn read_only_volume_refuses_delete() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(true, &["unlink", "/data/existing.txt"]);
+    fixture.assert_denied(true, &["rmdir", "/data/dir"]);
+}
+
+#[test]
+fn read_only_volume_can_be_read() {
+    let fixture = Fixture::new();
+    for (shape, output) in fixture.attempt(true, &["read", "/data/existing.txt"]) {
+        assert_code(&output, 0);
+        assert!(stdout(&output).contains("content: original"), "{shape}");
+    }
+}
+
+#[test]
+fn writable_volume_can_be_written() {
+    let fixture = Fixture::new();
+    for (shape, output) in fixture.attempt(false, &["write", "/data/new.txt"]) {
+        assert_code(&output, 0);
+        assert_eq!(stdout(&output), "ok\n", "{shape}");
+    }
+    let written = std::fs::read_to_string(fixture.vol().join("new.txt")).expect("new file");
+    assert_eq!(written, "written by guest\n");
+}
+
+#[test]
+fn no_socket_is_reachable() {
+    let fixture = Fixture::new();
+    fixture.assert_denied(false, &["socket"]);
+}
