@@ -188,3 +188,12 @@ fn no_socket_is_reachable() {
     let fixture = Fixture::new();
     fixture.assert_denied(false, &["socket"]);
 }
+
+#[test]
+fn component_cannot_create_sockets() {
+    // The guest asks wasi:sockets for a TCP and a UDP socket and exits 0
+    // only when both requests are refused with access-denied.
+    let root = temp();
+    let output = run(root.path(), &[path_str(&wat_guest("sockets"))]);
+    assert_code(&output, 0);
+}
