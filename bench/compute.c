@@ -16,11 +16,11 @@ int main(int argc, char **argv) {
     uint32_t seed = 12345;
     for (int r = 0; r < rounds; r++) {
         memset(composite, 0, N + 1);
-        long primes = 0;
-        for (long i = 2; i <= N; i++) {
+        int64_t primes = 0;
+        for (int64_t i = 2; i <= N; i++) {
             if (composite[i]) continue;
             primes++;
-            for (long j = i * i; j <= N; j += i) composite[j] = 1;
+            for (int64_t j = i * i; j <= N; j += i) composite[j] = 1;
         }
         for (int i = 0; i < N; i++) {
             seed = seed * 1664525u + 1013904223u;

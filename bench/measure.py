@@ -1,7 +1,7 @@
 """Runs the peers side by side, interleaved, and prints ratios.
 
-Each command is started with posix_spawn and reaped with wait4, so every
-run yields its wall time and its peak resident memory (ru_maxrss).
+Each command runs under the small `spawn` launcher (bench/spawn.c), which
+reports every run's wall time and peak resident memory (ru_maxrss).
 """
 
 import argparse
@@ -13,33 +13,28 @@ import tempfile
 import time
 
 
-def run_once(argv, env):
-    """Wall seconds and peak RSS (KiB) of one run; fails on a non-zero exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        start = time.perf_counter()
-        pid = os.posix_spawn(
-            argv[0], argv, env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)],
-        )
-        _, status, usage = os.wait4(pid, 0)
-        elapsed = time.perf_counter() - start
-    finally:
-        os.close(devnull)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        sys.exit(f"bench: {' '.join(argv)} exited {code}")
-    return elapsed, usage.ru_maxrss
+BATCH = 5
 
 
-def interleaved(peers, runs, env):
-    """Runs each peer `runs` times, round-robin; per peer: times and RSS."""
+def run_batch(spawn, argv, runs, env):
+    """Wall seconds and peak RSS (KiB) of `runs` runs of argv."""
+    out = subprocess.run([spawn, str(runs), *argv], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    pairs = [line.split() for line in out.splitlines()]
+    return [int(ns) / 1e9 for ns, _ in pairs], [int(kib) for _, kib in pairs]
+
+
+def interleaved(spawn, peers, runs, env, batch=BATCH):
+    """Runs each peer `runs` times, in round-robin batches."""
     results = {name: ([], []) for name in peers}
-    for _ in range(runs):
+    done = 0
+    while done < runs:
+        n = min(batch, runs - done)
         for name, argv in peers.items():
-            elapsed, rss = run_once(argv, env)
-            results[name][0].append(elapsed)
-            results[name][1].append(rss)
+            times, rss = run_batch(spawn, argv, n, env)
+            results[name][0].extend(times)
+            results[name][1].extend(rss)
+        done += n
     return results
 
 
@@ -48,10 +43,11 @@ def report(title, results, base, peers_for_ratio, unit="ms"):
     print(f"\n{title}")
     medians = {}
     for name, (times, rss) in results.items():
-        medians[name] = (statistics.median(times), max(rss))
+        medians[name] = (statistics.median(times), statistics.median(rss))
         print(f"  {name:<10} median {statistics.median(times) * scale:8.2f} {unit}"
               f"   p10 {quantile(times, 0.1) * scale:8.2f}   p90 {quantile(times, 0.9) * scale:8.2f}"
-              f"   peak RSS {max(rss) / 1024:6.1f} MiB")
+              f"   peak RSS median {statistics.median(rss) / 1024:5.1f} MiB"
+              f" (max {max(rss) / 1024:5.1f})")
     for peer in peers_for_ratio:
         t = medians[base][0] / medians[peer][0]
         m = medians[base][1] / medians[peer][1]
@@ -68,6 +64,7 @@ def main():
     parser.add_argument("--wharf", required=True)
     parser.add_argument("--wasmtime", required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--spawn", required=True)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--compute-runs", type=int, default=5)
     args = parser.parse_args()
@@ -86,10 +83,10 @@ def main():
             "native": [os.path.join(args.dir, "hello-native")],
         }
         # Warm both compiled-code caches and the page cache.
-        interleaved(start_peers, 3, env)
+        interleaved(args.spawn, start_peers, 3, env)
         print(subprocess.run([args.wharf, "--version"], capture_output=True, text=True).stdout.strip(),
               "vs", subprocess.run([args.wasmtime, "--version"], capture_output=True, text=True).stdout.strip())
-        results = interleaved(start_peers, args.runs, env)
+        results = interleaved(args.spawn, start_peers, args.runs, env)
         report(f"start: hello.wasm, cache warm, {args.runs} runs each, interleaved",
                results, "wharf", ["wasmtime", "native"])
 
@@ -98,8 +95,8 @@ def main():
             "wharf": [args.wharf, "run", compute, "20"],
             "native": [os.path.join(args.dir, "compute-native"), "20"],
         }
-        interleaved(compute_peers, 1, env)
-        results = interleaved(compute_peers, args.compute_runs, env)
+        interleaved(args.spawn, compute_peers, 1, env)
+        results = interleaved(args.spawn, compute_peers, args.compute_runs, env, batch=1)
         report(f"compute: sieve + hash, 20 rounds, {args.compute_runs} runs each",
                results, "wharf", ["native"], unit="s")
 

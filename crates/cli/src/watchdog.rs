@@ -47,7 +47,9 @@ pub fn arm(stop: StopHandle, timeout: Option<Duration>) -> std::io::Result<()> {
             stop.stop(reason);
             std::thread::sleep(GRACE);
             eprintln!("wharf: the guest is blocked in a host call; exiting without it");
-            exit::exit(exit_code(reason))
+            // Not `exit::exit`: the blocked guest may hold the stdout lock,
+            // and the runtime's own cleanup only tries to take it.
+            std::process::exit(exit_code(reason))
         })?;
     Ok(())
 }

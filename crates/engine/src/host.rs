@@ -119,3 +119,55 @@ fn engine_config() -> wasmtime::Config {
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     config
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::RunSpec;
+
+    const EXIT_7: &str = r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (func (export "_start") (call $exit (i32.const 7))))"#;
+
+    #[test]
+    fn runs_a_spec_and_reuses_compiled_code_across_hosts() {
+        let dir = std::env::temp_dir().join(format!("wharf-host-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("exit7.wat");
+        std::fs::write(&program, EXIT_7).expect("write");
+        let config = HostConfig {
+            cache_dir: Some(dir.join("cache")),
+        };
+        let spec = RunSpec::new(&program);
+
+        let first = Host::new(config.clone()).expect("host");
+        let outcome = first.run(&spec, &first.stop_handle()).expect("run");
+        assert_eq!(outcome, Outcome::Exited(7));
+        assert_eq!(first.compilations(), 1);
+
+        let second = Host::new(config).expect("host");
+        let outcome = second.run(&spec, &second.stop_handle()).expect("run");
+        assert_eq!(outcome, Outcome::Exited(7));
+        assert_eq!(second.compilations(), 0, "loaded from the cache");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_stop_before_the_run_stops_it() {
+        let dir = std::env::temp_dir().join(format!("wharf-stop-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("spin.wat");
+        std::fs::write(
+            &program,
+            "(module (func (export \"_start\") (loop (br 0))))",
+        )
+        .expect("write");
+        let host = Host::new(HostConfig::default()).expect("host");
+        let stop = host.stop_handle();
+        stop.stop(crate::StopReason::Timeout);
+        let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
+        assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Timeout));
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+}

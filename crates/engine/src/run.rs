@@ -74,9 +74,7 @@ fn run_module(
             path: path(),
             source: boxed(e),
         })?;
-    let mut store = Store::new(host.engine(), state);
-    store.limiter(|state| &mut state.limiter);
-    arm_stop(&mut store, stop);
+    let mut store = new_store(host, state, stop);
     let instance = match pre.instantiate(&mut store) {
         Ok(instance) => instance,
         Err(error) => return instantiate_failure(spec, stop, error),
@@ -112,9 +110,7 @@ fn run_component(
         path: path(),
         expected: "an export of `wasi:cli/run@0.2` (the `wasi:cli/command` world)",
     })?;
-    let mut store = Store::new(host.engine(), state);
-    store.limiter(|state| &mut state.limiter);
-    arm_stop(&mut store, stop);
+    let mut store = new_store(host, state, stop);
     let command = match pre.instantiate(&mut store) {
         Ok(command) => command,
         Err(error) => return instantiate_failure(spec, stop, error),
@@ -126,9 +122,28 @@ fn run_component(
     })
 }
 
-/// Makes the store trap at the next epoch tick if, and only if, this run
-/// was asked to stop.
-fn arm_stop<T>(store: &mut Store<T>, stop: &StopHandle) {
+/// Store data that carries the guest's memory limiter.
+trait Limited: 'static {
+    fn limiter(&mut self) -> &mut GuestLimiter;
+}
+
+impl Limited for CoreState {
+    fn limiter(&mut self) -> &mut GuestLimiter {
+        &mut self.limiter
+    }
+}
+
+impl Limited for ComponentState {
+    fn limiter(&mut self) -> &mut GuestLimiter {
+        &mut self.limiter
+    }
+}
+
+/// A store with the memory cap applied, trapping at the next epoch tick if,
+/// and only if, this run was asked to stop.
+fn new_store<T: Limited>(host: &Host, state: T, stop: &StopHandle) -> Store<T> {
+    let mut store = Store::new(host.engine(), state);
+    store.limiter(|state| state.limiter());
     let handle = stop.clone();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_: StoreContextMut<'_, T>| {
@@ -138,6 +153,12 @@ fn arm_stop<T>(store: &mut Store<T>, stop: &StopHandle) {
             UpdateDeadline::Continue(1)
         })
     });
+    // A stop that came before the deadline was set ticked an epoch this
+    // store never saw: expire the deadline at once.
+    if stop.reason().is_some() {
+        store.set_epoch_deadline(0);
+    }
+    store
 }
 
 /// Instantiation runs guest code (start functions, component initializers):

@@ -84,21 +84,26 @@ fn environment_is_exactly_what_was_given() {
     }
 }
 
+/// Runs `wharf run ARGS` with `input` piped to its stdin.
+fn run_with_stdin(root: &std::path::Path, args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = wharf(root)
+        .arg("run")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Without -i the guest never reads this: the write may see a closed pipe.
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    child.wait_with_output().expect("wait")
+}
+
 #[test]
 fn stdin_is_empty_without_dash_i() {
     let root = temp();
     for (shape, guest) in both_shapes("stdio") {
-        let mut child = wharf(root.path())
-            .arg("run")
-            .arg(&guest)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // The guest must not see this, and must not wait for it either.
-        let _ = child.stdin.take().expect("stdin").write_all(b"secret");
-        let output = child.wait_with_output().expect("wait");
+        let output = run_with_stdin(root.path(), &[path_str(&guest)], b"secret");
         assert_code(&output, 0);
         assert_eq!(stdout(&output), "", "{shape}");
         assert!(
@@ -113,22 +118,7 @@ fn stdin_is_empty_without_dash_i() {
 fn stdio_flows_with_dash_i() {
     let root = temp();
     for (shape, guest) in both_shapes("stdio") {
-        let mut child = wharf(root.path())
-            .arg("run")
-            .arg("-i")
-            .arg(&guest)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"hello, wharf\n")
-            .expect("write stdin");
-        let output = child.wait_with_output().expect("wait");
+        let output = run_with_stdin(root.path(), &["-i", path_str(&guest)], b"hello, wharf\n");
         assert_code(&output, 0);
         assert_eq!(stdout(&output), "HELLO, WHARF\n", "{shape}");
         assert_eq!(stderr(&output), "read 13 bytes\n", "{shape}");
@@ -198,4 +188,36 @@ fn workdir_resolves_relative_paths() {
         );
         assert_eq!(stdout(&output), "relative: at top\n", "{shape}");
     }
+}
+
+#[test]
+fn compute_guest_matches_the_native_program() {
+    // The benchmark's CPU-bound C program gives the same checksum under
+    // wharf as built natively with gcc.
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/compute.c");
+    let build = temp();
+    let native = build.path().join("compute-native");
+    let wasm = build.path().join("compute.wasm");
+    let status = std::process::Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&native)
+        .arg(source)
+        .status()
+        .expect("run gcc");
+    assert!(status.success());
+    let status = std::process::Command::new("clang-14")
+        .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
+        .arg(&wasm)
+        .arg(source)
+        .status()
+        .expect("run clang-14");
+    assert!(status.success());
+    let expected = std::process::Command::new(&native)
+        .arg("2")
+        .output()
+        .expect("run native");
+    let output = run(build.path(), &[path_str(&wasm), "2"]);
+    assert_code(&output, 0);
+    assert!(stdout(&output).starts_with("checksum "));
+    assert_eq!(stdout(&output), String::from_utf8_lossy(&expected.stdout));
 }
