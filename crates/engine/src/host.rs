@@ -12,16 +12,32 @@ use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
 /// How to build a [`Host`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HostConfig {
     /// Where compiled code is cached; `None` compiles on every run.
     pub cache_dir: Option<PathBuf>,
+    /// Whether [`StopHandle::stop`] interrupts running guest code (through
+    /// Wasmtime's epoch interruption). The check it compiles into every loop
+    /// and function entry costs about a tenth of a tight loop's speed; a
+    /// process that runs one guest can leave it off and stop the guest by
+    /// exiting. Default: on.
+    pub interruptible: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            cache_dir: None,
+            interruptible: true,
+        }
+    }
 }
 
 /// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
 /// one per process and run any number of guests on it, from any thread.
 pub struct Host {
     engine: wasmtime::Engine,
+    interruptible: bool,
     cache: Option<CodeCache>,
     compilations: AtomicU64,
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
@@ -41,7 +57,7 @@ impl Host {
     /// Builds the engine and opens the cache. A cache that cannot be opened
     /// safely is left out (with a warning); runs then compile every time.
     pub fn new(config: HostConfig) -> Result<Host, Error> {
-        let engine = wasmtime::Engine::new(&engine_config())
+        let engine = wasmtime::Engine::new(&engine_config(config.interruptible))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         let cache = config.cache_dir.and_then(|dir| {
             CodeCache::open(&dir, &engine)
@@ -52,6 +68,7 @@ impl Host {
         });
         Ok(Host {
             engine,
+            interruptible: config.interruptible,
             cache,
             compilations: AtomicU64::new(0),
             core_linker: OnceLock::new(),
@@ -77,6 +94,10 @@ impl Host {
 
     pub(crate) fn engine(&self) -> &wasmtime::Engine {
         &self.engine
+    }
+
+    pub(crate) fn interruptible(&self) -> bool {
+        self.interruptible
     }
 
     pub(crate) fn cache(&self) -> Option<&CodeCache> {
@@ -110,10 +131,10 @@ impl Host {
     }
 }
 
-fn engine_config() -> wasmtime::Config {
+fn engine_config(interruptible: bool) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     // Stop requests tick the epoch; each store then checks its own flag.
-    config.epoch_interruption(true);
+    config.epoch_interruption(interruptible);
     // Function names come from the name section; DWARF is not parsed.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
@@ -138,6 +159,7 @@ mod tests {
         std::fs::write(&program, EXIT_7).expect("write");
         let config = HostConfig {
             cache_dir: Some(dir.join("cache")),
+            ..HostConfig::default()
         };
         let spec = RunSpec::new(&program);
 
@@ -168,6 +190,29 @@ mod tests {
         stop.stop(crate::StopReason::Timeout);
         let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
         assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Timeout));
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn stop_interrupts_a_spinning_guest_from_another_thread() {
+        let dir = std::env::temp_dir().join(format!("wharf-spin-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("spin.wat");
+        std::fs::write(
+            &program,
+            "(module (func (export \"_start\") (loop (br 0))))",
+        )
+        .expect("write");
+        let host = Host::new(HostConfig::default()).expect("host");
+        let stop = host.stop_handle();
+        let stopper = stop.clone();
+        let timer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            stopper.stop(crate::StopReason::Signal(15));
+        });
+        let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
+        assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(15)));
+        timer.join().expect("timer");
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 }

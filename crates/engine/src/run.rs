@@ -144,6 +144,9 @@ impl Limited for ComponentState {
 fn new_store<T: Limited>(host: &Host, state: T, stop: &StopHandle) -> Store<T> {
     let mut store = Store::new(host.engine(), state);
     store.limiter(|state| state.limiter());
+    if !host.interruptible() {
+        return store;
+    }
     let handle = stop.clone();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_: StoreContextMut<'_, T>| {

@@ -32,9 +32,11 @@ impl StopHandle {
         }
     }
 
-    /// Asks the guest to stop. Guest code is interrupted at its next loop
-    /// back-edge or function entry; a guest blocked in a host call stops
-    /// when the call returns.
+    /// Asks the guest to stop. On an interruptible host (see
+    /// [`crate::HostConfig::interruptible`]) guest code is interrupted at its
+    /// next loop back-edge or function entry, and a guest blocked in a host
+    /// call stops when the call returns. On other hosts only the reason is
+    /// recorded: ending the guest is the embedder's job.
     pub fn stop(&self, reason: StopReason) {
         let code = match reason {
             StopReason::Signal(signal) => signal.max(1) as u32,

@@ -15,29 +15,27 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    // One guest per process: the watchdog stops it by exiting, so guest
+    // code needs no interruption checks.
     let host = match Host::new(HostConfig {
         cache_dir: Some(wharf_root().join("cache")),
+        interruptible: false,
     }) {
         Ok(host) => host,
         Err(error) => return report_error(&error),
     };
-    let stop = host.stop_handle();
-    if let Err(error) = watchdog::arm(stop.clone(), args.timeout) {
+    if let Err(error) = watchdog::arm(args.timeout) {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
-    match host.run(&spec, &stop) {
+    match host.run(&spec, &host.stop_handle()) {
         Ok(Outcome::Exited(code)) => code,
         Ok(Outcome::Trapped(report)) => {
             eprintln!("wharf: guest trapped: {report}");
             exit::TRAP
         }
-        Ok(Outcome::Stopped(reason)) => {
-            if reason == StopReason::Timeout {
-                eprintln!("wharf: guest stopped: it ran longer than --timeout");
-            }
-            watchdog::exit_code(reason)
-        }
+        Ok(Outcome::Stopped(StopReason::Signal(signal))) => exit::for_signal(signal),
+        Ok(Outcome::Stopped(StopReason::Timeout)) => exit::TIMEOUT,
         Err(error) => report_error(&error),
     }
 }
