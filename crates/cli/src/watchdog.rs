@@ -1,50 +1,79 @@
 //! Ends the run on SIGINT, SIGTERM or `--timeout`.
 //!
 //! `wharf run` holds one guest, so it stops the guest by ending the process
-//! at once: no grace period, nothing for the guest to catch, whether it
-//! spins in a tight loop or waits in a host call. That spares the guest
-//! Wasmtime's epoch checks, which cost about a tenth of a tight loop's speed
-//! (hosts that run many guests per process use them instead).
+//! from the signal handler itself (`_exit` is async-signal-safe): at once,
+//! whether the guest spins in a tight loop or waits in a host call, with no
+//! thread to start and nothing for the guest to catch. The guest's output
+//! is already written: WASI flushes stdout and stderr on every write. This
+//! also spares guest code Wasmtime's epoch checks, which cost about a tenth
+//! of a tight loop's speed (hosts that run many guests per process use them
+//! instead).
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
 use std::time::Duration;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use libc::c_int;
 
 use crate::exit;
 
-/// Starts the watchdog thread for one run.
-pub fn arm(timeout: Option<Duration>) -> std::io::Result<()> {
-    let (mut wake, wake_writer) = UnixStream::pair()?;
-    let signal = Arc::new(AtomicUsize::new(0));
-    for number in [SIGINT, SIGTERM] {
-        // Registered in this order, the flag is set before the wake-up byte.
-        signal_hook::flag::register_usize(number, Arc::clone(&signal), number as usize)?;
-        signal_hook::low_level::pipe::register(number, wake_writer.try_clone()?)?;
+const TIMEOUT_MESSAGE: &[u8] = b"wharf: guest stopped: it ran longer than --timeout\n";
+
+/// Installs the handlers, and the timer when there is a timeout.
+pub fn arm(timeout: Option<Duration>) -> io::Result<()> {
+    install(libc::SIGINT, on_stop_signal)?;
+    install(libc::SIGTERM, on_stop_signal)?;
+    if let Some(timeout) = timeout {
+        install(libc::SIGALRM, on_timeout)?;
+        start_timer(timeout)?;
     }
-    wake.set_read_timeout(timeout)?;
-    std::thread::Builder::new()
-        .name("wharf-watchdog".to_owned())
-        .spawn(move || {
-            let code = match wake.read(&mut [0u8; 1]) {
-                Ok(1..) => exit::for_signal(signal.load(Ordering::SeqCst) as i32),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    eprintln!("wharf: guest stopped: it ran longer than --timeout");
-                    exit::TIMEOUT
-                }
-                _ => return,
-            };
-            // Not `exit::exit`: the guest may hold the stdout lock, and the
-            // runtime's own clean-up only tries to take it.
-            std::process::exit(code)
-        })?;
+    Ok(())
+}
+
+extern "C" fn on_stop_signal(signal: c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(exit::for_signal(signal)) }
+}
+
+extern "C" fn on_timeout(_: c_int) {
+    // SAFETY: write and _exit are async-signal-safe; the buffer is static.
+    unsafe {
+        libc::write(2, TIMEOUT_MESSAGE.as_ptr().cast(), TIMEOUT_MESSAGE.len());
+        libc::_exit(exit::TIMEOUT)
+    }
+}
+
+fn install(signal: c_int, handler: extern "C" fn(c_int)) -> io::Result<()> {
+    // SAFETY: a zeroed sigaction is valid; every field we rely on is set
+    // below, and the handler only calls async-signal-safe functions.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A one-shot SIGALRM after `timeout` (at least a microsecond).
+fn start_timer(timeout: Duration) -> io::Result<()> {
+    let timeout = timeout.max(Duration::from_micros(1));
+    let value = libc::timeval {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros()),
+    };
+    let timer = libc::itimerval {
+        it_interval: libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        it_value: value,
+    };
+    // SAFETY: plain setitimer(2) with a valid itimerval.
+    if unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
 }

@@ -28,7 +28,11 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
-    match host.run(&spec, &host.stop_handle()) {
+    let outcome = host.run(&spec, &host.stop_handle());
+    // The process ends right after this: tearing the engine down would only
+    // cost time.
+    std::mem::forget(host);
+    match outcome {
         Ok(Outcome::Exited(code)) => code,
         Ok(Outcome::Trapped(report)) => {
             eprintln!("wharf: guest trapped: {report}");
