@@ -22,6 +22,10 @@ pub struct HostConfig {
     /// process that runs one guest can leave it off and stop the guest by
     /// exiting. Default: on.
     pub interruptible: bool,
+    /// Whether the process ends right after its run, so that tearing the
+    /// guest down (unmapping its memory and code) is left to the kernel's
+    /// exit, which does it at once and for free. Default: off.
+    pub exit_after_run: bool,
 }
 
 impl Default for HostConfig {
@@ -29,6 +33,7 @@ impl Default for HostConfig {
         HostConfig {
             cache_dir: None,
             interruptible: true,
+            exit_after_run: false,
         }
     }
 }
@@ -38,6 +43,7 @@ impl Default for HostConfig {
 pub struct Host {
     engine: wasmtime::Engine,
     interruptible: bool,
+    exit_after_run: bool,
     cache: Option<CodeCache>,
     compilations: AtomicU64,
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
@@ -69,6 +75,7 @@ impl Host {
         Ok(Host {
             engine,
             interruptible: config.interruptible,
+            exit_after_run: config.exit_after_run,
             cache,
             compilations: AtomicU64::new(0),
             core_linker: OnceLock::new(),
@@ -98,6 +105,10 @@ impl Host {
 
     pub(crate) fn interruptible(&self) -> bool {
         self.interruptible
+    }
+
+    pub(crate) fn exit_after_run(&self) -> bool {
+        self.exit_after_run
     }
 
     pub(crate) fn cache(&self) -> Option<&CodeCache> {

@@ -85,10 +85,12 @@ fn run_module(
             path: path(),
             expected: "an exported `_start` function taking and returning nothing",
         })?;
-    Ok(match start.call(&mut store, ()) {
+    let outcome = match start.call(&mut store, ()) {
         Ok(()) => Outcome::Exited(0),
         Err(error) => guest_failure(stop, error),
-    })
+    };
+    finish(host, store);
+    Ok(outcome)
 }
 
 fn run_component(
@@ -115,11 +117,21 @@ fn run_component(
         Ok(command) => command,
         Err(error) => return instantiate_failure(spec, stop, error),
     };
-    Ok(match command.wasi_cli_run().call_run(&mut store) {
+    let outcome = match command.wasi_cli_run().call_run(&mut store) {
         Ok(Ok(())) => Outcome::Exited(0),
         Ok(Err(())) => Outcome::Exited(1),
         Err(error) => guest_failure(stop, error),
-    })
+    };
+    finish(host, store);
+    Ok(outcome)
+}
+
+/// Drops the store, unless the process is about to exit: then unmapping
+/// the guest's memory (gigabytes of reservation) is left to the kernel.
+fn finish<T>(host: &Host, store: Store<T>) {
+    if host.exit_after_run() {
+        std::mem::forget(store);
+    }
 }
 
 /// Store data that carries the guest's memory limiter.

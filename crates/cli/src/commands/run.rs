@@ -20,6 +20,7 @@ pub fn run(args: RunArgs) -> i32 {
     let host = match Host::new(HostConfig {
         cache_dir: Some(wharf_root().join("cache")),
         interruptible: false,
+        exit_after_run: true,
     }) {
         Ok(host) => host,
         Err(error) => return report_error(&error),
