@@ -116,9 +116,14 @@ fn write_entry(path: &Path, payload: &[u8]) -> io::Result<()> {
     file.write_all(payload)
 }
 
-/// Reads a file only if it belongs to us and nobody else may write it.
+/// Reads a file only if it belongs to us and nobody else may write it
+/// (and is no symlink).
 fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = fs::File::open(path)?;
+    let no_follow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(no_follow)
+        .open(path)?;
     ensure_owned(&file.metadata()?, path)?;
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut file, &mut bytes)?;
@@ -229,6 +234,21 @@ mod tests {
         let path = cache.entry_path("cd", ArtifactKind::Module);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).expect("chmod");
         assert!(cache.load("cd", ArtifactKind::Module).is_none());
+        fs::remove_dir_all(&root).expect("cleanup");
+    }
+
+    #[test]
+    fn symlinked_entry_is_refused() {
+        let root = temp_dir("symlink");
+        let engine = wasmtime::Engine::default();
+        let cache = CodeCache::open(&root, &engine).expect("open");
+        cache
+            .store("real", ArtifactKind::Module, b"x")
+            .expect("store");
+        let link = cache.entry_path("link", ArtifactKind::Module);
+        std::os::unix::fs::symlink(cache.entry_path("real", ArtifactKind::Module), &link)
+            .expect("symlink");
+        assert!(cache.load("link", ArtifactKind::Module).is_none());
         fs::remove_dir_all(&root).expect("cleanup");
     }
 

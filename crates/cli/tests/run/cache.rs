@@ -122,3 +122,47 @@ fn concurrent_first_runs_all_succeed() {
     let output = run_logged(root.path(), &guest);
     assert!(stderr(&output).contains("loaded from cache"));
 }
+
+#[test]
+fn unusable_cache_location_still_runs() {
+    // WHARF_ROOT is a file: no cache can live there. The run goes on
+    // without one, and says so.
+    let dir = temp();
+    let root = dir.path().join("not-a-directory");
+    std::fs::write(&root, "").expect("file");
+    let guest = c_guest("args_env");
+    let output = run_logged(&root, &guest);
+    assert_code(&output, 0);
+    assert!(
+        stderr(&output).contains("cache disabled"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("arg 0="));
+}
+
+#[test]
+fn cache_owned_by_another_user_is_never_used() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED cache_owned_by_another_user_is_never_used: needs root to chown");
+        return;
+    }
+    let root = temp();
+    let guest = c_guest("args_env");
+    assert_code(&run_logged(root.path(), &guest), 0);
+    let cache = root.path().join("cache");
+    let nobody = 65534;
+    for entry in std::iter::once(cache.clone()).chain(entries(root.path())) {
+        std::os::unix::fs::chown(&entry, Some(nobody), Some(nobody)).expect("chown");
+    }
+    for engine in std::fs::read_dir(&cache).expect("cache").flatten() {
+        std::os::unix::fs::chown(engine.path(), Some(nobody), Some(nobody)).expect("chown");
+    }
+    let output = run_logged(root.path(), &guest);
+    assert_code(&output, 0);
+    let log = stderr(&output);
+    assert!(log.contains("cache disabled"), "{log}");
+    assert!(log.contains("compiling"), "{log}");
+    assert!(!log.contains("loaded from cache"), "{log}");
+}
