@@ -221,3 +221,17 @@ fn compute_guest_matches_the_native_program() {
     assert!(stdout(&output).starts_with("checksum "));
     assert_eq!(stdout(&output), String::from_utf8_lossy(&expected.stdout));
 }
+
+#[test]
+fn stack_overflow_and_wild_loads_are_traps() {
+    let root = temp();
+    let output = run(root.path(), &[path_str(&wat_guest("recurse"))]);
+    assert_code(&output, 134);
+    assert!(stderr(&output).contains("call stack exhausted"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("deeper"), "{}", stderr(&output));
+
+    let output = run(root.path(), &[path_str(&wat_guest("out_of_bounds"))]);
+    assert_code(&output, 134);
+    assert!(stderr(&output).contains("out of bounds"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("peek"), "{}", stderr(&output));
+}
