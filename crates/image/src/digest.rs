@@ -28,8 +28,13 @@ pub enum DigestError {
 impl Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
+        Self::from_hasher(Sha256::new_with_prefix(bytes))
+    }
+
+    /// The digest of what `hasher` was fed.
+    pub(crate) fn from_hasher(hasher: Sha256) -> Self {
         let mut hex = String::with_capacity(64);
-        for byte in Sha256::digest(bytes) {
+        for byte in hasher.finalize() {
             use fmt::Write as _;
             let _ = write!(hex, "{byte:02x}");
         }

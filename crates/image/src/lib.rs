@@ -1,12 +1,14 @@
 //! wharf's image store: OCI images of Wasm apps and the names they go by.
 //!
-//! This crate knows nothing of Wasmtime. So far it holds the vocabulary the
-//! store is built on: content digests and image references with Docker's
-//! naming rules.
+//! This crate knows nothing of Wasmtime. So far it holds what the store is
+//! built on: content digests, image references with Docker's naming rules,
+//! and a verified, crash-safe blob store in OCI image layout.
 #![deny(missing_docs)]
 
+mod blobs;
 mod digest;
 mod reference;
 
+pub use blobs::{BlobError, BlobStore, Expected};
 pub use digest::{Digest, DigestError};
 pub use reference::{DEFAULT_REGISTRY, Reference, ReferenceError};
