@@ -2,11 +2,13 @@
 //!
 //! This crate knows nothing of Wasmtime. So far it holds what the store is
 //! built on: content digests, image references with Docker's naming rules,
-//! and a verified, crash-safe blob store in OCI image layout.
+//! a verified, crash-safe blob store in OCI image layout, and the manifest
+//! formats registries speak.
 #![deny(missing_docs)]
 
 mod blobs;
 mod digest;
+pub mod manifest;
 mod reference;
 
 pub use blobs::{BlobError, BlobStore, Expected};
