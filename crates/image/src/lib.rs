@@ -2,15 +2,17 @@
 //!
 //! This crate knows nothing of Wasmtime. So far it holds what the store is
 //! built on: content digests, image references with Docker's naming rules,
-//! a verified, crash-safe blob store in OCI image layout, and the manifest
-//! formats registries speak.
+//! a verified, crash-safe blob store in OCI image layout, the names of
+//! stored images, and the manifest formats registries speak.
 #![deny(missing_docs)]
 
 mod blobs;
 mod digest;
 pub mod manifest;
 mod reference;
+mod refs;
 
 pub use blobs::{BlobError, BlobStore, Expected};
 pub use digest::{Digest, DigestError};
 pub use reference::{DEFAULT_REGISTRY, Reference, ReferenceError};
+pub use refs::{NAME_ANNOTATION, REF_NAME_ANNOTATION, Refs, RefsError};
