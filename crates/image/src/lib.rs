@@ -3,7 +3,8 @@
 //! This crate knows nothing of Wasmtime. So far it holds what the store is
 //! built on: content digests, image references with Docker's naming rules,
 //! a verified, crash-safe blob store in OCI image layout, the names of
-//! stored images, and the manifest formats registries speak.
+//! stored images, the manifest formats registries speak, and layer
+//! unpacking that never writes outside its target.
 #![deny(missing_docs)]
 
 mod blobs;
@@ -11,8 +12,10 @@ mod digest;
 pub mod manifest;
 mod reference;
 mod refs;
+mod unpack;
 
 pub use blobs::{BlobError, BlobStore, Expected};
 pub use digest::{Digest, DigestError};
 pub use reference::{DEFAULT_REGISTRY, Reference, ReferenceError};
 pub use refs::{NAME_ANNOTATION, REF_NAME_ANNOTATION, Refs, RefsError};
+pub use unpack::{UnpackError, UnpackLimits, unpack_layer};

@@ -1,0 +1,248 @@
+//! Crafted layers, one per attack, plus the well-formed cases.
+
+use std::io::Write;
+
+use super::*;
+
+const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+const TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A tar entry written header field by header field, so that it can say
+/// what a well-behaved tar writer never would.
+fn add(tar: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, link: &str, data: &[u8]) {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o755);
+    let old = header.as_old_mut();
+    old.name.fill(0);
+    old.name[..name.len()].copy_from_slice(name.as_bytes());
+    old.linkname.fill(0);
+    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    header.set_cksum();
+    tar.append(&header, data).expect("append");
+}
+
+fn layer(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, kind, link, data) in entries {
+        add(&mut tar, name, *kind, link, data);
+    }
+    tar.into_inner().expect("finish tar")
+}
+
+use tar::EntryType::{Block, Char, Directory, Fifo, Link, Regular, Symlink};
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        fs::write(dir.path().join("outside.txt"), "outside\n").expect("outside file");
+        Case { dir }
+    }
+
+    fn target(&self) -> PathBuf {
+        self.dir.path().join("layer")
+    }
+
+    fn unpack(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        limits: UnpackLimits,
+    ) -> Result<(), UnpackError> {
+        unpack_layer(bytes, media_type, &self.target(), limits)
+    }
+
+    #[track_caller]
+    fn assert_refused(&self, entries: &[(&str, tar::EntryType, &str, &[u8])]) {
+        let error = self
+            .unpack(&layer(entries), TAR, UnpackLimits::default())
+            .expect_err("must be refused");
+        assert!(matches!(error, UnpackError::Unsafe { .. }), "{error}");
+        self.assert_nothing_left();
+    }
+
+    #[track_caller]
+    fn assert_nothing_left(&self) {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["outside.txt"],
+            "no layer, no partial directory, nothing outside"
+        );
+        let outside = fs::read_to_string(self.dir.path().join("outside.txt")).expect("read");
+        assert_eq!(outside, "outside\n");
+    }
+}
+
+#[test]
+fn well_formed_layer_unpacks() {
+    let case = Case::new();
+    let bytes = layer(&[
+        ("app/", Directory, "", b""),
+        ("app/main.wasm", Regular, "", b"\0asm\x01\0\0\0"),
+        ("app/current", Symlink, "main.wasm", b""),
+        ("app/same.wasm", Link, "app/main.wasm", b""),
+        ("./etc/config", Regular, "", b"x=1\n"),
+    ]);
+    case.unpack(&bytes, TAR, UnpackLimits::default())
+        .expect("unpack");
+    let root = case.target();
+    assert_eq!(
+        fs::read(root.join("app/main.wasm")).expect("file"),
+        b"\0asm\x01\0\0\0"
+    );
+    assert_eq!(
+        fs::read_link(root.join("app/current")).expect("link"),
+        Path::new("main.wasm")
+    );
+    assert_eq!(
+        fs::read(root.join("app/same.wasm")).expect("hard link"),
+        b"\0asm\x01\0\0\0"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("etc/config")).expect("file"),
+        "x=1\n"
+    );
+    let mode = fs::metadata(root.join("app/main.wasm"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o755);
+}
+
+#[test]
+fn gzip_layer_unpacks() {
+    let case = Case::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&layer(&[("hello.txt", Regular, "", b"hi\n")]))
+        .expect("gzip");
+    let bytes = gz.finish().expect("gzip");
+    case.unpack(&bytes, TAR_GZIP, UnpackLimits::default())
+        .expect("unpack");
+    assert_eq!(
+        fs::read_to_string(case.target().join("hello.txt")).expect("file"),
+        "hi\n"
+    );
+}
+
+#[test]
+fn dotdot_path_is_refused() {
+    Case::new().assert_refused(&[("../outside.txt", Regular, "", b"overwritten\n")]);
+    Case::new().assert_refused(&[("a/../../evil", Regular, "", b"x")]);
+}
+
+#[test]
+fn absolute_path_is_refused() {
+    let case = Case::new();
+    let absolute = format!("{}/evil", case.dir.path().display());
+    case.assert_refused(&[(&absolute, Regular, "", b"x")]);
+}
+
+#[test]
+fn symlink_pointing_out_is_refused() {
+    Case::new().assert_refused(&[("link", Symlink, "/etc/passwd", b"")]);
+    Case::new().assert_refused(&[("a/b/link", Symlink, "../../../outside.txt", b"")]);
+}
+
+#[test]
+fn hard_link_pointing_out_is_refused() {
+    Case::new().assert_refused(&[("link", Link, "../outside.txt", b"")]);
+    Case::new().assert_refused(&[("link", Link, "/etc/passwd", b"")]);
+}
+
+#[test]
+fn write_through_a_symlink_is_refused() {
+    // The symlink itself stays inside, but nothing may be written through it.
+    Case::new().assert_refused(&[
+        ("dir/", Directory, "", b""),
+        ("link", Symlink, "dir", b""),
+        ("link/file", Regular, "", b"x"),
+    ]);
+}
+
+#[test]
+fn device_files_and_fifos_are_refused() {
+    for kind in [Char, Block, Fifo] {
+        Case::new().assert_refused(&[("dev", kind, "", b"")]);
+    }
+}
+
+#[test]
+fn decompression_bomb_is_cut_off() {
+    let case = Case::new();
+    let zeros = vec![0u8; 8 << 20];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&layer(&[("bomb", Regular, "", &zeros)]))
+        .expect("gzip");
+    let bytes = gz.finish().expect("gzip");
+    assert!(bytes.len() < 64 << 10, "a small download");
+    let limits = UnpackLimits {
+        max_bytes: 1 << 20,
+        ..UnpackLimits::default()
+    };
+    let error = case.unpack(&bytes, TAR_GZIP, limits).expect_err("bomb");
+    assert!(
+        matches!(error, UnpackError::TooLarge { what: "bytes", .. }),
+        "{error}"
+    );
+    case.assert_nothing_left();
+}
+
+#[test]
+fn too_many_entries_are_refused() {
+    let case = Case::new();
+    let names: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+    let entries: Vec<_> = names
+        .iter()
+        .map(|n| (n.as_str(), Regular, "", &b""[..]))
+        .collect();
+    let limits = UnpackLimits {
+        max_entries: 10,
+        ..UnpackLimits::default()
+    };
+    let error = case
+        .unpack(&layer(&entries), TAR, limits)
+        .expect_err("too many");
+    assert!(
+        matches!(
+            error,
+            UnpackError::TooLarge {
+                what: "entries",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    case.assert_nothing_left();
+}
+
+#[test]
+fn unknown_compression_and_garbage_are_errors() {
+    let case = Case::new();
+    let error = case
+        .unpack(
+            b"x",
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+            UnpackLimits::default(),
+        )
+        .expect_err("zstd");
+    assert!(matches!(error, UnpackError::MediaType(_)), "{error}");
+    let error = case
+        .unpack(
+            b"this is not gzip at all",
+            TAR_GZIP,
+            UnpackLimits::default(),
+        )
+        .expect_err("garbage");
+    assert!(matches!(error, UnpackError::Io { .. }), "{error}");
+    case.assert_nothing_left();
+}
