@@ -7,10 +7,13 @@
 //! unpacking that never writes outside its target.
 #![deny(missing_docs)]
 
+pub mod archive;
 mod blobs;
+pub mod build;
 mod digest;
 pub mod manifest;
 mod reference;
+pub mod registry;
 mod refs;
 mod unpack;
 
