@@ -18,11 +18,192 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a WebAssembly program in a sandbox
+    /// Run a WebAssembly program or image in a sandbox
     Run(RunArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// List images
+    Images(ImagesArgs),
+    /// Remove images
+    Rmi(RmiArgs),
+    /// Give an image another name
+    Tag(TagArgs),
+    /// Show an image's manifest and config as JSON
+    Inspect(InspectArgs),
+    /// Write images to a tar archive
+    Save(SaveArgs),
+    /// Read images from a tar archive
+    Load(LoadArgs),
+    /// Store credentials for a registry
+    Login(LoginArgs),
+    /// Forget the credentials for a registry
+    Logout(LogoutArgs),
 }
 
-/// `wharf run [OPTIONS] FILE [ARGS...]`
+/// How to reach a registry.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct RegistryFlags {
+    /// Require HTTPS with a valid certificate (false: allow plain HTTP or
+    /// any certificate); localhost and 127.0.0.1 always use plain HTTP
+    #[arg(long = "tls-verify", value_name = "BOOL", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+}
+
+/// `wharf build`
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Name (and tag) for the image, e.g. app:1; may be given more than once
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
+    pub tags: Vec<String>,
+    /// The Dockerfile [default: CONTEXT/Dockerfile]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A build argument for ARG
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Target platform: wasi/wasm, wasip1/wasm or wasip2/wasm
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Make the CNCF Wasm OCI artifact (one application/wasm layer) instead
+    /// of a Docker-style wasi/wasm image
+    #[arg(long)]
+    pub artifact: bool,
+    /// Print only the image ID
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The build context directory
+    #[arg(value_name = "CONTEXT")]
+    pub context: PathBuf,
+}
+
+/// `wharf pull`
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Platform to pull from a multi-platform image (only wasi/wasm images run)
+    #[arg(long, value_name = "PLATFORM", default_value = "wasi/wasm")]
+    pub platform: String,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Print nothing but errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The image, e.g. localhost:5000/app:1
+    #[arg(value_name = "REF")]
+    pub reference: String,
+}
+
+/// `wharf push`
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Print nothing but errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The image, e.g. localhost:5000/app:1
+    #[arg(value_name = "REF")]
+    pub reference: String,
+}
+
+/// `wharf images`
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Print only image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Show full IDs
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Print one JSON object per image
+    #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
+    pub format: String,
+}
+
+/// `wharf rmi`
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// The images
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+}
+
+/// `wharf tag`
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// Its new name
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+}
+
+/// `wharf inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The images
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+}
+
+/// `wharf save`
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// docker (what `docker load` reads) or oci (an OCI image layout)
+    #[arg(long, value_parser = ["docker", "oci"], default_value = "docker")]
+    pub format: String,
+    /// The images
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+}
+
+/// `wharf load`
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this file instead of stdin
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Print only the names loaded
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `wharf login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// User name
+    #[arg(short = 'u', long = "username", value_name = "USER")]
+    pub username: Option<String>,
+    /// Password (prefer --password-stdin: arguments show in `ps`)
+    #[arg(short = 'p', long = "password", value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Read the password from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub registry_flags: RegistryFlags,
+    /// The registry [default: docker.io]
+    #[arg(value_name = "REGISTRY")]
+    pub registry: Option<String>,
+}
+
+/// `wharf logout`
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry [default: docker.io]
+    #[arg(value_name = "REGISTRY")]
+    pub registry: Option<String>,
+}
+
+/// `wharf run [OPTIONS] FILE|REF [ARGS...]`
 #[derive(Debug, Args)]
 #[command(after_help = RUN_AFTER_HELP)]
 pub struct RunArgs {
@@ -55,9 +236,22 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = flags::parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// The program: a .wasm core module or component, or .wat text
-    #[arg(value_name = "FILE")]
-    pub program: PathBuf,
+    /// Override the image's entrypoint (the program, a path in the image)
+    #[arg(long, value_name = "PROGRAM")]
+    pub entrypoint: Option<String>,
+
+    /// When to pull the image: missing, always or never
+    #[arg(long, value_name = "WHEN", value_parser = ["missing", "always", "never"],
+          default_value = "missing")]
+    pub pull: String,
+
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+
+    /// The program: a .wasm core module or component, .wat text, or an
+    /// image (REF); a path that exists, or ends in .wasm/.wat, is a file
+    #[arg(value_name = "FILE|REF")]
+    pub program: String,
 
     /// Arguments for the guest; everything after FILE belongs to it
     #[arg(
@@ -71,14 +265,17 @@ pub struct RunArgs {
 const RUN_AFTER_HELP: &str = "\
 Sandbox: the guest sees its arguments, the environment given with -e and
 --env-file, the directories given with -v, stdout and stderr, and stdin only
-with -i. No host environment, no other files, no network.
+with -i. No host environment, no other files, no network. An image's files
+are at `/`, read-only (writes go to volumes); its Env and WorkingDir apply
+unless -e/-w say otherwise.
 
 Exit codes: the guest's own exit code; 124 timeout; 125 wharf error (bad
-flags, unreadable or invalid program); 127 FILE not found; 130/143 stopped
+flags, unreadable or invalid program or image, registry error); 127 FILE,
+or the image's program, not found; 130/143 stopped
 by SIGINT/SIGTERM; 134 the guest trapped.
 
-Environment: WHARF_ROOT (default ~/.local/share/wharf) holds the cache of
-compiled code; WHARF_LOG=debug shows what wharf does.";
+Environment: WHARF_ROOT (default ~/.local/share/wharf) holds images and
+the cache of compiled code; WHARF_LOG=debug shows what wharf does.";
 
 /// Parses the command line; on failure prints the problem and returns the
 /// exit code (0 for --help and --version).

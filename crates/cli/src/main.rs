@@ -5,6 +5,9 @@ mod commands;
 mod exit;
 mod flags;
 mod logging;
+mod paths;
+mod progress;
+mod report;
 mod watchdog;
 
 fn main() {

@@ -13,12 +13,14 @@ pub mod build;
 mod digest;
 pub mod manifest;
 mod reference;
-pub mod registry;
 mod refs;
+pub mod registry;
+pub mod store;
 mod unpack;
 
 pub use blobs::{BlobError, BlobStore, Expected};
 pub use digest::{Digest, DigestError};
 pub use reference::{DEFAULT_REGISTRY, Reference, ReferenceError};
 pub use refs::{NAME_ANNOTATION, REF_NAME_ANNOTATION, Refs, RefsError};
-pub use unpack::{UnpackError, UnpackLimits, unpack_layer};
+pub use store::{Image, Store, StoreError};
+pub use unpack::{UnpackError, UnpackLimits, unpack_layer, unpack_layers};

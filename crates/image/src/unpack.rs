@@ -8,6 +8,7 @@
 //! Layers unpack into a fresh directory beside the target that is renamed
 //! into place only when the whole layer went well, and removed otherwise.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -78,11 +79,40 @@ pub fn unpack_layer(
     target: &Path,
     limits: UnpackLimits,
 ) -> Result<(), UnpackError> {
+    unpack_staged(target, |partial| {
+        unpack_into(content, media_type, partial, limits)
+    })
+}
+
+/// Unpacks the layer blobs `layers` (file, media type), lowest first, into
+/// `target`, which must not exist yet: later layers replace earlier
+/// entries, and their whiteouts (`.wh.NAME`, `.wh..wh..opq`) remove what
+/// lower layers put there. On any error nothing is left at `target`.
+pub fn unpack_layers(
+    layers: &[(PathBuf, String)],
+    target: &Path,
+    limits: UnpackLimits,
+) -> Result<(), UnpackError> {
+    unpack_staged(target, |partial| {
+        for (file, media_type) in layers {
+            let content = fs::File::open(file).map_err(io_error(file))?;
+            unpack_into(io::BufReader::new(content), media_type, partial, limits)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `fill` on a fresh directory beside `target` and renames it into
+/// place when it succeeds; removes it when it fails.
+fn unpack_staged(
+    target: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), UnpackError>,
+) -> Result<(), UnpackError> {
     let partial = target.with_extension(format!("partial-{}", std::process::id()));
     let _ = fs::remove_dir_all(&partial);
     fs::create_dir_all(&partial).map_err(io_error(&partial))?;
-    let result = unpack_into(content, media_type, &partial, limits)
-        .and_then(|()| fs::rename(&partial, target).map_err(io_error(target)));
+    let result =
+        fill(&partial).and_then(|()| fs::rename(&partial, target).map_err(io_error(target)));
     if result.is_err() {
         let _ = fs::remove_dir_all(&partial);
     }
@@ -107,6 +137,7 @@ fn unpack_into(
         left: limits.max_bytes,
     });
     let entries = archive.entries().map_err(io_error(root))?;
+    let mut placed = HashSet::new();
     for (count, entry) in entries.enumerate() {
         if count as u64 >= limits.max_entries {
             return Err(UnpackError::TooLarge {
@@ -115,7 +146,7 @@ fn unpack_into(
             });
         }
         let entry = entry.map_err(|e| too_large_or(e, limits, root))?;
-        place(entry, root).map_err(|e| match e {
+        place(entry, root, &mut placed).map_err(|e| match e {
             UnpackError::Io { path, source } => too_large_or(source, limits, &path),
             other => other,
         })?;
@@ -141,7 +172,11 @@ fn too_large_or(error: io::Error, limits: UnpackLimits, path: &Path) -> UnpackEr
     }
 }
 
-fn place<R: Read>(mut entry: tar::Entry<'_, R>, root: &Path) -> Result<(), UnpackError> {
+fn place<R: Read>(
+    mut entry: tar::Entry<'_, R>,
+    root: &Path,
+    placed: &mut HashSet<PathBuf>,
+) -> Result<(), UnpackError> {
     let raw = entry.path_bytes().into_owned();
     let name = String::from_utf8_lossy(&raw).into_owned();
     let unsafe_entry = |reason| UnpackError::Unsafe {
@@ -156,6 +191,10 @@ fn place<R: Read>(mut entry: tar::Entry<'_, R>, root: &Path) -> Result<(), Unpac
     let path = root.join(&relative);
     ensure_no_symlink_on_the_way(root, &relative)
         .map_err(|()| unsafe_entry("it would be written through a symlink"))?;
+    if let Some(hidden) = whiteout(&relative) {
+        return apply_whiteout(root, hidden, placed);
+    }
+    placed.extend(relative.ancestors().map(Path::to_path_buf));
     let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
     let kind = entry.header().entry_type();
     if kind.is_dir() {
@@ -207,6 +246,57 @@ fn place<R: Read>(mut entry: tar::Entry<'_, R>, root: &Path) -> Result<(), Unpac
     Err(unsafe_entry(
         "device files, fifos and other special entries are not allowed",
     ))
+}
+
+/// What a whiteout entry hides: `Some(parent)` plus the name for
+/// `.wh.NAME`, the parent alone for the opaque marker; `None` for an
+/// ordinary entry.
+fn whiteout(relative: &Path) -> Option<Whiteout<'_>> {
+    let name = relative.file_name()?.to_str()?;
+    let parent = relative.parent().unwrap_or(Path::new(""));
+    if name == OPAQUE_WHITEOUT {
+        return Some(Whiteout::Opaque(parent));
+    }
+    let hidden = name.strip_prefix(WHITEOUT_PREFIX)?;
+    Some(Whiteout::Entry(parent.join(hidden)))
+}
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_WHITEOUT: &str = ".wh..wh..opq";
+
+enum Whiteout<'a> {
+    /// `.wh.NAME`: NAME of lower layers is gone.
+    Entry(PathBuf),
+    /// `.wh..wh..opq`: everything lower layers put in the directory is gone.
+    Opaque(&'a Path),
+}
+
+fn apply_whiteout(
+    root: &Path,
+    whiteout: Whiteout<'_>,
+    placed: &HashSet<PathBuf>,
+) -> Result<(), UnpackError> {
+    match whiteout {
+        Whiteout::Entry(hidden) => {
+            if !placed.contains(&hidden) {
+                remove_existing(&root.join(hidden))?;
+            }
+            Ok(())
+        }
+        Whiteout::Opaque(dir) => {
+            let path = root.join(dir);
+            let Ok(children) = fs::read_dir(&path) else {
+                return Ok(());
+            };
+            for child in children {
+                let child = child.map_err(io_error(&path))?;
+                if !placed.contains(&dir.join(child.file_name())) {
+                    remove_existing(&child.path())?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// `path` made relative with `.` removed, or `None` if it is absolute or

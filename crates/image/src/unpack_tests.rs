@@ -246,3 +246,70 @@ fn unknown_compression_and_garbage_are_errors() {
     assert!(matches!(error, UnpackError::Io { .. }), "{error}");
     case.assert_nothing_left();
 }
+
+#[test]
+fn layers_stack_and_whiteouts_hide_lower_entries() {
+    let case = Case::new();
+    let lower = layer(&[
+        ("app.wasm", Regular, "", b"old"),
+        ("gone.txt", Regular, "", b"x"),
+        ("data/", Directory, "", b""),
+        ("data/a", Regular, "", b"a"),
+        ("data/b", Regular, "", b"b"),
+        ("keep/", Directory, "", b""),
+        ("keep/k", Regular, "", b"k"),
+    ]);
+    let upper = layer(&[
+        ("app.wasm", Regular, "", b"new"),
+        (".wh.gone.txt", Regular, "", b""),
+        ("data/c", Regular, "", b"c"),
+        ("data/.wh..wh..opq", Regular, "", b""),
+    ]);
+    let lower_file = case.dir.path().join("lower.tar");
+    let upper_file = case.dir.path().join("upper.tar");
+    fs::write(&lower_file, lower).expect("lower");
+    fs::write(&upper_file, upper).expect("upper");
+    let layers = [(lower_file, TAR.to_owned()), (upper_file, TAR.to_owned())];
+    unpack_layers(&layers, &case.target(), UnpackLimits::default()).expect("unpack");
+    let root = case.target();
+    assert_eq!(fs::read(root.join("app.wasm")).expect("app"), b"new");
+    assert!(!root.join("gone.txt").exists(), "whited-out file is gone");
+    assert!(!root.join(".wh.gone.txt").exists(), "markers are not files");
+    assert!(!root.join("data/a").exists() && !root.join("data/b").exists());
+    assert_eq!(
+        fs::read(root.join("data/c")).expect("c"),
+        b"c",
+        "same-layer entry kept"
+    );
+    assert!(!root.join("data/.wh..wh..opq").exists());
+    assert_eq!(fs::read(root.join("keep/k")).expect("k"), b"k");
+}
+
+#[test]
+fn a_whiteout_cannot_reach_outside() {
+    let case = Case::new();
+    let bytes = layer(&[("../.wh.outside.txt", Regular, "", b"")]);
+    assert!(case.unpack(&bytes, TAR, UnpackLimits::default()).is_err());
+    assert!(case.dir.path().join("outside.txt").exists());
+}
+
+#[test]
+fn a_failing_upper_layer_leaves_nothing() {
+    let case = Case::new();
+    let good = case.dir.path().join("good.tar");
+    let bad = case.dir.path().join("bad.tar");
+    fs::write(&good, layer(&[("a", Regular, "", b"a")])).expect("good");
+    fs::write(&bad, layer(&[("/etc/x", Regular, "", b"x")])).expect("bad");
+    let layers = [(good, TAR.to_owned()), (bad, TAR.to_owned())];
+    assert!(unpack_layers(&layers, &case.target(), UnpackLimits::default()).is_err());
+    let left: Vec<_> = fs::read_dir(case.dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left.len(),
+        3,
+        "only outside.txt and the two layer files: {left:?}"
+    );
+}

@@ -1,1 +1,9 @@
-//! Test support for wharf (being written).
+//! Test support for wharf: the real CNCF registry on loopback, and a tiny
+//! HTTP server whose answers a test scripts (for registries that lie).
+#![deny(missing_docs)]
+
+mod fake_server;
+mod registry;
+
+pub use fake_server::{Body, FakeServer, Request, Response};
+pub use registry::TestRegistry;

@@ -1,14 +1,23 @@
 //! `wharf run`: one guest in the foreground.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use wharf_engine::{Host, HostConfig, Outcome, RunSpec, Stdin, StopReason};
 
+use super::run_image;
 use crate::cli::RunArgs;
-use crate::{exit, flags, watchdog};
+use crate::{exit, flags, paths, watchdog};
 
 pub fn run(args: RunArgs) -> i32 {
-    let spec = match spec_from(&args) {
+    let spec = if names_a_file(&args.program) {
+        spec_from(&args)
+    } else {
+        match run_image::spec_from(&args) {
+            Ok(spec) => Ok(spec),
+            Err(code) => return code,
+        }
+    };
+    let spec = match spec {
         Ok(spec) => spec,
         Err(message) => {
             eprintln!("wharf: {message}");
@@ -18,7 +27,7 @@ pub fn run(args: RunArgs) -> i32 {
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
     let host = match Host::new(HostConfig {
-        cache_dir: Some(wharf_root().join("cache")),
+        cache_dir: Some(paths::wharf_root().join("cache")),
         interruptible: false,
         exit_after_run: true,
     }) {
@@ -45,11 +54,36 @@ pub fn run(args: RunArgs) -> i32 {
     }
 }
 
+/// A program argument names a file when it exists, ends in `.wasm` or
+/// `.wat`, or is a path (`/…`, `./…`, `../…`); anything else is an image.
+fn names_a_file(program: &str) -> bool {
+    Path::new(program).exists()
+        || program.ends_with(".wasm")
+        || program.ends_with(".wat")
+        || ["/", "./", "../"].iter().any(|p| program.starts_with(p))
+}
+
 fn spec_from(args: &RunArgs) -> Result<RunSpec, String> {
+    if args.entrypoint.is_some() {
+        return Err("--entrypoint applies to images, not to a program file".to_owned());
+    }
     let mut spec = RunSpec::new(&args.program);
     spec.args.extend(args.args.iter().cloned());
-    spec.env = flags::environment(&args.env_files, &args.env, |key| std::env::var(key).ok())?;
-    spec.volumes = args.volumes.clone();
+    apply_flags(args, &mut spec)?;
+    Ok(spec)
+}
+
+/// What the flags say, over what the spec has (an image's defaults):
+/// environment entries override, volumes add, the workdir replaces.
+pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), String> {
+    let flagged = flags::environment(&args.env_files, &args.env, |key| std::env::var(key).ok())?;
+    for (key, value) in flagged {
+        match spec.env.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => spec.env.push((key, value)),
+        }
+    }
+    spec.volumes.extend(args.volumes.iter().cloned());
     if let Some(workdir) = &args.workdir {
         if !workdir.starts_with('/') {
             return Err(format!("working directory `{workdir}` must be absolute"));
@@ -62,7 +96,7 @@ fn spec_from(args: &RunArgs) -> Result<RunSpec, String> {
     if let Some(memory) = args.memory {
         spec.memory_limit = memory;
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// Prints the error and its causes on one line; returns the exit code.
@@ -80,17 +114,4 @@ fn report_error(error: &wharf_engine::Error) -> i32 {
     } else {
         exit::ERROR
     }
-}
-
-/// wharf's state directory: `$WHARF_ROOT`, else the per-user data directory.
-fn wharf_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("WHARF_ROOT").filter(|v| !v.is_empty()) {
-        return PathBuf::from(root);
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
-    data.join("wharf")
 }

@@ -1,0 +1,155 @@
+//! `wharf run REF`: an image's program with the image's defaults.
+//!
+//! What the guest gets from the image: its files at `/`, read-only (the
+//! unpacked tree is shared by every run of the image, so no run can change
+//! what the next one sees; data a guest writes goes to `-v` volumes), its
+//! `Env` (under `-e`), its `WorkingDir` (unless `-w`), and argv =
+//! Entrypoint + Cmd, where `--entrypoint` replaces the first and ARGS the
+//! second, as in Docker. Wasm artifacts and component layers carry only the
+//! module: the guest gets no files, argv is the image name and ARGS.
+
+use std::path::{Path, PathBuf};
+
+use wharf_engine::{RunSpec, Volume};
+use wharf_image::store::{self, PullOptions, Shape};
+use wharf_image::{Image, Reference, Store};
+
+use super::{open_store, reference, run};
+use crate::cli::RunArgs;
+use crate::progress::Transfers;
+use crate::{exit, report};
+
+pub fn spec_from(args: &RunArgs) -> Result<RunSpec, i32> {
+    let name = reference(&args.program)?;
+    let store = open_store()?;
+    let image = find_or_pull(&store, &name, args)?;
+    let mut spec = match image.shape {
+        Shape::Docker => from_files(&store, &image, args)?,
+        Shape::Artifact | Shape::Component => from_module(&store, &image, &name, args)?,
+    };
+    run::apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
+    Ok(spec)
+}
+
+fn find_or_pull(store: &Store, name: &Reference, args: &RunArgs) -> Result<Image, i32> {
+    let stored = store.resolve(name).map_err(|e| report::fail(&e))?;
+    let descriptor = match (stored, args.pull.as_str()) {
+        (Some(descriptor), "missing" | "never") => descriptor,
+        (None, "never") => {
+            return Err(report::fail_with(&format!(
+                "no such image: {} (and --pull never)",
+                name.familiar()
+            )));
+        }
+        (found, _) => {
+            if found.is_none() {
+                eprintln!("Unable to find image '{}' locally", name.familiar());
+            }
+            let options = PullOptions {
+                insecure: !args.registry.tls_verify,
+            };
+            let progress = Transfers::new("Pulling", false);
+            return store::pull(store, name, &options, &progress).map_err(|e| report::fail(&e));
+        }
+    };
+    store
+        .image(&name.familiar(), &descriptor)
+        .map_err(|e| report::fail(&e))
+}
+
+fn from_files(store: &Store, image: &Image, args: &RunArgs) -> Result<RunSpec, i32> {
+    let config = &image.config.config;
+    let mut argv: Vec<String> = match &args.entrypoint {
+        Some(entrypoint) => vec![entrypoint.clone()],
+        None => config.entrypoint.clone().unwrap_or_default(),
+    };
+    if !args.args.is_empty() {
+        argv.extend(args.args.iter().cloned());
+    } else if args.entrypoint.is_none() {
+        argv.extend(config.cmd.iter().flatten().cloned());
+    }
+    let Some(program) = argv.first() else {
+        return Err(report::fail_with(
+            "the image names no program (no Entrypoint or Cmd): give one after the image",
+        ));
+    };
+    let rootfs = store.rootfs(image).map_err(|e| report::fail(&e))?;
+    let workdir = config.working_dir.clone().filter(|w| w.starts_with('/'));
+    let host_program = program_in(&rootfs, program, workdir.as_deref().unwrap_or("/"))?;
+    let mut spec = RunSpec::new(host_program);
+    spec.args = argv;
+    spec.env = config
+        .env
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    spec.workdir = workdir;
+    spec.volumes = image_volumes(&rootfs);
+    Ok(spec)
+}
+
+/// The image's tree at `/`, read-only. Each top-level directory is also
+/// given on its own: wasi-libc of preview 1 resolves absolute paths by the
+/// longest preopen prefix and (in the versions distributions ship) does not
+/// match `/etc/x` against a preopen named `/`.
+fn image_volumes(rootfs: &Path) -> Vec<Volume> {
+    let read_only = |host: PathBuf, guest: String| Volume {
+        host,
+        guest,
+        read_only: true,
+    };
+    let mut volumes = vec![read_only(rootfs.to_owned(), "/".to_owned())];
+    let mut top: Vec<(PathBuf, String)> = std::fs::read_dir(rootfs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| Some((entry.path(), format!("/{}", entry.file_name().to_str()?))))
+        .collect();
+    top.sort();
+    volumes.extend(top.into_iter().map(|(host, guest)| read_only(host, guest)));
+    volumes
+}
+
+/// The host file of the image's program `program` (absolute, or relative
+/// to the working directory), which must stay inside the image's tree.
+fn program_in(rootfs: &Path, program: &str, workdir: &str) -> Result<PathBuf, i32> {
+    let in_image = if program.starts_with('/') {
+        program.to_owned()
+    } else {
+        format!("{}/{program}", workdir.trim_end_matches('/'))
+    };
+    let not_found = || {
+        eprintln!("wharf: program `{in_image}` not found in the image");
+        exit::NOT_FOUND
+    };
+    let candidate = rootfs.join(in_image.trim_start_matches('/'));
+    let resolved = candidate.canonicalize().map_err(|_| not_found())?;
+    let root = rootfs.canonicalize().map_err(|_| not_found())?;
+    if !resolved.starts_with(&root) || !resolved.is_file() {
+        return Err(not_found());
+    }
+    Ok(resolved)
+}
+
+fn from_module(
+    store: &Store,
+    image: &Image,
+    name: &Reference,
+    args: &RunArgs,
+) -> Result<RunSpec, i32> {
+    if args.entrypoint.is_some() {
+        return Err(report::fail_with(
+            "--entrypoint does not apply: a Wasm artifact holds exactly one module",
+        ));
+    }
+    let layer = image
+        .module_layer()
+        .ok_or_else(|| report::fail_with("the artifact has no module layer"))?;
+    let mut spec = RunSpec::new(store.blobs().path(&layer.digest));
+    spec.args = vec![name.familiar()];
+    spec.args.extend(args.args.iter().cloned());
+    Ok(spec)
+}

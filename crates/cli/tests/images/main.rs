@@ -1,0 +1,14 @@
+//! End-to-end tests of wharf's image commands: the real binary, the real
+//! registry (`docker-registry`), and skopeo and umoci as independent
+//! clients.
+
+#[path = "../run/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+mod archive;
+mod build_run;
+mod interop;
+mod layout;
+mod registry;
+mod untrusted;

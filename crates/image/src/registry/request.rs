@@ -1,0 +1,241 @@
+//! Sending one request: authentication as the registry asks, redirects
+//! (credentials only to the registry's own origin), error replies.
+
+use super::RegistryError;
+use super::auth::{Access, Challenge, basic_header, fetch_token, parse_challenges};
+use super::client::Client;
+use super::http::{error_message, header, origin, resolve};
+
+/// Redirects followed at most by one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// HTTP methods the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A reply from the registry.
+pub(crate) type Reply = ureq::http::Response<ureq::Body>;
+
+impl Client {
+    /// Sends a request, authenticating as the registry asks and following
+    /// redirects of GET and HEAD; credentials go only to the registry's own
+    /// origin. Returns whatever final reply came.
+    pub(crate) fn send(
+        &self,
+        method: Method,
+        url: &str,
+        access: Access<'_>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Reply, RegistryError> {
+        let home = origin(self.base());
+        let mut url = url.to_owned();
+        let mut retried = false;
+        let mut redirects = 0;
+        loop {
+            let ours = origin(&url) == home;
+            let authorization = if ours {
+                self.authorization(access, false)?
+            } else {
+                None
+            };
+            let mut response = self.raw(method, &url, headers, authorization.as_deref(), body)?;
+            let status = response.status().as_u16();
+            if status == 401 && ours {
+                let challenge = parse_challenges(
+                    response
+                        .headers()
+                        .get_all("www-authenticate")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                );
+                let basic_sent = authorization
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("Basic "));
+                let give_up = retried
+                    || challenge.is_none()
+                    || (challenge == Some(Challenge::Basic) && basic_sent);
+                if give_up {
+                    return Err(self.unauthorized(&mut response));
+                }
+                if let Ok(mut state) = self.auth.lock() {
+                    state.challenge = challenge;
+                }
+                self.authorization(access, true)?;
+                retried = true;
+                continue;
+            }
+            let redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
+            if redirect && matches!(method, Method::Get | Method::Head) {
+                redirects += 1;
+                let next = header(&response, "location").and_then(|l| resolve(&url, l));
+                let Some(next) = next.filter(|_| redirects <= MAX_REDIRECTS) else {
+                    return Err(RegistryError::Protocol {
+                        url,
+                        detail: "redirect without a usable Location, or too many redirects"
+                            .to_owned(),
+                    });
+                };
+                url = next;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// The Authorization header for `access`, fetching a bearer token when
+    /// none is cached (or `refresh` asks for a new one).
+    fn authorization(
+        &self,
+        access: Access<'_>,
+        refresh: bool,
+    ) -> Result<Option<String>, RegistryError> {
+        let scopes = access.scopes(&self.repository);
+        let key = scopes.join(" ");
+        let challenge = {
+            let state = self.auth.lock().map_err(|_| self.poisoned())?;
+            match &state.challenge {
+                Some(Challenge::Bearer { .. }) if !refresh => {
+                    if let Some(token) = state.tokens.get(&key) {
+                        return Ok(Some(format!("Bearer {token}")));
+                    }
+                }
+                _ => {}
+            }
+            state.challenge.clone()
+        };
+        match challenge {
+            None => Ok(None),
+            Some(Challenge::Basic) => match &self.options.credentials {
+                Some(credentials) => Ok(Some(basic_header(credentials))),
+                None => Err(RegistryError::AuthenticationRequired {
+                    registry: self.registry().to_owned(),
+                }),
+            },
+            Some(Challenge::Bearer { realm, service }) => {
+                let token = fetch_token(
+                    &self.agent,
+                    self.registry(),
+                    &realm,
+                    service.as_deref(),
+                    &scopes,
+                    self.options.credentials.as_ref(),
+                )?;
+                let header = format!("Bearer {token}");
+                let mut state = self.auth.lock().map_err(|_| self.poisoned())?;
+                state.tokens.insert(key, token);
+                Ok(Some(header))
+            }
+        }
+    }
+
+    fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, RegistryError> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        if let Some(authorization) = authorization {
+            builder = builder.header("Authorization", authorization);
+        }
+        let result = match (method, body) {
+            (Method::Post | Method::Put | Method::Patch, body) => builder
+                .body(body.unwrap_or_default())
+                .map_err(ureq::Error::from)
+                .and_then(|request| self.agent.run(request)),
+            (_, _) => builder
+                .body(())
+                .map_err(ureq::Error::from)
+                .and_then(|request| self.agent.run(request)),
+        };
+        result.map_err(|source| network(url, source))
+    }
+
+    /// Passes a reply with one of the `expected` statuses, else its error.
+    pub(crate) fn expect(
+        &self,
+        method: Method,
+        url: &str,
+        response: Reply,
+        expected: &[u16],
+    ) -> Result<Reply, RegistryError> {
+        if expected.contains(&response.status().as_u16()) {
+            Ok(response)
+        } else {
+            Err(self.failure(method, url, response))
+        }
+    }
+
+    /// The error an unexpected reply stands for.
+    pub(crate) fn failure(&self, method: Method, url: &str, mut response: Reply) -> RegistryError {
+        let status = response.status().as_u16();
+        match status {
+            404 => RegistryError::NotFound {
+                url: url.to_owned(),
+                message: error_message(&mut response),
+            },
+            401 | 403 => self.unauthorized(&mut response),
+            _ => RegistryError::Status {
+                method: method.as_str().to_owned(),
+                url: url.to_owned(),
+                status,
+                message: error_message(&mut response),
+            },
+        }
+    }
+
+    fn unauthorized(&self, response: &mut Reply) -> RegistryError {
+        let message = error_message(response);
+        match self.options.credentials {
+            Some(_) => RegistryError::Unauthorized {
+                registry: self.registry().to_owned(),
+                message,
+            },
+            None => RegistryError::AuthenticationRequired {
+                registry: self.registry().to_owned(),
+            },
+        }
+    }
+
+    fn poisoned(&self) -> RegistryError {
+        RegistryError::Protocol {
+            url: self.registry().to_owned(),
+            detail: "a thread panicked while holding the authentication state".to_owned(),
+        }
+    }
+}
+
+pub(crate) fn network(url: &str, source: ureq::Error) -> RegistryError {
+    RegistryError::Network {
+        url: url.to_owned(),
+        source: Box::new(source),
+    }
+}

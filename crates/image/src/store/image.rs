@@ -1,0 +1,127 @@
+//! A stored image as a runner sees it: its manifest, its config and what
+//! shape of Wasm image it is.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::manifest::{Descriptor, Manifest, media_type};
+
+/// The three shapes of Wasm image wharf runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// An ordinary image for platform `wasi/wasm`: layers of files, the
+    /// entrypoint names the module (`docker buildx --platform wasi/wasm`).
+    Docker,
+    /// The CNCF Wasm OCI artifact: config `application/vnd.wasm.config.v0+json`,
+    /// the module as an `application/wasm` layer.
+    Artifact,
+    /// A component published as one
+    /// `application/vnd.bytecodealliance.wasm.component.layer.v0+wasm` layer.
+    Component,
+}
+
+/// An image resolved down to one manifest.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// What the name points at: the manifest, or an index holding it.
+    pub top: Descriptor,
+    /// The manifest's digest.
+    pub manifest_digest: Digest,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The config (for artifacts, only the platform fields are there).
+    pub config: ImageConfig,
+    /// The image's shape.
+    pub shape: Shape,
+}
+
+impl Image {
+    /// The image ID, as Docker shows it: the config's digest.
+    pub fn id(&self) -> &Digest {
+        &self.manifest.config.digest
+    }
+
+    /// Bytes of config and layers, as stored (compressed).
+    pub fn size(&self) -> u64 {
+        self.manifest.config.size + self.manifest.layers.iter().map(|l| l.size).sum::<u64>()
+    }
+
+    /// The layer holding the module, for artifacts and components.
+    pub fn module_layer(&self) -> Option<&Descriptor> {
+        match self.shape {
+            Shape::Docker => None,
+            Shape::Artifact | Shape::Component => self.manifest.layers.first(),
+        }
+    }
+
+    /// The program's argv from the image: Entrypoint then Cmd.
+    pub fn command(&self) -> Vec<String> {
+        let run = &self.config.config;
+        run.entrypoint
+            .iter()
+            .flatten()
+            .chain(run.cmd.iter().flatten())
+            .cloned()
+            .collect()
+    }
+}
+
+/// The fields of an image config (OCI, Docker or Wasm artifact) wharf uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// `wasm` for every image wharf runs.
+    #[serde(default)]
+    pub architecture: String,
+    /// `wasi`, `wasip1` or `wasip2`.
+    #[serde(default)]
+    pub os: String,
+    /// When the image was made, as the config says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// How to run it.
+    #[serde(default)]
+    pub config: RunConfig,
+}
+
+/// The `config` object of an image config: how to run the image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunConfig {
+    /// `KEY=VALUE` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
+    /// The program and its first arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Default arguments (the program itself when there is no entrypoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// The working directory, absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// Tells the shape from the media types; `None` for images that are not
+/// Wasm images in any shape wharf knows.
+pub(crate) fn shape_of(manifest: &Manifest) -> Option<Shape> {
+    let config = manifest.config.media_type.as_str();
+    let first_layer = manifest.layers.first().map(|l| l.media_type.as_str());
+    if first_layer == Some(media_type::COMPONENT_LAYER) {
+        return Some(Shape::Component);
+    }
+    if config == media_type::WASM_CONFIG || first_layer == Some(media_type::WASM_LAYER) {
+        return Some(Shape::Artifact);
+    }
+    (config == media_type::OCI_CONFIG || config == media_type::DOCKER_CONFIG)
+        .then_some(Shape::Docker)
+}
+
+/// Whether the config names a platform wharf runs.
+pub(crate) fn is_wasm_platform(config: &ImageConfig) -> bool {
+    config.architecture == "wasm" && matches!(config.os.as_str(), "wasi" | "wasip1" | "wasip2")
+}

@@ -1,0 +1,195 @@
+//! Pulling an image from a registry into the store.
+//!
+//! Order makes it crash-safe: blobs first (each verified and renamed into
+//! place whole), the name last. A pull killed at any moment leaves only
+//! complete blobs and ingest files that the next open clears; pulling
+//! again fetches only what is missing. Two pulls of one image at once
+//! both succeed (a blob stored twice is stored once).
+
+use std::thread;
+
+use super::{Image, Progress, Store, StoreError, parse_manifest};
+use crate::blobs::Expected;
+use crate::manifest::{Descriptor, MAX_MANIFEST_SIZE, Parsed, media_type};
+use crate::reference::Reference;
+use crate::registry::{Client, ClientOptions, stored_credentials};
+use crate::store::BlobEvent;
+
+/// Layers moved at once.
+pub(crate) const PARALLEL_TRANSFERS: usize = 4;
+
+/// How to reach the registry.
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// Plain HTTP, or HTTPS without certificate checks.
+    pub insecure: bool,
+}
+
+/// Pulls `reference` and names it; returns the image.
+pub fn pull(
+    store: &Store,
+    reference: &Reference,
+    options: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<Image, StoreError> {
+    let client = client_for(reference, options.insecure)?;
+    let _hold = store.writing()?;
+    let fetched = client.manifest(&reference.registry_reference())?;
+    let top_type = parse_manifest(&fetched.digest, &fetched.bytes)?;
+    let mut top = Descriptor {
+        media_type: media_type_of(&top_type, fetched.media_type.as_deref()),
+        digest: fetched.digest.clone(),
+        size: fetched.bytes.len() as u64,
+        platform: None,
+        annotations: Default::default(),
+    };
+    let manifest = match top_type {
+        Parsed::Manifest(manifest) => manifest,
+        Parsed::Index(index) => {
+            let entry = index.wasm_manifest().ok_or_else(|| StoreError::NotWasm {
+                reference: reference.familiar(),
+                why: platforms(&index.manifests),
+            })?;
+            let child = client.manifest(&entry.digest.to_string())?;
+            if !store.blobs.contains(&entry.digest) {
+                store
+                    .blobs
+                    .write(&manifest_expected(entry), &child.bytes[..])?;
+            }
+            match parse_manifest(&entry.digest, &child.bytes)? {
+                Parsed::Manifest(manifest) => manifest,
+                Parsed::Index(_) => {
+                    return Err(StoreError::NotWasm {
+                        reference: reference.familiar(),
+                        why: "its index points at another index".to_owned(),
+                    });
+                }
+            }
+        }
+    };
+    // The config first: an image for another platform is refused before
+    // any of its layers moves.
+    fetch_all(
+        &client,
+        store,
+        std::slice::from_ref(&manifest.config),
+        progress,
+    )?;
+    store.check_runnable(&reference.familiar(), &manifest)?;
+    fetch_all(&client, store, &manifest.layers, progress)?;
+    if !store.blobs.contains(&fetched.digest) {
+        store.blobs.write(
+            &Expected {
+                digest: fetched.digest.clone(),
+                size: Some(top.size),
+                limit: MAX_MANIFEST_SIZE as u64,
+            },
+            &fetched.bytes[..],
+        )?;
+    }
+    let image = store.image(&reference.familiar(), &top)?;
+    top.platform = None;
+    store.refs.set(reference, &top)?;
+    Ok(image)
+}
+
+/// A client for the reference's repository, with the user's stored
+/// credentials for its registry.
+pub(crate) fn client_for(reference: &Reference, insecure: bool) -> Result<Client, StoreError> {
+    let credentials = stored_credentials(reference.registry())?;
+    Ok(Client::new(
+        reference.registry(),
+        reference.repository(),
+        ClientOptions {
+            insecure,
+            credentials,
+        },
+    )?)
+}
+
+fn manifest_expected(entry: &Descriptor) -> Expected {
+    Expected {
+        digest: entry.digest.clone(),
+        size: Some(entry.size),
+        limit: MAX_MANIFEST_SIZE as u64,
+    }
+}
+
+/// Fetches the blobs the store lacks, a few at a time.
+fn fetch_all(
+    client: &Client,
+    store: &Store,
+    blobs: &[Descriptor],
+    progress: &dyn Progress,
+) -> Result<(), StoreError> {
+    let missing: Vec<&Descriptor> = blobs
+        .iter()
+        .filter(|blob| {
+            let present = store.blobs.contains(&blob.digest);
+            if present {
+                progress.finish(&blob.digest, BlobEvent::Present);
+            }
+            !present
+        })
+        .collect();
+    let chunk = missing.len().div_ceil(PARALLEL_TRANSFERS).max(1);
+    thread::scope(|scope| {
+        let workers: Vec<_> = missing
+            .chunks(chunk)
+            .map(|share| {
+                scope.spawn(move || -> Result<(), StoreError> {
+                    for blob in share {
+                        fetch_one(client, store, blob, progress)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<Vec<()>, _>>()
+            .map(drop)
+    })
+}
+
+fn fetch_one(
+    client: &Client,
+    store: &Store,
+    blob: &Descriptor,
+    progress: &dyn Progress,
+) -> Result<(), StoreError> {
+    progress.start(&blob.digest, blob.size);
+    let advance = |done: u64| progress.advance(&blob.digest, done);
+    client.fetch_blob(&blob.digest, blob.size, &store.blobs, &advance)?;
+    progress.finish(&blob.digest, BlobEvent::Transferred);
+    Ok(())
+}
+
+fn media_type_of(parsed: &Parsed, header: Option<&str>) -> String {
+    let stated = match parsed {
+        Parsed::Manifest(m) => m.media_type.clone(),
+        Parsed::Index(i) => i.media_type.clone(),
+    };
+    stated
+        .or_else(|| header.map(str::to_owned))
+        .unwrap_or_else(|| {
+            match parsed {
+                Parsed::Manifest(_) => media_type::OCI_MANIFEST,
+                Parsed::Index(_) => media_type::OCI_INDEX,
+            }
+            .to_owned()
+        })
+}
+
+fn platforms(manifests: &[Descriptor]) -> String {
+    let found: Vec<String> = manifests
+        .iter()
+        .filter_map(|m| m.platform.as_ref())
+        .map(|p| format!("{}/{}", p.os, p.architecture))
+        .collect();
+    format!("it has no wasi/wasm entry, only {}", found.join(", "))
+}
