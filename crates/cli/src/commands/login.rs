@@ -25,7 +25,12 @@ pub fn login(args: LoginArgs) -> Outcome {
         }
         (Some(password), false) => password,
         (None, true) => read_line_stdin()?,
-        (None, false) => prompt("Password: ")?,
+        (None, false) => {
+            let _quiet = EchoOff::new();
+            let password = prompt("Password: ");
+            eprintln!();
+            password?
+        }
     };
     if username.is_empty() || password.is_empty() {
         return Err(report::fail_with("a user name and a password are required"));
@@ -90,6 +95,37 @@ fn prompt(question: &str) -> Result<String, i32> {
     eprint!("{question}");
     let _ = std::io::stderr().flush();
     read_line_stdin()
+}
+
+/// Turns the terminal's echo off while alive, so a typed password is not
+/// shown.
+struct EchoOff {
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails.
+        let mut settings: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: fd 0 and a valid pointer to a termios.
+        if unsafe { libc::tcgetattr(0, &mut settings) } != 0 {
+            return EchoOff { saved: None };
+        }
+        let saved = settings;
+        settings.c_lflag &= !libc::ECHO;
+        // SAFETY: fd 0 and settings read from it.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &settings) };
+        EchoOff { saved: Some(saved) }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores what tcgetattr read from fd 0.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, saved) };
+        }
+    }
 }
 
 #[cfg(test)]

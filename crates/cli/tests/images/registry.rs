@@ -294,3 +294,49 @@ fn a_pull_killed_at_any_moment_leaves_a_readable_store() {
         "ingest files of killed pulls are gone"
     );
 }
+
+#[test]
+fn wasm_artifacts_and_component_layers_pull_and_run() {
+    let registry = TestRegistry::start();
+    let work = temp();
+    let mut layout = Layout::new(work.path().join("layout"));
+    let config = layout.blob(
+        "application/vnd.wasm.config.v0+json",
+        br#"{"architecture":"wasm","os":"wasip1"}"#,
+    );
+    let module = fs::read(common::c_guest("args_env")).expect("module");
+    let layer = layout.blob("application/wasm", &module);
+    let artifact = layout.manifest(config, &[layer]);
+    layout.tag("artifact", artifact);
+    let config = layout.blob(
+        "application/vnd.wasm.config.v0+json",
+        br#"{"architecture":"wasm","os":"wasip2"}"#,
+    );
+    let component = fs::read(common::component_guest("args_env")).expect("component");
+    let layer = layout.blob(
+        "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        &component,
+    );
+    let published = layout.manifest(config, &[layer]);
+    layout.tag("component", published);
+    for tag in ["artifact", "component"] {
+        let name = format!("{}/shapes/{tag}:1", registry.address());
+        layout.push_with_skopeo(tag, &name);
+        let root = temp();
+        let output = wharf(root.path(), &["run", &name, "shape", tag]);
+        assert_code(&output, 0);
+        let out = stdout(&output);
+        assert!(
+            out.contains(&format!("arg 1=shape\narg 2={tag}\n")),
+            "{tag}: {out}"
+        );
+        let inspect = wharf(root.path(), &["inspect", &name]);
+        let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("json");
+        let expected = if tag == "artifact" {
+            "Artifact"
+        } else {
+            "Component"
+        };
+        assert_eq!(inspect[0]["Shape"], expected);
+    }
+}
