@@ -14,6 +14,22 @@ fn ingest_files(root: &Path) -> usize {
     fs::read_dir(root.join("images/ingest")).map_or(0, |d| d.count())
 }
 
+/// Every stored blob and when it was last written, sorted.
+fn blob_mtimes(root: &Path) -> Vec<(std::ffi::OsString, std::time::SystemTime)> {
+    let mut found: Vec<_> = fs::read_dir(root.join("images/blobs/sha256"))
+        .expect("blobs")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name(),
+                e.metadata().expect("meta").modified().expect("mtime"),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 #[test]
 fn push_then_run_from_a_fresh_store() {
     let registry = TestRegistry::start();
@@ -60,17 +76,7 @@ fn pulling_a_stored_image_moves_no_layer() {
     let first = wharf(user.path(), &["pull", &name]);
     assert_code(&first, 0);
     assert!(stderr(&first).contains("Pulled"), "{}", stderr(&first));
-    let blobs = user.path().join("images/blobs/sha256");
-    let before: Vec<_> = fs::read_dir(&blobs)
-        .expect("blobs")
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name(),
-                e.metadata().expect("meta").modified().expect("mtime"),
-            )
-        })
-        .collect();
+    let before = blob_mtimes(user.path());
     let second = wharf(user.path(), &["pull", &name]);
     assert_code(&second, 0);
     let log = stderr(&second);
@@ -78,20 +84,7 @@ fn pulling_a_stored_image_moves_no_layer() {
         !log.contains("Pulled") && log.contains("Already exists"),
         "{log}"
     );
-    let mut after: Vec<_> = fs::read_dir(&blobs)
-        .expect("blobs")
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name(),
-                e.metadata().expect("meta").modified().expect("mtime"),
-            )
-        })
-        .collect();
-    let mut before = before;
-    before.sort();
-    after.sort();
-    assert_eq!(before, after, "no blob was rewritten");
+    assert_eq!(before, blob_mtimes(user.path()), "no blob was rewritten");
 }
 
 #[test]

@@ -12,6 +12,7 @@
 
 mod gc;
 mod image;
+mod parallel;
 mod progress;
 mod pull;
 mod push;

@@ -6,17 +6,12 @@
 //! again fetches only what is missing. Two pulls of one image at once
 //! both succeed (a blob stored twice is stored once).
 
-use std::thread;
-
-use super::{Image, Progress, Store, StoreError, parse_manifest};
+use super::{Image, Progress, Store, StoreError, parallel, parse_manifest};
 use crate::blobs::Expected;
 use crate::manifest::{Descriptor, MAX_MANIFEST_SIZE, Parsed, media_type};
 use crate::reference::Reference;
 use crate::registry::{Client, ClientOptions, stored_credentials};
 use crate::store::BlobEvent;
-
-/// Layers moved at once.
-pub(crate) const PARALLEL_TRANSFERS: usize = 4;
 
 /// How to reach the registry.
 #[derive(Debug, Clone, Default)]
@@ -132,28 +127,7 @@ fn fetch_all(
             !present
         })
         .collect();
-    let chunk = missing.len().div_ceil(PARALLEL_TRANSFERS).max(1);
-    thread::scope(|scope| {
-        let workers: Vec<_> = missing
-            .chunks(chunk)
-            .map(|share| {
-                scope.spawn(move || -> Result<(), StoreError> {
-                    for blob in share {
-                        fetch_one(client, store, blob, progress)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Result<Vec<()>, _>>()
-            .map(drop)
-    })
+    parallel::for_each(&missing, |blob| fetch_one(client, store, blob, progress))
 }
 
 fn fetch_one(

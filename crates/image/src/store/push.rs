@@ -6,10 +6,9 @@
 //! before the index.
 
 use std::collections::{HashMap, HashSet};
-use std::thread;
 
-use super::pull::{PARALLEL_TRANSFERS, client_for};
-use super::{BlobEvent, Progress, Store, StoreError, parse_manifest};
+use super::pull::client_for;
+use super::{BlobEvent, Progress, Store, StoreError, parallel, parse_manifest};
 use crate::digest::Digest;
 use crate::manifest::{Descriptor, Parsed};
 use crate::reference::Reference;
@@ -88,27 +87,8 @@ fn send_all(
 ) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     let unique: Vec<&Descriptor> = blobs.iter().filter(|b| seen.insert(&b.digest)).collect();
-    let chunk = unique.len().div_ceil(PARALLEL_TRANSFERS).max(1);
-    thread::scope(|scope| {
-        let workers: Vec<_> = unique
-            .chunks(chunk)
-            .map(|share| {
-                scope.spawn(move || -> Result<(), StoreError> {
-                    for blob in share {
-                        send_one(store, client, blob, mounts, progress)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Result<Vec<()>, _>>()
-            .map(drop)
+    parallel::for_each(&unique, |blob| {
+        send_one(store, client, blob, mounts, progress)
     })
 }
 
