@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -16,6 +17,7 @@ pub struct Transfers {
     bars: Option<MultiProgress>,
     active: Mutex<HashMap<Digest, Active>>,
     quiet: bool,
+    drew: AtomicBool,
 }
 
 struct Active {
@@ -35,6 +37,14 @@ impl Transfers {
             bars,
             active: Mutex::new(HashMap::new()),
             quiet,
+            drew: AtomicBool::new(false),
+        }
+    }
+
+    /// Ends the display: the terminal's cursor goes below the bars.
+    pub fn end(self) {
+        if self.drew.load(Ordering::Relaxed) {
+            eprintln!();
         }
     }
 
@@ -46,6 +56,7 @@ impl Transfers {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         let bar = bars.add(ProgressBar::new(size).with_style(style));
+        self.drew.store(true, Ordering::Relaxed);
         bar.set_prefix(short(digest).to_owned());
         bar.set_message(self.verb);
         Some(bar)

@@ -49,7 +49,9 @@ fn find_or_pull(store: &Store, name: &Reference, args: &RunArgs) -> Result<Image
                 insecure: !args.registry.tls_verify,
             };
             let progress = Transfers::new("Pulling", false);
-            return store::pull(store, name, &options, &progress).map_err(|e| report::fail(&e));
+            let pulled = store::pull(store, name, &options, &progress);
+            progress.end();
+            return pulled.map_err(|e| report::fail(&e));
         }
     };
     store

@@ -18,8 +18,9 @@ pub fn pull(args: PullArgs) -> Outcome {
     let options = PullOptions {
         insecure: !args.registry.tls_verify,
     };
-    let image =
-        store::pull(&store, &reference, &options, &progress).map_err(|e| report::fail(&e))?;
+    let image = store::pull(&store, &reference, &options, &progress);
+    progress.end();
+    let image = image.map_err(|e| report::fail(&e))?;
     if !args.quiet {
         eprintln!("Digest: {}", image.top.digest);
     }
@@ -37,8 +38,9 @@ pub fn push(args: PushArgs) -> Outcome {
     let options = PushOptions {
         insecure: !args.registry.tls_verify,
     };
-    let digest =
-        store::push(&store, &reference, &options, &progress).map_err(|e| report::fail(&e))?;
+    let digest = store::push(&store, &reference, &options, &progress);
+    progress.end();
+    let digest = digest.map_err(|e| report::fail(&e))?;
     if !args.quiet {
         eprintln!("{}: digest: {digest}", reference.familiar());
     }

@@ -8,6 +8,7 @@ mod common;
 
 mod archive;
 mod build_run;
+mod docker;
 mod interop;
 mod layout;
 mod registry;

@@ -1,0 +1,185 @@
+//! `wharf save` and `wharf load` against the real Docker Engine (a private
+//! `dockerd` from Debian's docker.io, started as root).
+//!
+//! Debian 12's engine (20.10, classic image store) refuses every image
+//! whose OS is not the host's: `docker load` of a wasi/wasm image fails
+//! with `"wasi": unknown operating system or architecture` before it looks
+//! at anything else (moby 28 says `cannot load wasi image on linux`; only
+//! the containerd image store takes wasi images). So the archives cross
+//! with their config's platform set to linux/amd64 on the way in, and back
+//! to wasi/wasm on the way out: everything else in them — the tar layout,
+//! manifest.json, layers, diff IDs, tags, entrypoint, environment — is what
+//! wharf wrote and what Docker wrote.
+
+use std::fs;
+use std::io::Read as _;
+use std::path::Path;
+use std::process::Output;
+
+use wharf_testkit::TestDocker;
+
+use crate::common::{assert_code, path_str, stdout, temp};
+use crate::layout::{APP_DOCKERFILE, build, context, sha256_hex, wharf};
+
+/// Runs the client, which must succeed.
+#[track_caller]
+fn docker_ok(docker: &TestDocker, args: &[&str]) -> Output {
+    let output = docker.docker().args(args).output().expect("run docker");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed ({})\nstdout:\n{}\nstderr:\n{}\ndockerd's log:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        docker.log(),
+    );
+    output
+}
+
+/// Copies the docker archive `from` to `to` with `os` and `architecture`
+/// in each image's config: the new config is added under its digest
+/// (next to the old one) and manifest.json points at it; nothing else
+/// changes.
+fn with_platform(from: &Path, to: &Path, os: &str, architecture: &str) {
+    let mut entries = Vec::new();
+    let mut archive = tar::Archive::new(fs::File::open(from).expect("open archive"));
+    for entry in archive.entries().expect("tar entries") {
+        let mut entry = entry.expect("tar entry");
+        let path = entry
+            .path()
+            .expect("entry path")
+            .to_string_lossy()
+            .into_owned();
+        let path = path.trim_start_matches("./").to_owned();
+        let header = entry.header().clone();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read entry");
+        entries.push((path, header, bytes));
+    }
+    let find = |name: &str| {
+        entries
+            .iter()
+            .position(|(path, _, _)| path == name)
+            .unwrap_or_else(|| panic!("{name} is not in {}", from.display()))
+    };
+    let manifest_at = find("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&entries[manifest_at].2).expect("manifest.json");
+    let mut added = Vec::new();
+    for item in manifest.as_array_mut().expect("manifest.json is a list") {
+        let config_path = item["Config"].as_str().expect("Config").to_owned();
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&entries[find(&config_path)].2).expect("config");
+        config["os"] = os.into();
+        config["architecture"] = architecture.into();
+        let bytes = serde_json::to_vec(&config).expect("json");
+        let hex = sha256_hex(&bytes);
+        let path = if config_path.starts_with("blobs/sha256/") {
+            format!("blobs/sha256/{hex}")
+        } else {
+            format!("{hex}.json")
+        };
+        item["Config"] = path.clone().into();
+        added.push((path, bytes));
+    }
+    entries[manifest_at].2 = serde_json::to_vec(&manifest).expect("json");
+    let mut builder = tar::Builder::new(fs::File::create(to).expect("create archive"));
+    for (path, mut header, bytes) in entries {
+        header.set_size(bytes.len() as u64);
+        builder
+            .append_data(&mut header, &path, bytes.as_slice())
+            .expect("tar entry");
+    }
+    for (path, bytes) in added {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, &path, bytes.as_slice())
+            .expect("tar entry");
+    }
+    builder.finish().expect("finish archive");
+}
+
+#[test]
+fn docker_loads_a_wharf_archive_and_wharf_loads_dockers() {
+    // SAFETY: geteuid has no preconditions.
+    let root_user = unsafe { libc::geteuid() } == 0;
+    if !root_user && std::env::var_os("CI").is_none() {
+        eprintln!(
+            "SKIPPED docker_loads_a_wharf_archive_and_wharf_loads_dockers: dockerd needs root (CI runs it as root)"
+        );
+        return;
+    }
+    let docker = TestDocker::start();
+    let root = temp();
+    build(root.path(), "dockersave:1", context(APP_DOCKERFILE).path());
+    let work = temp();
+    let saved = work.path().join("x.tar");
+    // The default format is docker.
+    assert_code(
+        &wharf(
+            root.path(),
+            &["save", "-o", path_str(&saved), "dockersave:1"],
+        ),
+        0,
+    );
+
+    let for_docker = work.path().join("x-linux.tar");
+    with_platform(&saved, &for_docker, "linux", "amd64");
+    let output = docker_ok(&docker, &["load", "-i", path_str(&for_docker)]);
+    assert!(
+        stdout(&output).contains("Loaded image: dockersave:1"),
+        "{}",
+        stdout(&output)
+    );
+    let output = docker_ok(&docker, &["image", "inspect", "dockersave:1"]);
+    let inspect: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let image = &inspect[0];
+    assert_eq!(image["Os"], "linux", "{inspect}");
+    let config = &image["Config"];
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/bin/app.wasm"]),
+        "{inspect}"
+    );
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["default-arg"]),
+        "{inspect}"
+    );
+    assert_eq!(config["WorkingDir"], "/etc", "{inspect}");
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .expect("Env")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        env.contains(&"GREETING=hello") && env.contains(&"MODE=image"),
+        "{inspect}"
+    );
+
+    // And back: what docker saves, wharf loads and runs.
+    let resaved = work.path().join("y.tar");
+    docker_ok(&docker, &["save", "-o", path_str(&resaved), "dockersave:1"]);
+    let for_wharf = work.path().join("y-wasi.tar");
+    with_platform(&resaved, &for_wharf, "wasi", "wasm");
+    let other = temp();
+    let output = wharf(other.path(), &["load", "-i", path_str(&for_wharf)]);
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output).contains("Loaded image: dockersave:1"),
+        "{}",
+        stdout(&output)
+    );
+    let output = wharf(other.path(), &["run", "dockersave:1", "from-docker"]);
+    assert_code(&output, 0);
+    let out = stdout(&output);
+    assert!(out.contains("arg 0=/bin/app.wasm\n"), "{out}");
+    assert!(out.contains("arg 1=from-docker\n"), "{out}");
+    assert!(
+        out.contains("env GREETING=hello\n") && out.contains("env MODE=image\n"),
+        "{out}"
+    );
+}

@@ -1,0 +1,235 @@
+//! A private Docker Engine (Debian's `docker.io`): its own data, exec root,
+//! socket and managed containerd, all in a temporary directory.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where Debian's `docker.io` package puts the daemon.
+const DAEMON: &str = "/usr/sbin/dockerd";
+/// Debian's client, which matches the daemon; another `docker` on the
+/// `PATH` is used when it is missing.
+const DEBIAN_CLIENT: &str = "/usr/bin/docker";
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Docker Engine run as root on a Unix socket in a temporary directory,
+/// with no networking (no bridge, no iptables), the `vfs` storage driver
+/// and a containerd of its own; killed, unmounted and removed when dropped.
+#[derive(Debug)]
+pub struct TestDocker {
+    child: Child,
+    dir: tempfile::TempDir,
+    client: PathBuf,
+}
+
+impl TestDocker {
+    /// Starts the daemon and waits until it answers `docker version`.
+    ///
+    /// # Panics
+    /// When not run as root, when `dockerd` is not installed, or when it
+    /// does not come up within 30 seconds (with its log).
+    pub fn start() -> TestDocker {
+        let is_root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+        if !is_root {
+            panic!(
+                "the Docker Engine tests start their own dockerd and must run as root \
+                 (they do in CI); run the test suite as root"
+            );
+        }
+        if !Path::new(DAEMON).is_file() {
+            panic!(
+                "{DAEMON} is missing: install the Debian package `docker.io` \
+                 (apt-get install docker.io) to run the Docker Engine tests"
+            );
+        }
+        // Under /tmp, not $TMPDIR: the daemon's sockets (containerd's among
+        // them) must fit in the 108 bytes of a Unix socket address.
+        let dir = tempfile::Builder::new()
+            .prefix("wharf-docker-")
+            .tempdir_in("/tmp")
+            .expect("temporary directory for the test Docker Engine");
+        let path = dir.path();
+        // An empty configuration file, so /etc/docker/daemon.json is not read.
+        fs::write(path.join("daemon.json"), "{}\n").expect("write daemon.json");
+        fs::create_dir(path.join("client")).expect("client config directory");
+        let log_path = path.join("dockerd.log");
+        let log = fs::File::create(&log_path).expect("dockerd log file");
+        let err = log.try_clone().expect("dockerd log file");
+        let child = Command::new(DAEMON)
+            .arg("--config-file")
+            .arg(path.join("daemon.json"))
+            .arg("--data-root")
+            .arg(path.join("data"))
+            .arg("--exec-root")
+            .arg(path.join("exec"))
+            .arg("--pidfile")
+            .arg(path.join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", path.join("docker.sock").display()))
+            .args([
+                "--tls=false",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--userland-proxy=false",
+                "--storage-driver=vfs",
+            ])
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {DAEMON}: {e}"));
+        let client = if Path::new(DEBIAN_CLIENT).is_file() {
+            PathBuf::from(DEBIAN_CLIENT)
+        } else {
+            PathBuf::from("docker")
+        };
+        let mut docker = TestDocker { child, dir, client };
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut last_error;
+        loop {
+            match docker.docker().args(["version"]).output() {
+                Ok(output) if output.status.success() => return docker,
+                Ok(output) => last_error = String::from_utf8_lossy(&output.stderr).into_owned(),
+                Err(e) => {
+                    panic!(
+                        "cannot run the docker client {}: {e}; install the Debian package \
+                         `docker.io`",
+                        docker.client.display()
+                    )
+                }
+            }
+            let exited = docker.child.try_wait().ok().flatten().is_some();
+            if exited || Instant::now() > deadline {
+                let log = fs::read_to_string(&log_path).unwrap_or_default();
+                let how = if exited {
+                    "exited"
+                } else {
+                    "did not answer within 30 s"
+                };
+                // Dropping `docker` kills the daemon and cleans up.
+                drop(docker);
+                panic!(
+                    "{DAEMON} {how}; `docker version` said:\n{last_error}\ndockerd's log:\n{log}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A `docker` client command talking to this daemon (`-H unix://...`),
+    /// with a configuration directory of its own.
+    pub fn docker(&self) -> Command {
+        let mut command = Command::new(&self.client);
+        command
+            .env("DOCKER_CONFIG", self.dir.path().join("client"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .arg("-H")
+            .arg(format!(
+                "unix://{}",
+                self.dir.path().join("docker.sock").display()
+            ))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// dockerd's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestDocker {
+    fn drop(&mut self) {
+        // dockerd and anything it left in its process group. containerd
+        // runs in a session of its own (and would die with dockerd anyway,
+        // by its parent-death signal): kill it by its pid file too. The
+        // state is thrown away, so there is no graceful shutdown to wait for.
+        let containerd_pid =
+            fs::read_to_string(self.dir.path().join("exec/containerd/containerd.pid"))
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok());
+        // Once dockerd is reaped its id may be reused: only a live (or
+        // unreaped) dockerd's group is killed.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let containerd_pid = containerd_pid.filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "containerd")
+        });
+        if let Some(pid) = containerd_pid {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        unmount_under(self.dir.path());
+        // The TempDir removes the directory after this.
+    }
+}
+
+/// Unmounts everything mounted at or below `dir` (dockerd bind-mounts its
+/// data root onto itself), deepest first.
+fn unmount_under(dir: &Path) {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<String> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(unescape_mount_point)
+        .filter(|point| Path::new(point).starts_with(dir))
+        .collect();
+    // A point mounted twice is listed twice, and unmounted twice.
+    points.sort_by_key(|point| std::cmp::Reverse(point.len()));
+    for point in points {
+        let _ = Command::new("umount")
+            .args(["--lazy", &point])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// /proc/self/mountinfo writes space, tab, newline and backslash as octal
+/// escapes (`\040`).
+fn unescape_mount_point(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            out.push(
+                (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0'),
+            );
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
