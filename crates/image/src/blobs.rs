@@ -289,7 +289,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BlobError> {
 }
 
 /// Whether process `pid` exists (ours or another user's).
-fn process_runs(pid: i32) -> bool {
+pub(crate) fn process_runs(pid: i32) -> bool {
     rustix::process::Pid::from_raw(pid).is_some_and(|pid| {
         !matches!(
             rustix::process::test_kill_process(pid),

@@ -245,3 +245,19 @@ fn bad_references_and_missing_images_are_clear_errors() {
         stderr(&output)
     );
 }
+
+#[test]
+fn half_unpacked_trees_of_dead_runs_are_cleared() {
+    let root = temp();
+    build(root.path(), "app", context(APP_DOCKERFILE).path());
+    let rootfs = root.path().join("rootfs");
+    // pid 2^22+1 is above Linux's pid_max: no such process.
+    let dead = rootfs.join("0123.partial-4194305");
+    let live = rootfs.join(format!("4567.partial-{}", std::process::id()));
+    for dir in [&dead, &live] {
+        fs::create_dir_all(dir.join("half")).expect("partial tree");
+    }
+    assert_code(&wharf(root.path(), &["images"]), 0);
+    assert!(!dead.exists(), "a dead unpacker's tree is removed");
+    assert!(live.exists(), "a live unpacker's tree stays");
+}

@@ -116,6 +116,7 @@ impl Store {
         let blobs = BlobStore::open(&layout)?;
         fs::create_dir_all(&rootfs).map_err(io_error(&rootfs))?;
         let refs = Refs::new(&layout);
+        clear_abandoned_unpacks(&rootfs);
         Ok(Store {
             layout,
             rootfs,
@@ -268,6 +269,24 @@ impl Store {
         let descriptor = self.lookup(source)?;
         self.refs.set(target, &descriptor)?;
         Ok(())
+    }
+}
+
+/// Removes half-unpacked trees (`<hex>.partial-<pid>`) whose unpacker is
+/// gone; those of live ones stay.
+fn clear_abandoned_unpacks(rootfs: &Path) {
+    let Ok(entries) = fs::read_dir(rootfs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let unpacker = name
+            .to_str()
+            .and_then(|n| n.rsplit_once(".partial-"))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+        if unpacker.is_some_and(|pid| !crate::blobs::process_runs(pid)) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 

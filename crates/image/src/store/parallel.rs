@@ -1,6 +1,6 @@
 //! A few transfers at once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 use super::StoreError;
@@ -8,25 +8,27 @@ use super::StoreError;
 /// Blobs moved at once.
 const PARALLEL_TRANSFERS: usize = 4;
 
-/// Runs `work` on every item, spread over a few threads; the first error
-/// wins (the other threads finish their current item and stop).
+/// Runs `work` on every item from a few threads that take the next item
+/// as each finishes one (big and small blobs mix well). After an error no
+/// new item starts; the first error is returned.
 pub(crate) fn for_each<T: Sync>(
     items: &[T],
     work: impl Fn(&T) -> Result<(), StoreError> + Sync,
 ) -> Result<(), StoreError> {
-    let chunk = items.len().div_ceil(PARALLEL_TRANSFERS).max(1);
+    let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let (work, failed) = (&work, &failed);
-    let run = move |item: &T| {
-        if failed.load(Ordering::Relaxed) {
-            return Ok(());
+    let worker = || -> Result<(), StoreError> {
+        while !failed.load(Ordering::Relaxed) {
+            let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            work(item).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
         }
-        work(item).inspect_err(|_| failed.store(true, Ordering::Relaxed))
+        Ok(())
     };
     thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|share| scope.spawn(move || share.iter().try_for_each(run)))
+        let workers: Vec<_> = (0..PARALLEL_TRANSFERS.min(items.len()))
+            .map(|_| scope.spawn(worker))
             .collect();
         workers
             .into_iter()
