@@ -72,6 +72,14 @@ pub enum Error {
         /// The cause.
         source: BoxError,
     },
+    /// A file or fifo for the guest's stdio cannot be opened.
+    #[error("cannot open {} for the guest's stdio", path.display())]
+    Stdio {
+        /// The file or fifo.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The Wasmtime engine could not be configured for this host.
     #[error("cannot create the WebAssembly engine")]
     Engine {

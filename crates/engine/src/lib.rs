@@ -18,10 +18,11 @@ mod program;
 mod run;
 mod sandbox;
 mod spec;
+mod stdio;
 mod stop;
 
 pub use error::Error;
 pub use host::{Host, HostConfig};
 pub use outcome::{Outcome, TrapReport};
-pub use spec::{DEFAULT_MEMORY_LIMIT, RunSpec, Stdin, Volume};
+pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin, Volume};
 pub use stop::{StopHandle, StopReason};

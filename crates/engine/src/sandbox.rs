@@ -1,9 +1,11 @@
 //! Builds the WASI context from a run description: only what it names.
 
+use wasmtime_wasi::cli::{InputFile, OutputFile};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
-use crate::spec::{RunSpec, Stdin, Volume};
+use crate::spec::{Output, RunSpec, Stdin, Volume};
+use crate::stdio;
 
 /// A WASI builder holding exactly what `spec` grants.
 pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
@@ -11,8 +13,6 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
     builder
         .args(&spec.args)
         .envs(&spec.env)
-        .inherit_stdout()
-        .inherit_stderr()
         // No network: no sockets of either kind, no name lookup.
         .allow_tcp(false)
         .allow_udp(false)
@@ -20,8 +20,32 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
         // Guests run synchronously on this thread; file I/O need not hop
         // to a worker thread.
         .allow_blocking_current_thread(true);
-    if spec.stdin == Stdin::Inherit {
-        builder.inherit_stdin();
+    match &spec.stdin {
+        Stdin::Empty => {}
+        Stdin::Inherit => {
+            builder.inherit_stdin();
+        }
+        Stdin::File(path) => {
+            builder.stdin(InputFile::new(stdio::open_input(path)?));
+        }
+    }
+    match &spec.stdout {
+        Output::Inherit => {
+            builder.inherit_stdout();
+        }
+        Output::File(path) => {
+            builder.stdout(OutputFile::new(stdio::open_output(path)?));
+        }
+        Output::Null => {}
+    }
+    match &spec.stderr {
+        Output::Inherit => {
+            builder.inherit_stderr();
+        }
+        Output::File(path) => {
+            builder.stderr(OutputFile::new(stdio::open_output(path)?));
+        }
+        Output::Null => {}
     }
     if let Some(workdir) = &spec.workdir {
         builder.initial_cwd(workdir);

@@ -15,7 +15,9 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 ///   its host directory (`..` and symlinks cannot leave it), read-only ones
 ///   refusing every write, create, truncate, rename and delete;
 /// - working directory: [`RunSpec::workdir`], `/` when unset;
-/// - stdin: empty unless [`Stdin::Inherit`]; stdout and stderr: the host's;
+/// - stdin: empty unless [`RunSpec::stdin`] says otherwise; stdout and
+///   stderr: the host's unless [`RunSpec::stdout`]/[`RunSpec::stderr`] name
+///   a file or fifo;
 /// - network: none (no TCP, no UDP, no name lookup);
 /// - clocks and random numbers: the host's;
 /// - memory: linear memories and tables capped together at
@@ -34,6 +36,10 @@ pub struct RunSpec {
     pub workdir: Option<String>,
     /// Where the guest's stdin comes from.
     pub stdin: Stdin,
+    /// Where the guest's stdout goes.
+    pub stdout: Output,
+    /// Where the guest's stderr goes.
+    pub stderr: Output,
     /// Cap on the guest's linear memory and tables, in bytes.
     pub memory_limit: u64,
 }
@@ -50,6 +56,8 @@ impl RunSpec {
             volumes: Vec::new(),
             workdir: None,
             stdin: Stdin::Empty,
+            stdout: Output::Inherit,
+            stderr: Output::Inherit,
             memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
@@ -67,11 +75,26 @@ pub struct Volume {
 }
 
 /// The guest's standard input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Stdin {
     /// Reads see end of file at once.
     #[default]
     Empty,
     /// The host process's stdin.
     Inherit,
+    /// A file or fifo (opened for reading when the guest starts).
+    File(PathBuf),
+}
+
+/// Where the guest's stdout or stderr goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Output {
+    /// The host process's.
+    #[default]
+    Inherit,
+    /// A file (appended to) or fifo, opened when the guest starts; a fifo
+    /// is opened read-write so that opening never waits for a reader.
+    File(PathBuf),
+    /// Discarded.
+    Null,
 }

@@ -1,0 +1,3 @@
+//! containerd-shim-wharf-v1 (being written).
+
+fn main() {}
