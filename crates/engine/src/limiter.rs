@@ -1,5 +1,8 @@
 //! The guest's memory cap, summed over all its memories and tables.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// Bytes a table element is counted as.
 const TABLE_ELEMENT_BYTES: usize = 8;
 
@@ -10,13 +13,16 @@ const TABLE_ELEMENT_BYTES: usize = 8;
 pub(crate) struct GuestLimiter {
     limit: usize,
     used: usize,
+    /// Where `used` is published for whoever watches the run.
+    gauge: Arc<AtomicU64>,
 }
 
 impl GuestLimiter {
-    pub(crate) fn new(limit: u64) -> Self {
+    pub(crate) fn new(limit: u64, gauge: Arc<AtomicU64>) -> Self {
         GuestLimiter {
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             used: 0,
+            gauge,
         }
     }
 
@@ -36,6 +42,7 @@ impl GuestLimiter {
             return false;
         }
         self.used = used;
+        self.gauge.store(used as u64, Ordering::Relaxed);
         true
     }
 }
@@ -66,11 +73,11 @@ impl wasmtime::ResourceLimiter for GuestLimiter {
 
 #[cfg(test)]
 mod tests {
-    use super::GuestLimiter;
+    use super::{Arc, GuestLimiter};
 
     #[test]
     fn growth_is_summed_over_memories() {
-        let mut limiter = GuestLimiter::new(100);
+        let mut limiter = GuestLimiter::new(100, Arc::default());
         assert!(limiter.grow(0, 60, None));
         assert!(!limiter.grow(0, 50, None), "a second memory shares the cap");
         assert!(limiter.grow(0, 40, None));
@@ -78,8 +85,16 @@ mod tests {
     }
 
     #[test]
+    fn growth_is_published() {
+        let gauge: Arc<std::sync::atomic::AtomicU64> = Arc::default();
+        let mut limiter = GuestLimiter::new(100, gauge.clone());
+        assert!(limiter.grow(0, 64, None));
+        assert_eq!(gauge.load(std::sync::atomic::Ordering::Relaxed), 64);
+    }
+
+    #[test]
     fn declared_maximum_is_honoured() {
-        let mut limiter = GuestLimiter::new(1000);
+        let mut limiter = GuestLimiter::new(1000, Arc::default());
         assert!(!limiter.grow(0, 20, Some(10)));
         assert!(limiter.grow(0, 10, Some(10)));
     }

@@ -39,7 +39,7 @@ impl WasiView for ComponentState {
 pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
     let program = program::load(host, &spec.program)?;
     let mut wasi = crate::sandbox::wasi_builder(spec)?;
-    let limiter = GuestLimiter::new(spec.memory_limit);
+    let limiter = GuestLimiter::new(spec.memory_limit, stop.memory_gauge());
     match program {
         Program::Module(module) => {
             let state = CoreState {

@@ -1,7 +1,7 @@
 //! Stopping a running guest from another thread or a signal handler.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Why a guest was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,7 @@ const TIMEOUT: u32 = u32::MAX;
 pub struct StopHandle {
     reason: Arc<AtomicU32>,
     engine: wasmtime::Engine,
+    memory: Arc<AtomicU64>,
 }
 
 impl StopHandle {
@@ -29,7 +30,17 @@ impl StopHandle {
         StopHandle {
             reason: Arc::new(AtomicU32::new(NOT_STOPPED)),
             engine,
+            memory: Arc::default(),
         }
+    }
+
+    /// Bytes of linear memory and tables the run's guest holds now.
+    pub fn memory_used(&self) -> u64 {
+        self.memory.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn memory_gauge(&self) -> Arc<AtomicU64> {
+        self.memory.clone()
     }
 
     /// Asks the guest to stop. On an interruptible host (see

@@ -1,1 +1,19 @@
-//! (being written)
+//! Container lifecycle: OCI runtime specs (`config.json`) to runs, and the
+//! rootfs mounts a container is started on.
+//!
+//! [`spec::load`] reads a bundle's `config.json`; [`run::run_spec`] turns
+//! it into the engine's [`wharf_engine::RunSpec`]; [`mount::mount_rootfs`]
+//! and [`mount::unmount_rootfs`] set up and tear down the rootfs that
+//! containerd hands a shim. Shared by every face of wharf (CLI, shim,
+//! runc-compatible runtime).
+#![deny(missing_docs)]
+
+mod error;
+pub mod mount;
+pub mod run;
+pub mod spec;
+
+pub use error::LifecycleError;
+pub use mount::{RootfsMount, is_mount_point, mount_rootfs, unmount_rootfs};
+pub use run::{program_in_rootfs, rootfs_volumes, run_spec};
+pub use spec::{OciSpec, SpecMount, load};

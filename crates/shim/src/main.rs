@@ -1,3 +1,48 @@
-//! containerd-shim-wharf-v1 (being written).
+//! `containerd-shim-wharf-v1`: runs Wasm containers for containerd (shim v2).
+//!
+//! containerd runs this binary with `start` to get a shim's address, talks
+//! the Task ttrpc service to the daemon behind it, and runs it with
+//! `delete` to clean up after a shim that died. One daemon serves many
+//! containers: all containers of a Kubernetes pod, and all other
+//! containers of one namespace, so an idle container costs memory, not a
+//! process.
 
-fn main() {}
+mod args;
+mod container;
+mod delete;
+mod events;
+mod group;
+mod report;
+mod serve;
+mod start;
+mod task;
+mod time;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("containerd-shim-wharf-v1: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.action.as_str() {
+        "start" => start::start(&args),
+        "delete" => delete::delete(&args),
+        "serve" => serve::serve(&args),
+        "version" => {
+            println!("containerd-shim-wharf-v1 {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        other => Err(format!("unknown action `{other}` (start, delete)")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("containerd-shim-wharf-v1: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

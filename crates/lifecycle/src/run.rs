@@ -1,0 +1,256 @@
+//! An OCI runtime spec and its rootfs → the engine's [`RunSpec`].
+//!
+//! What the guest gets from the spec:
+//! - program: `process.args[0]`, looked up in the rootfs as if the rootfs
+//!   were `/` (relative to `process.cwd` when not absolute; `..` stops at
+//!   the rootfs, symlinks, absolute ones too, are followed inside it), and
+//!   it must be WebAssembly (see [`run_spec`]);
+//! - argv: `process.args`; environment: `process.env` (entries without `=`
+//!   are skipped); working directory: `process.cwd`;
+//! - files: the rootfs at `/` and each of its top-level directories on its
+//!   own (see [`rootfs_volumes`]), read-only iff `root.readonly`; then each
+//!   bind mount of a directory at its destination, read-only iff its options
+//!   say `ro`. Every other mount is skipped: `proc`, `sysfs`, `devpts`,
+//!   `mqueue`, `tmpfs`, `cgroup`, `cgroup2`, ... serve Linux processes and
+//!   mean nothing to a WASI guest. Bind mounts of single files (CRI's
+//!   `/etc/hosts`, `/etc/resolv.conf`, `/dev/termination-log`) are skipped
+//!   too: a WASI preopen is a directory;
+//! - memory: `linux.resources.memory.limit` when set, else the engine's
+//!   [`DEFAULT_MEMORY_LIMIT`];
+//! - stdio: the engine's defaults (the shim sets them).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use wharf_engine::{DEFAULT_MEMORY_LIMIT, RunSpec, Volume};
+
+use crate::LifecycleError;
+use crate::spec::{OCI_HANDLER, OciSpec, WASM_VARIANT};
+
+/// How many symlinks a program lookup follows before giving up (Linux's
+/// own limit for one path walk).
+const MAX_SYMLINKS: u32 = 40;
+
+/// The first bytes of every binary WebAssembly module and component.
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+
+/// The run that `spec` describes, with its rootfs at `rootfs` (see the
+/// module docs for what the guest gets).
+///
+/// Whether the program is Wasm follows crun: annotation
+/// `module.wasm.image/variant=compat` or `run.oci.handler=wasm` means
+/// always; `compat-smart` means when `args[0]` ends in `.wasm` or `.wat`;
+/// with neither, the file must start with `\0asm` or end in `.wat`.
+/// Otherwise the error is [`LifecycleError::NotWasm`]: a Linux container.
+/// A pod sandbox ([`OciSpec::is_pod_sandbox`]) has no Wasm program; the
+/// caller handles it before calling this.
+pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError> {
+    let args = spec.args();
+    let program = args.first().ok_or(LifecycleError::NoProgram)?;
+    let cwd = spec.cwd();
+    if !cwd.starts_with('/') {
+        return Err(LifecycleError::RelativeCwd {
+            cwd: cwd.to_owned(),
+        });
+    }
+    let hint = WasmHint::of(spec);
+    if hint == WasmHint::Smart && !has_wasm_name(program) {
+        return Err(LifecycleError::NotWasm {
+            program: program.clone(),
+            reason: "variant compat-smart and args[0] does not end in .wasm or .wat",
+        });
+    }
+    let host_program = program_in_rootfs(rootfs, program, cwd)?;
+    if hint == WasmHint::Magic && !is_wasm_file(&host_program)? {
+        return Err(LifecycleError::NotWasm {
+            program: program.clone(),
+            reason: "no \\0asm magic",
+        });
+    }
+    let mut run = RunSpec::new(host_program);
+    run.args = args.to_vec();
+    run.env = spec.env();
+    run.workdir = Some(cwd.to_owned());
+    run.volumes = rootfs_volumes(rootfs, spec.root_readonly());
+    for mount in spec.mounts() {
+        if let Some(volume) = mount_volume(mount) {
+            run.volumes.retain(|v| v.guest != volume.guest);
+            run.volumes.push(volume);
+        }
+    }
+    run.memory_limit = spec.memory_limit().unwrap_or(DEFAULT_MEMORY_LIMIT);
+    Ok(run)
+}
+
+/// What the annotations say about the program being Wasm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WasmHint {
+    /// `compat` or `run.oci.handler=wasm`: Wasm, whatever the file.
+    Always,
+    /// `compat-smart`: Wasm when `args[0]` ends in `.wasm` or `.wat`.
+    Smart,
+    /// No annotation: the file's magic decides.
+    Magic,
+}
+
+impl WasmHint {
+    fn of(spec: &OciSpec) -> WasmHint {
+        match (spec.annotation(WASM_VARIANT), spec.annotation(OCI_HANDLER)) {
+            (Some("compat"), _) | (_, Some("wasm")) => WasmHint::Always,
+            (Some("compat-smart"), _) => WasmHint::Smart,
+            _ => WasmHint::Magic,
+        }
+    }
+}
+
+fn has_wasm_name(program: &str) -> bool {
+    program.ends_with(".wasm") || program.ends_with(".wat")
+}
+
+/// Whether `path` is `.wat` text or starts with the binary magic.
+fn is_wasm_file(path: &Path) -> Result<bool, LifecycleError> {
+    if path.extension().is_some_and(|ext| ext == "wat") {
+        return Ok(true);
+    }
+    let read_error = |source| LifecycleError::ReadProgram {
+        path: path.to_owned(),
+        source,
+    };
+    let mut head = Vec::with_capacity(4);
+    std::fs::File::open(path)
+        .map_err(read_error)?
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(read_error)?;
+    Ok(head == WASM_MAGIC)
+}
+
+/// The volume a spec mount becomes: bind mounts of directories only.
+fn mount_volume(mount: &crate::SpecMount) -> Option<Volume> {
+    if !mount.is_bind() || !Path::new(&mount.source).is_dir() {
+        return None;
+    }
+    Some(Volume {
+        host: PathBuf::from(&mount.source),
+        guest: guest_path(&mount.destination),
+        read_only: mount.is_read_only(),
+    })
+}
+
+/// `path` as a clean absolute guest path: no `.`, no `..` (stopping at
+/// `/`), no doubled or trailing slashes.
+fn guest_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The rootfs at `/`, and each top-level directory of it on its own: wasi-libc
+/// of preview 1 resolves absolute paths by the longest preopen prefix and
+/// (in the versions distributions ship) does not match `/etc/x` against a
+/// preopen named `/`. Top-level symlinks and non-UTF-8 names are not given
+/// on their own (they stay reachable through `/`).
+pub fn rootfs_volumes(rootfs: &Path, read_only: bool) -> Vec<Volume> {
+    let volume = |host: PathBuf, guest: String| Volume {
+        host,
+        guest,
+        read_only,
+    };
+    let mut volumes = vec![volume(rootfs.to_owned(), "/".to_owned())];
+    let mut top: Vec<(PathBuf, String)> = std::fs::read_dir(rootfs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| Some((entry.path(), format!("/{}", entry.file_name().to_str()?))))
+        .collect();
+    top.sort();
+    volumes.extend(top.into_iter().map(|(host, guest)| volume(host, guest)));
+    volumes
+}
+
+/// The host file of the container's program `program` (absolute, or
+/// relative to `cwd`), resolved as if `rootfs` were `/`: `..` stops at the
+/// rootfs and symlinks, absolute ones included, are followed inside it. The
+/// result is canonical, inside the canonical rootfs, and a regular file;
+/// anything else is [`LifecycleError::ProgramNotFound`].
+pub fn program_in_rootfs(
+    rootfs: &Path,
+    program: &str,
+    cwd: &str,
+) -> Result<PathBuf, LifecycleError> {
+    let in_container = if program.starts_with('/') {
+        program.to_owned()
+    } else {
+        format!("{}/{program}", cwd.trim_end_matches('/'))
+    };
+    let not_found = || LifecycleError::ProgramNotFound {
+        program: in_container.clone(),
+    };
+    let root = rootfs.canonicalize().map_err(|_| not_found())?;
+    let resolved = resolve_in(&root, &in_container).ok_or_else(not_found)?;
+    // The walk never leaves the root; canonicalizing again guards against
+    // the tree changing under it.
+    let canonical = resolved.canonicalize().map_err(|_| not_found())?;
+    if !canonical.starts_with(&root) || !canonical.is_file() {
+        return Err(not_found());
+    }
+    Ok(canonical)
+}
+
+/// `path` walked from `root` as if `root` were `/`. `None` when a component
+/// is missing, a link is unreadable or not UTF-8, or links nest too deep.
+fn resolve_in(root: &Path, path: &str) -> Option<PathBuf> {
+    // Components still to walk, the next one last.
+    let mut pending: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
+    let mut current = root.to_path_buf();
+    let mut depth = 0usize;
+    let mut links = 0u32;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "" | "." => {}
+            ".." => {
+                if depth > 0 {
+                    current.pop();
+                    depth -= 1;
+                }
+            }
+            name => {
+                let next = current.join(name);
+                if !std::fs::symlink_metadata(&next)
+                    .ok()?
+                    .file_type()
+                    .is_symlink()
+                {
+                    current = next;
+                    depth += 1;
+                    continue;
+                }
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return None;
+                }
+                let target = std::fs::read_link(&next).ok()?;
+                let target = target.to_str()?;
+                if target.starts_with('/') {
+                    current = root.to_path_buf();
+                    depth = 0;
+                }
+                pending.extend(target.split('/').rev().map(str::to_owned));
+            }
+        }
+    }
+    Some(current)
+}
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

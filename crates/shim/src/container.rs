@@ -1,0 +1,143 @@
+//! One container in the daemon: its run description, status and exit.
+
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use wharf_engine::{RunSpec, StopHandle, StopReason};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    pub status: u32,
+    pub at: SystemTime,
+}
+
+pub struct State {
+    pub status: Status,
+    pub exit: Option<Exit>,
+}
+
+/// What the guest runs, or nothing for a pod's sandbox (pause) container,
+/// which only waits to be killed.
+pub enum Workload {
+    Guest(Box<RunSpec>),
+    Pause,
+}
+
+pub struct Container {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub stdin: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub workload: Workload,
+    pub stop: StopHandle,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Container {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        bundle: PathBuf,
+        rootfs: PathBuf,
+        stdio: [String; 3],
+        workload: Workload,
+        stop: StopHandle,
+    ) -> Container {
+        let [stdin, stdout, stderr] = stdio;
+        Container {
+            id,
+            bundle,
+            rootfs,
+            stdin,
+            stdout,
+            stderr,
+            workload,
+            stop,
+            state: Mutex::new(State {
+                status: Status::Created,
+                exit: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks the container running; false if it was not freshly created.
+    pub fn mark_running(&self) -> bool {
+        let mut state = self.state();
+        if state.status != Status::Created {
+            return false;
+        }
+        state.status = Status::Running;
+        true
+    }
+
+    /// Records the exit; the first one wins. Returns it if this call set it.
+    pub fn mark_exited(&self, status: u32) -> Option<Exit> {
+        let mut state = self.state();
+        if state.status == Status::Stopped {
+            return None;
+        }
+        let exit = Exit {
+            status,
+            at: SystemTime::now(),
+        };
+        state.status = Status::Stopped;
+        state.exit = Some(exit);
+        self.changed.notify_all();
+        Some(exit)
+    }
+
+    /// Blocks until the container has exited.
+    pub fn wait(&self) -> Exit {
+        let mut state = self.state();
+        loop {
+            if let Some(exit) = state.exit {
+                return exit;
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// Stops the guest: a Wasm guest cannot catch signals, so every signal
+    /// whose default action ends a process ends it, at once; it exits
+    /// 128 + signal, as runc reports. Returns the exit if this call set it.
+    pub fn kill(&self, signal: u32) -> Option<Exit> {
+        if ignored_by_default(signal) {
+            return None;
+        }
+        let status = self.state().status;
+        match status {
+            Status::Stopped => None,
+            Status::Created | Status::Running => {
+                self.stop.stop(StopReason::Signal(signal as i32));
+                self.mark_exited(128 + signal)
+            }
+        }
+    }
+}
+
+/// Signals whose default action does not end a process.
+fn ignored_by_default(signal: u32) -> bool {
+    let signal = signal as i32;
+    signal == 0 || [libc::SIGCHLD, libc::SIGCONT, libc::SIGURG, libc::SIGWINCH].contains(&signal)
+}

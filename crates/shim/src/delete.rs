@@ -1,0 +1,29 @@
+//! `delete`: containerd's clean-up after a shim that died: unmount the
+//! rootfs and report the task as killed.
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use containerd_shim_protos::api::DeleteResponse;
+use containerd_shim_protos::protobuf::Message;
+
+use crate::args::Args;
+use crate::time::timestamp;
+
+pub fn delete(args: &Args) -> Result<(), String> {
+    let bundle = args.bundle()?;
+    wharf_lifecycle::unmount_rootfs(&bundle.join("rootfs"))
+        .map_err(|e| crate::report::chain(&e))?;
+    let response = DeleteResponse {
+        pid: 0,
+        exit_status: 128 + libc::SIGKILL as u32,
+        exited_at: timestamp(SystemTime::now()),
+        ..Default::default()
+    };
+    let bytes = response
+        .write_to_bytes()
+        .map_err(|e| crate::report::chain(&e))?;
+    std::io::stdout()
+        .write_all(&bytes)
+        .map_err(|e| format!("stdout: {e}"))
+}

@@ -1,0 +1,51 @@
+//! The daemon: the Task service on the group's socket, until containerd
+//! shuts it down with no container left.
+
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use containerd_shim_protos::create_task;
+use containerd_shim_protos::ttrpc::Server;
+use wharf_engine::{Host, HostConfig};
+
+use crate::args::Args;
+use crate::events::Publisher;
+use crate::task::Service;
+
+pub fn serve(args: &Args) -> Result<(), String> {
+    let socket = args.socket.clone().ok_or("serve needs -socket")?;
+    let host = Host::new(HostConfig {
+        cache_dir: Some(cache_dir()),
+        // Many guests share this process: stopping one is an interrupt,
+        // not an exit.
+        interruptible: true,
+        exit_after_run: false,
+    })
+    .map_err(|e| crate::report::chain(&e))?;
+    let publisher = Publisher::new(&args.address, &args.namespace);
+    let (shutdown, shutdown_requested) = channel();
+    let service = Service::new(host, publisher, shutdown, socket.clone());
+    let services = create_task(Arc::new(Box::new(service)));
+    let mut server = Server::new()
+        .bind(&format!("unix://{}", socket.display()))
+        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?
+        .register_service(services)
+        // Wait requests block a thread each until their guest exits.
+        .set_thread_count_max(100_000);
+    server.start().map_err(|e| format!("cannot serve: {e}"))?;
+    let _ = shutdown_requested.recv();
+    // Let the answer to Shutdown reach containerd, then end at once.
+    std::thread::sleep(Duration::from_millis(20));
+    std::process::exit(0)
+}
+
+/// Compiled code, shared by every container on the node:
+/// `$WHARF_ROOT/cache`, else `/var/lib/wharf/cache`.
+fn cache_dir() -> std::path::PathBuf {
+    let root = std::env::var_os("WHARF_ROOT")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/var/lib/wharf".into());
+    root.join("cache")
+}

@@ -1,0 +1,415 @@
+//! The shim v2 Task service over the containers of one daemon.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use containerd_shim_protos::Task;
+use containerd_shim_protos::api::{
+    self, ConnectRequest, ConnectResponse, CreateTaskRequest, CreateTaskResponse, DeleteRequest,
+    DeleteResponse, Empty, KillRequest, PidsRequest, PidsResponse, StartRequest, StartResponse,
+    StateRequest, StateResponse, WaitRequest, WaitResponse,
+};
+use containerd_shim_protos::cgroups::metrics::{MemoryEntry, MemoryStat, Metrics};
+use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, TaskIO, TaskStart};
+use containerd_shim_protos::protobuf::well_known_types::any::Any;
+use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
+use containerd_shim_protos::ttrpc::{self, Code, TtrpcContext};
+use wharf_engine::{Host, Outcome, Output, RunSpec, Stdin, StopReason};
+use wharf_lifecycle::RootfsMount;
+
+use crate::container::{Container, Status, Workload};
+use crate::events::{Event, Publisher};
+use crate::group;
+use crate::time::timestamp;
+
+pub struct Service {
+    host: Arc<Host>,
+    publisher: Arc<Publisher>,
+    containers: Mutex<HashMap<String, Arc<Container>>>,
+    shutdown: Mutex<Sender<()>>,
+    socket: PathBuf,
+}
+
+fn rpc_error(code: Code, message: impl ToString) -> ttrpc::Error {
+    ttrpc::Error::RpcStatus(ttrpc::get_status(code, message))
+}
+
+fn pid() -> u32 {
+    std::process::id()
+}
+
+impl Service {
+    pub fn new(host: Host, publisher: Publisher, shutdown: Sender<()>, socket: PathBuf) -> Service {
+        Service {
+            host: Arc::new(host),
+            publisher: Arc::new(publisher),
+            containers: Mutex::new(HashMap::new()),
+            shutdown: Mutex::new(shutdown),
+            socket,
+        }
+    }
+
+    fn containers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Container>>> {
+        self.containers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: &str, exec_id: &str) -> ttrpc::Result<Arc<Container>> {
+        if !exec_id.is_empty() {
+            return Err(rpc_error(
+                Code::NOT_FOUND,
+                format!("exec {exec_id}: wharf runs no execs"),
+            ));
+        }
+        self.containers()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| rpc_error(Code::NOT_FOUND, format!("container {id} not found")))
+    }
+
+    fn prepare(&self, request: &CreateTaskRequest) -> Result<Container, String> {
+        if request.terminal {
+            return Err("a tty is not supported for Wasm containers: run without -t".to_owned());
+        }
+        if !request.checkpoint.is_empty() {
+            return Err("checkpoints are not supported for Wasm containers".to_owned());
+        }
+        let bundle = PathBuf::from(&request.bundle);
+        let spec = wharf_lifecycle::load(&bundle).map_err(|e| crate::report::chain(&e))?;
+        let rootfs = bundle.join(spec.root_path());
+        let mounts: Vec<RootfsMount> = request
+            .rootfs
+            .iter()
+            .map(|m| RootfsMount {
+                kind: m.type_.clone(),
+                source: m.source.clone(),
+                options: m.options.clone(),
+            })
+            .collect();
+        if !mounts.is_empty() {
+            std::fs::create_dir_all(&rootfs).map_err(|e| format!("{}: {e}", rootfs.display()))?;
+        }
+        wharf_lifecycle::mount_rootfs(&mounts, &rootfs).map_err(|e| crate::report::chain(&e))?;
+        let workload = if spec.is_pod_sandbox() {
+            Workload::Pause
+        } else {
+            match wharf_lifecycle::run_spec(&spec, &rootfs) {
+                Ok(mut run) => {
+                    wire_stdio(&mut run, request);
+                    Workload::Guest(Box::new(run))
+                }
+                Err(error) => {
+                    let _ = wharf_lifecycle::unmount_rootfs(&rootfs);
+                    return Err(crate::report::chain(&error));
+                }
+            }
+        };
+        Ok(Container::new(
+            request.id.clone(),
+            bundle,
+            rootfs,
+            [
+                request.stdin.clone(),
+                request.stdout.clone(),
+                request.stderr.clone(),
+            ],
+            workload,
+            self.host.stop_handle(),
+        ))
+    }
+
+    fn publish_exit(&self, container: &Container, exit: crate::container::Exit) {
+        self.publisher.publish(Event::Exit(TaskExit {
+            container_id: container.id.clone(),
+            id: container.id.clone(),
+            pid: pid(),
+            exit_status: exit.status,
+            exited_at: timestamp(exit.at),
+            ..Default::default()
+        }));
+    }
+}
+
+fn wire_stdio(run: &mut RunSpec, request: &CreateTaskRequest) {
+    if !request.stdin.is_empty() {
+        run.stdin = Stdin::File(PathBuf::from(&request.stdin));
+    }
+    let output = |path: &str| {
+        if path.is_empty() {
+            Output::Null
+        } else {
+            Output::File(PathBuf::from(path))
+        }
+    };
+    run.stdout = output(&request.stdout);
+    run.stderr = output(&request.stderr);
+}
+
+/// The exit status a shell would report for the run's outcome.
+fn exit_status(outcome: Result<Outcome, wharf_engine::Error>, stderr: &str) -> u32 {
+    match outcome {
+        Ok(Outcome::Exited(code)) => code as u32,
+        Ok(Outcome::Trapped(report)) => {
+            report_to(stderr, &format!("wharf: guest trapped: {report}"));
+            134
+        }
+        Ok(Outcome::Stopped(StopReason::Signal(signal))) => 128 + signal as u32,
+        Ok(Outcome::Stopped(StopReason::Timeout)) => 124,
+        Err(error) => {
+            report_to(stderr, &format!("wharf: {}", crate::report::chain(&error)));
+            125
+        }
+    }
+}
+
+/// Writes wharf's own message to the container's stderr, where `ctr` and
+/// `kubectl logs` show it.
+fn report_to(stderr: &str, message: &str) {
+    if stderr.is_empty() {
+        return;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(stderr);
+    if let Ok(mut file) = file {
+        use std::io::Write;
+        let _ = writeln!(file, "{message}");
+    }
+}
+
+impl Task for Service {
+    fn create(
+        &self,
+        _: &TtrpcContext,
+        request: CreateTaskRequest,
+    ) -> ttrpc::Result<CreateTaskResponse> {
+        if self.containers().contains_key(&request.id) {
+            return Err(rpc_error(
+                Code::ALREADY_EXISTS,
+                format!("container {} exists", request.id),
+            ));
+        }
+        let container = self
+            .prepare(&request)
+            .map_err(|message| rpc_error(Code::FAILED_PRECONDITION, message))?;
+        self.containers()
+            .insert(request.id.clone(), Arc::new(container));
+        self.publisher.publish(Event::Create(TaskCreate {
+            container_id: request.id.clone(),
+            bundle: request.bundle.clone(),
+            rootfs: request.rootfs.clone(),
+            io: MessageField::some(TaskIO {
+                stdin: request.stdin.clone(),
+                stdout: request.stdout.clone(),
+                stderr: request.stderr.clone(),
+                terminal: request.terminal,
+                ..Default::default()
+            }),
+            pid: pid(),
+            ..Default::default()
+        }));
+        Ok(CreateTaskResponse {
+            pid: pid(),
+            ..Default::default()
+        })
+    }
+
+    fn start(&self, _: &TtrpcContext, request: StartRequest) -> ttrpc::Result<StartResponse> {
+        let container = self.get(&request.id, &request.exec_id)?;
+        if !container.mark_running() {
+            return Err(rpc_error(
+                Code::FAILED_PRECONDITION,
+                format!("container {} is not created", request.id),
+            ));
+        }
+        if let Workload::Guest(run) = &container.workload {
+            let (host, publisher) = (self.host.clone(), self.publisher.clone());
+            let (guest, run) = (container.clone(), run.clone());
+            std::thread::Builder::new()
+                .name(format!("guest-{}", &container.id))
+                .spawn(move || {
+                    let outcome = host.run(&run, &guest.stop);
+                    let status = exit_status(outcome, &guest.stderr);
+                    if let Some(exit) = guest.mark_exited(status) {
+                        publisher.publish(Event::Exit(TaskExit {
+                            container_id: guest.id.clone(),
+                            id: guest.id.clone(),
+                            pid: pid(),
+                            exit_status: exit.status,
+                            exited_at: timestamp(exit.at),
+                            ..Default::default()
+                        }));
+                    }
+                })
+                .map_err(|e| rpc_error(Code::INTERNAL, format!("cannot start a thread: {e}")))?;
+        }
+        self.publisher.publish(Event::Start(TaskStart {
+            container_id: request.id.clone(),
+            pid: pid(),
+            ..Default::default()
+        }));
+        Ok(StartResponse {
+            pid: pid(),
+            ..Default::default()
+        })
+    }
+
+    fn kill(&self, _: &TtrpcContext, request: KillRequest) -> ttrpc::Result<Empty> {
+        let container = self.get(&request.id, &request.exec_id)?;
+        if let Some(exit) = container.kill(request.signal) {
+            self.publish_exit(&container, exit);
+        }
+        Ok(Empty::new())
+    }
+
+    fn wait(&self, _: &TtrpcContext, request: WaitRequest) -> ttrpc::Result<WaitResponse> {
+        let container = self.get(&request.id, &request.exec_id)?;
+        let exit = container.wait();
+        Ok(WaitResponse {
+            exit_status: exit.status,
+            exited_at: timestamp(exit.at),
+            ..Default::default()
+        })
+    }
+
+    fn delete(&self, _: &TtrpcContext, request: DeleteRequest) -> ttrpc::Result<DeleteResponse> {
+        let container = self.get(&request.id, &request.exec_id)?;
+        let exit = {
+            let state = container.state();
+            match (state.status, state.exit) {
+                (Status::Running, _) => {
+                    return Err(rpc_error(
+                        Code::FAILED_PRECONDITION,
+                        format!("container {} is running: kill it first", request.id),
+                    ));
+                }
+                (_, Some(exit)) => exit,
+                (_, None) => crate::container::Exit {
+                    status: 0,
+                    at: std::time::SystemTime::now(),
+                },
+            }
+        };
+        wharf_lifecycle::unmount_rootfs(&container.rootfs)
+            .map_err(|e| rpc_error(Code::INTERNAL, crate::report::chain(&e)))?;
+        self.containers().remove(&request.id);
+        self.publisher.publish(Event::Delete(TaskDelete {
+            container_id: request.id.clone(),
+            pid: pid(),
+            exit_status: exit.status,
+            exited_at: timestamp(exit.at),
+            ..Default::default()
+        }));
+        Ok(DeleteResponse {
+            pid: pid(),
+            exit_status: exit.status,
+            exited_at: timestamp(exit.at),
+            ..Default::default()
+        })
+    }
+
+    fn state(&self, _: &TtrpcContext, request: StateRequest) -> ttrpc::Result<StateResponse> {
+        let container = self.get(&request.id, &request.exec_id)?;
+        let state = container.state();
+        let status = match state.status {
+            Status::Created => api::Status::CREATED,
+            Status::Running => api::Status::RUNNING,
+            Status::Stopped => api::Status::STOPPED,
+        };
+        Ok(StateResponse {
+            id: container.id.clone(),
+            bundle: container.bundle.display().to_string(),
+            pid: pid(),
+            status: EnumOrUnknown::new(status),
+            stdin: container.stdin.clone(),
+            stdout: container.stdout.clone(),
+            stderr: container.stderr.clone(),
+            terminal: false,
+            exit_status: state.exit.map_or(0, |e| e.status),
+            exited_at: state.exit.map_or(MessageField::none(), |e| timestamp(e.at)),
+            ..Default::default()
+        })
+    }
+
+    fn pids(&self, _: &TtrpcContext, request: PidsRequest) -> ttrpc::Result<PidsResponse> {
+        self.get(&request.id, "")?;
+        Ok(PidsResponse {
+            processes: vec![api::ProcessInfo {
+                pid: pid(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+
+    fn stats(
+        &self,
+        _: &TtrpcContext,
+        request: api::StatsRequest,
+    ) -> ttrpc::Result<api::StatsResponse> {
+        let container = self.get(&request.id, "")?;
+        let used = container.stop.memory_used();
+        let metrics = Metrics {
+            memory: MessageField::some(MemoryStat {
+                usage: MessageField::some(MemoryEntry {
+                    usage: used,
+                    max: used,
+                    ..Default::default()
+                }),
+                rss: used,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let any = Any {
+            type_url: "io.containerd.cgroups.v1.Metrics".to_owned(),
+            value: metrics
+                .write_to_bytes()
+                .map_err(|e| rpc_error(Code::INTERNAL, crate::report::chain(&e)))?,
+            ..Default::default()
+        };
+        Ok(api::StatsResponse {
+            stats: MessageField::some(any),
+            ..Default::default()
+        })
+    }
+
+    fn connect(&self, _: &TtrpcContext, _: ConnectRequest) -> ttrpc::Result<ConnectResponse> {
+        Ok(ConnectResponse {
+            shim_pid: pid(),
+            task_pid: pid(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..Default::default()
+        })
+    }
+
+    fn close_io(&self, _: &TtrpcContext, request: api::CloseIORequest) -> ttrpc::Result<Empty> {
+        // The guest sees end of file when the writer closes the stdin fifo.
+        self.get(&request.id, &request.exec_id)?;
+        Ok(Empty::new())
+    }
+
+    fn resize_pty(&self, _: &TtrpcContext, request: api::ResizePtyRequest) -> ttrpc::Result<Empty> {
+        self.get(&request.id, &request.exec_id)?;
+        Err(rpc_error(
+            Code::FAILED_PRECONDITION,
+            "Wasm containers have no tty",
+        ))
+    }
+
+    fn shutdown(&self, _: &TtrpcContext, _: api::ShutdownRequest) -> ttrpc::Result<Empty> {
+        let lock = group::lock(&self.socket).map_err(|e| rpc_error(Code::INTERNAL, e))?;
+        if self.containers().is_empty() {
+            // Under the group's lock: a start either finds this socket gone
+            // or the daemon still serving.
+            let _ = std::fs::remove_file(&self.socket);
+            std::mem::forget(lock);
+            if let Ok(shutdown) = self.shutdown.lock() {
+                let _ = shutdown.send(());
+            }
+        }
+        Ok(Empty::new())
+    }
+}

@@ -1,0 +1,398 @@
+//! Test support for the shim under a real containerd: the binaries, guest
+//! programs built with clang, a Wasm image built and saved by the real
+//! `wharf` CLI, a busybox image made by hand from Debian's
+//! `busybox-static`, and `ctr` helpers with a time limit on every command.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use wharf_testkit::TestContainerd;
+
+/// The runtime name containerd maps to `containerd-shim-wharf-v1`.
+pub const RUNTIME: &str = "io.containerd.wharf.v1";
+/// The Wasm image (see [`wasm_image_archive`]), as containerd names it.
+pub const WASM_IMAGE: &str = "docker.io/wharf-test/guests:1";
+/// The busybox image (see [`busybox_archive`]), as containerd names it.
+pub const BUSYBOX_IMAGE: &str = "docker.io/wharf-test/busybox:latest";
+
+/// The shim binary under test.
+pub fn shim_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_containerd-shim-wharf-v1"))
+}
+
+/// The `wharf` CLI, built next to the shim by
+/// `cargo build --release --workspace` (a test cannot depend on another
+/// package's binary).
+pub fn wharf_binary() -> PathBuf {
+    let wharf = shim_binary()
+        .parent()
+        .expect("the shim binary is in a directory")
+        .join("wharf");
+    assert!(
+        wharf.is_file(),
+        "{} is missing: build the whole workspace first \
+         (cargo build --release --workspace --all-targets)",
+        wharf.display()
+    );
+    wharf
+}
+
+fn build_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shim-tests");
+    fs::create_dir_all(&dir).expect("test build directory");
+    dir
+}
+
+/// Builds each artifact once per test process, whatever the thread.
+fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(key) {
+        return path.clone();
+    }
+    let path = build_dir().join(key);
+    let tmp = build_dir().join(format!(".{key}.{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let _ = fs::remove_file(&tmp);
+    build(&tmp);
+    let _ = fs::remove_dir_all(&path);
+    fs::rename(&tmp, &path).expect("move the built artifact into place");
+    built.insert(key.to_owned(), path.clone());
+    path
+}
+
+/// Where guest sources live.
+pub fn guest_source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guests")
+        .join(name)
+}
+
+/// The C guest `tests/guests/NAME.c`, built with clang-14 for wasm32-wasi
+/// (WASI preview 1).
+pub fn c_guest(name: &str) -> PathBuf {
+    build_once(&format!("{name}.wasm"), |out| {
+        let status = Command::new("clang-14")
+            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
+            .arg(out)
+            .arg(guest_source(&format!("{name}.c")))
+            .status()
+            .expect("run clang-14 (install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)");
+        assert!(status.success(), "clang-14 failed to build {name}.c");
+    })
+}
+
+pub const WASM_DOCKERFILE: &str = "\
+FROM scratch
+COPY stdio.wasm /stdio.wasm
+COPY args_env.wasm /args_env.wasm
+COPY alloc.wasm /alloc.wasm
+COPY fs.wasm /fs.wasm
+COPY sleep.wasm /sleep.wasm
+COPY notwasm.sh /notwasm.sh
+COPY data.txt /data.txt
+ENV GREETING=hello
+ENTRYPOINT [\"/args_env.wasm\"]
+CMD [\"default-arg\"]
+";
+
+/// A docker-format archive (`wharf save`) of the Wasm image
+/// `wharf-test/guests:1` (platform wasi/wasm), built by the real `wharf`
+/// CLI. Its files, all at `/`: `stdio.wasm` (stdin to stdout upper-cased,
+/// exits with `argv[1]`), `args_env.wasm` (the entrypoint: prints argv and
+/// environment), `alloc.wasm` (allocates until malloc fails), `fs.wasm`
+/// (one file operation per run), `sleep.wasm` (sleeps forever),
+/// `notwasm.sh` (a shell script) and `data.txt`.
+pub fn wasm_image_archive() -> PathBuf {
+    // Built first: build_once holds its lock while it builds.
+    let guests: Vec<(&str, PathBuf)> = ["stdio", "args_env", "alloc", "fs", "sleep"]
+        .into_iter()
+        .map(|guest| (guest, c_guest(guest)))
+        .collect();
+    build_once("guests.tar", |out| {
+        let work = temp();
+        let context = work.path().join("context");
+        fs::create_dir(&context).expect("context");
+        for (guest, module) in &guests {
+            fs::copy(module, context.join(format!("{guest}.wasm"))).expect("guest");
+        }
+        fs::copy(guest_source("notwasm.sh"), context.join("notwasm.sh")).expect("notwasm.sh");
+        fs::write(context.join("data.txt"), "image data\n").expect("data.txt");
+        fs::write(context.join("Dockerfile"), WASM_DOCKERFILE).expect("Dockerfile");
+        let root = work.path().join("wharf-root");
+        let name = "wharf-test/guests:1";
+        let wharf = |args: &[&str]| {
+            let output = Command::new(wharf_binary())
+                .env("WHARF_ROOT", &root)
+                .env_remove("WHARF_LOG")
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run wharf");
+            assert_success(&format!("wharf {args:?}"), &output);
+        };
+        wharf(&["build", "-q", "-t", name, path_str(&context)]);
+        wharf(&["save", "-o", path_str(out), name]);
+    })
+}
+
+/// A docker-format archive of `wharf-test/busybox:latest` (linux, the
+/// host's architecture): one layer holding Debian's statically linked
+/// `/bin/busybox` and `/bin/sh` linking to it; written here, file by file,
+/// so that no registry or network is needed.
+pub fn busybox_archive() -> PathBuf {
+    build_once("busybox.tar", |out| {
+        let busybox = Path::new("/bin/busybox");
+        assert!(
+            busybox.is_file(),
+            "/bin/busybox is missing: install the Debian package `busybox-static`"
+        );
+        let binary = fs::read(busybox).expect("read /bin/busybox");
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        layer
+            .append_data(&mut dir, "bin/", std::io::empty())
+            .expect("bin/");
+        let mut file = tar::Header::new_gnu();
+        file.set_mode(0o755);
+        file.set_size(binary.len() as u64);
+        layer
+            .append_data(&mut file, "bin/busybox", binary.as_slice())
+            .expect("bin/busybox");
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_mode(0o777);
+        link.set_size(0);
+        layer
+            .append_link(&mut link, "bin/sh", "busybox")
+            .expect("bin/sh");
+        let layer = layer.into_inner().expect("layer tar");
+        let layer_hex = sha256_hex(&layer);
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        let config = serde_json::to_vec(&json!({
+            "architecture": architecture,
+            "os": "linux",
+            "config": {"Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
+            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer_hex}")]},
+        }))
+        .expect("config");
+        let config_name = format!("{}.json", sha256_hex(&config));
+        let layer_name = format!("{layer_hex}/layer.tar");
+        let manifest = serde_json::to_vec(&json!([{
+            "Config": config_name,
+            "RepoTags": ["wharf-test/busybox:latest"],
+            "Layers": [layer_name],
+        }]))
+        .expect("manifest.json");
+        let mut archive = tar::Builder::new(fs::File::create(out).expect("create busybox.tar"));
+        for (path, bytes) in [
+            (config_name.as_str(), config.as_slice()),
+            (layer_name.as_str(), layer.as_slice()),
+            ("manifest.json", manifest.as_slice()),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            header.set_size(bytes.len() as u64);
+            archive
+                .append_data(&mut header, path, bytes)
+                .expect("entry");
+        }
+        archive.finish().expect("finish busybox.tar");
+    })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// A fresh temporary directory, removed on drop.
+pub fn temp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("wharf-shim-test-")
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+#[track_caller]
+fn assert_success(what: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A private containerd with the wharf shim on its `PATH`, both images
+/// imported.
+#[derive(Debug)]
+pub struct Harness {
+    pub containerd: TestContainerd,
+}
+
+impl Harness {
+    /// Starts containerd and imports both images; `None` (after printing
+    /// `SKIPPED`) when not root and not in CI.
+    pub fn start(test: &str) -> Option<Harness> {
+        if wharf_testkit::skip_unless_root(test) {
+            return None;
+        }
+        let wasm = wasm_image_archive();
+        let busybox = busybox_archive();
+        let containerd = TestContainerd::start_with_shims(&[&shim_binary()]);
+        // containerd 1.6 imports only the host's platform unless told:
+        // a plain import of the wasi/wasm image fails with
+        // "image might be filtered out".
+        containerd.import(&wasm, Some("wasi/wasm"));
+        containerd.import(&busybox, None);
+        Some(Harness { containerd })
+    }
+
+    /// `ctr ARGS...` (time limit 60 s, stdin from /dev/null).
+    pub fn ctr(&self, args: &[&str]) -> Output {
+        self.containerd.ctr().args(args).output().expect("run ctr")
+    }
+
+    /// `ctr ARGS...` with `input` on stdin.
+    pub fn ctr_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .containerd
+            .ctr()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ctr");
+        let mut stdin = child.stdin.take().expect("ctr's stdin");
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let output = child.wait_with_output().expect("wait for ctr");
+        let _ = writer.join();
+        output
+    }
+
+    /// `ctr ARGS...`, which must succeed.
+    #[track_caller]
+    pub fn ctr_ok(&self, args: &[&str]) -> Output {
+        self.containerd.ctr_ok(args)
+    }
+
+    /// `ctr run --rm --platform wasi/wasm --runtime io.containerd.wharf.v1
+    /// [OPTIONS...] IMAGE ID [ARGS...]`.
+    pub fn run_wasm(&self, options: &[&str], id: &str, args: &[&str]) -> Output {
+        self.ctr(&wasm_run_args(true, options, id, args))
+    }
+
+    /// Starts a detached Wasm container (`ctr run -d`), which must succeed.
+    #[track_caller]
+    pub fn run_wasm_detached(&self, options: &[&str], id: &str, args: &[&str]) {
+        self.ctr_ok(&wasm_run_args(false, options, id, args));
+    }
+
+    /// The task's status in `ctr task ls` (`RUNNING`, `STOPPED`, ...), or
+    /// `None` when it is not listed.
+    pub fn task_status(&self, id: &str) -> Option<String> {
+        let output = self.ctr_ok(&["task", "ls"]);
+        stdout(&output).lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.first() == Some(&id)).then(|| fields.last().unwrap_or(&"").to_string())
+        })
+    }
+
+    /// Waits up to `limit` for the task to be listed with `status`.
+    #[track_caller]
+    pub fn wait_for_status(&self, id: &str, status: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let now = self.task_status(id);
+            if now.as_deref() == Some(status) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "task {id} is {now:?}, not {status}, after {limit:?}\ncontainerd's log (end):\n{}",
+                    self.containerd.log_tail(60)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The containers listed by `ctr container ls -q`.
+    pub fn containers(&self) -> Vec<String> {
+        stdout(&self.ctr_ok(&["container", "ls", "-q"]))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// containerd's log, for assertion messages.
+    pub fn log(&self) -> String {
+        self.containerd.log_tail(80)
+    }
+}
+
+fn wasm_run_args<'a>(rm: bool, options: &[&'a str], id: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["run", if rm { "--rm" } else { "-d" }];
+    all.extend(["--platform", "wasi/wasm", "--runtime", RUNTIME]);
+    all.extend_from_slice(options);
+    all.extend([WASM_IMAGE, id]);
+    all.extend_from_slice(args);
+    all
+}
+
+/// Asserts the exit code of a `ctr` command, showing its output, and
+/// calling 124 what it is: `timeout` killed a `ctr` that hung.
+#[track_caller]
+pub fn assert_code(harness: &Harness, output: &Output, code: i32) {
+    let hung = output.status.code() == Some(124);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}exit status {:?}\nstdout:\n{}\nstderr:\n{}\ncontainerd's log (end):\n{}",
+        if hung {
+            "ctr HUNG (killed by timeout); "
+        } else {
+            ""
+        },
+        output.status,
+        stdout(output),
+        stderr(output),
+        harness.log(),
+    );
+}
