@@ -1,6 +1,7 @@
 //! The daemon: the Task service on the group's socket, until containerd
 //! shuts it down with no container left.
 
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::Arc;
 use std::sync::mpsc::channel;
 use std::time::Duration;
@@ -27,9 +28,12 @@ pub fn serve(args: &Args) -> Result<(), String> {
     let (shutdown, shutdown_requested) = channel();
     let service = Service::new(host, publisher, shutdown, socket.clone());
     let services = create_task(Arc::new(Box::new(service)));
+    // Our own listener: ttrpc's backlog of 10 refuses connections when
+    // containerd starts many containers at once.
+    let listener = listen(&socket)?;
     let mut server = Server::new()
-        .bind(&format!("unix://{}", socket.display()))
-        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?
+        .add_listener(listener.into_raw_fd())
+        .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?
         .register_service(services)
         // Wait requests block a thread each until their guest exits.
         .set_thread_count_max(100_000);
@@ -38,6 +42,15 @@ pub fn serve(args: &Args) -> Result<(), String> {
     // Let the answer to Shutdown reach containerd, then end at once.
     std::thread::sleep(Duration::from_millis(20));
     std::process::exit(0)
+}
+
+fn listen(socket: &std::path::Path) -> Result<std::os::fd::OwnedFd, String> {
+    let listener = std::os::unix::net::UnixListener::bind(socket)
+        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
+    let fd = std::os::fd::OwnedFd::from(listener);
+    // SAFETY: listen on a socket we own; raises the backlog std chose.
+    unsafe { libc::listen(fd.as_raw_fd(), 4096) };
+    Ok(fd)
 }
 
 /// Compiled code, shared by every container on the node:

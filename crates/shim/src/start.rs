@@ -15,7 +15,7 @@ pub fn start(args: &Args) -> Result<(), String> {
     let address = format!("unix://{}", socket.display());
     {
         let _lock = group::lock(&socket)?;
-        if UnixStream::connect(&socket).is_err() {
+        if !serving(&socket) {
             let _ = fs::remove_file(&socket);
             spawn_daemon(args, &socket)?;
             wait_for(&socket)?;
@@ -59,10 +59,18 @@ fn spawn_daemon(args: &Args, socket: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot start the shim daemon: {e}"))
 }
 
+/// Whether a daemon listens on `socket` (a full backlog still means yes).
+fn serving(socket: &std::path::Path) -> bool {
+    match UnixStream::connect(socket) {
+        Ok(_) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::WouldBlock,
+    }
+}
+
 fn wait_for(socket: &std::path::Path) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if UnixStream::connect(socket).is_ok() {
+        if serving(socket) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(2));
