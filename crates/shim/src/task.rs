@@ -36,6 +36,13 @@ fn rpc_error(code: Code, message: impl ToString) -> ttrpc::Error {
     ttrpc::Error::RpcStatus(ttrpc::get_status(code, message))
 }
 
+fn unimplemented(what: &str) -> ttrpc::Error {
+    rpc_error(
+        Code::UNIMPLEMENTED,
+        format!("{what} is not implemented by the wharf shim"),
+    )
+}
+
 fn pid() -> u32 {
     std::process::id()
 }
@@ -396,6 +403,28 @@ impl Task for Service {
         Err(rpc_error(
             Code::FAILED_PRECONDITION,
             "Wasm containers have no tty",
+        ))
+    }
+
+    fn exec(&self, _: &TtrpcContext, _: api::ExecProcessRequest) -> ttrpc::Result<Empty> {
+        Err(unimplemented("exec: a Wasm container runs one program"))
+    }
+
+    fn pause(&self, _: &TtrpcContext, _: api::PauseRequest) -> ttrpc::Result<Empty> {
+        Err(unimplemented("pause"))
+    }
+
+    fn resume(&self, _: &TtrpcContext, _: api::ResumeRequest) -> ttrpc::Result<Empty> {
+        Err(unimplemented("resume"))
+    }
+
+    fn checkpoint(&self, _: &TtrpcContext, _: api::CheckpointTaskRequest) -> ttrpc::Result<Empty> {
+        Err(unimplemented("checkpoint"))
+    }
+
+    fn update(&self, _: &TtrpcContext, _: api::UpdateTaskRequest) -> ttrpc::Result<Empty> {
+        Err(unimplemented(
+            "update: resources are fixed when a Wasm container is created",
         ))
     }
 
