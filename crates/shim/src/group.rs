@@ -8,6 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::args::Args;
 
@@ -55,7 +56,24 @@ pub fn socket_path(args: &Args, group: &str) -> PathBuf {
 
 /// An exclusive hold on a group's socket, released when dropped.
 pub struct GroupLock {
-    _file: File,
+    file: File,
+}
+
+impl GroupLock {
+    /// Records that a container was just promised to this group's daemon
+    /// (the lock file's mtime), so that an idle daemon does not leave
+    /// before containerd connects.
+    pub fn claim(&self) {
+        let _ = self.file.set_modified(SystemTime::now());
+    }
+
+    /// Whether a container was promised to the daemon within `window`.
+    pub fn claimed_within(&self, window: Duration) -> bool {
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < window))
+    }
 }
 
 pub fn lock(socket: &Path) -> Result<GroupLock, String> {
@@ -75,5 +93,5 @@ pub fn lock(socket: &Path) -> Result<GroupLock, String> {
             std::io::Error::last_os_error()
         ));
     }
-    Ok(GroupLock { _file: file })
+    Ok(GroupLock { file })
 }

@@ -14,7 +14,8 @@ pub fn start(args: &Args) -> Result<(), String> {
     let socket = group::socket_path(args, &group::group_of(&bundle));
     let address = format!("unix://{}", socket.display());
     {
-        let _lock = group::lock(&socket)?;
+        let lock = group::lock(&socket)?;
+        lock.claim();
         if !serving(&socket) {
             let _ = fs::remove_file(&socket);
             spawn_daemon(args, &socket)?;

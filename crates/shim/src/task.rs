@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use containerd_shim_protos::Task;
 use containerd_shim_protos::api::{
@@ -27,10 +28,14 @@ use crate::time::timestamp;
 pub struct Service {
     host: Arc<Host>,
     publisher: Arc<Publisher>,
-    containers: Mutex<HashMap<String, Arc<Container>>>,
-    shutdown: Mutex<Sender<()>>,
+    containers: Arc<Mutex<HashMap<String, Arc<Container>>>>,
+    shutdown: Arc<Mutex<Sender<()>>>,
     socket: PathBuf,
 }
+
+/// How long an idle daemon waits for a next container before it exits:
+/// back-to-back `ctr run --rm` then skip starting a process and an engine.
+const LINGER: Duration = Duration::from_secs(10);
 
 fn rpc_error(code: Code, message: impl ToString) -> ttrpc::Error {
     ttrpc::Error::RpcStatus(ttrpc::get_status(code, message))
@@ -52,8 +57,8 @@ impl Service {
         Service {
             host: Arc::new(host),
             publisher: Arc::new(publisher),
-            containers: Mutex::new(HashMap::new()),
-            shutdown: Mutex::new(shutdown),
+            containers: Arc::default(),
+            shutdown: Arc::new(Mutex::new(shutdown)),
             socket,
         }
     }
@@ -429,16 +434,35 @@ impl Task for Service {
     }
 
     fn shutdown(&self, _: &TtrpcContext, _: api::ShutdownRequest) -> ttrpc::Result<Empty> {
-        let lock = group::lock(&self.socket).map_err(|e| rpc_error(Code::INTERNAL, e))?;
-        if self.containers().is_empty() {
-            // Under the group's lock: a start either finds this socket gone
-            // or the daemon still serving.
-            let _ = std::fs::remove_file(&self.socket);
-            std::mem::forget(lock);
-            if let Ok(shutdown) = self.shutdown.lock() {
-                let _ = shutdown.send(());
-            }
+        if !self.containers().is_empty() {
+            return Ok(Empty::new());
         }
+        let (containers, shutdown) = (self.containers.clone(), self.shutdown.clone());
+        let socket = self.socket.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(LINGER);
+                let Ok(lock) = group::lock(&socket) else {
+                    return;
+                };
+                let empty = containers.lock().is_ok_and(|c| c.is_empty());
+                if !empty {
+                    // Busy again; the next Shutdown starts another wait.
+                    return;
+                }
+                if lock.claimed_within(LINGER) {
+                    continue;
+                }
+                // Under the group's lock: a start either finds this socket
+                // gone or the daemon still serving.
+                let _ = std::fs::remove_file(&socket);
+                std::mem::forget(lock);
+                if let Ok(shutdown) = shutdown.lock() {
+                    let _ = shutdown.send(());
+                }
+                return;
+            }
+        });
         Ok(Empty::new())
     }
 }
