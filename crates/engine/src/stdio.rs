@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
@@ -18,17 +19,46 @@ pub(crate) fn open_input(path: &Path) -> Result<File, Error> {
     Ok(file)
 }
 
-/// Opens `path` for the guest's stdout or stderr: a fifo read-write (so
-/// that opening never waits for a reader), anything else for appending.
+/// How long a fifo's reader gets to appear before wharf writes anyway.
+const READER_GRACE: Duration = Duration::from_secs(1);
+
+/// Opens `path` for the guest's stdout or stderr; anything but a fifo is
+/// appended to. A fifo is opened write-only once its reader is there, so
+/// what the guest wrote stays readable after the guest closes it; with no
+/// reader after a grace period it is opened read-write (writes then never
+/// fail, and nobody reads them).
 pub(crate) fn open_output(path: &Path) -> Result<File, Error> {
     let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
-    let mut options = OpenOptions::new();
-    if is_fifo {
-        options.read(true).write(true);
-    } else {
-        options.append(true).create(true);
+    if !is_fifo {
+        return OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|source| stdio_error(path, source));
     }
-    options
+    let deadline = Instant::now() + READER_GRACE;
+    loop {
+        let attempt = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        match attempt {
+            Ok(file) => {
+                set_blocking(&file).map_err(|source| stdio_error(path, source))?;
+                return Ok(file);
+            }
+            Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(source) => return Err(stdio_error(path, source)),
+        }
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
         .open(path)
         .map_err(|source| stdio_error(path, source))
 }
