@@ -72,6 +72,7 @@ fn harness_runs_busybox_under_runc() {
     assert_eq!(stdout(&output), "hi\n");
 
     let output = harness.ctr_with_stdin(
+        "bb2",
         &[
             "run",
             "--rm",
@@ -140,6 +141,13 @@ fn harness_runs_busybox_under_runc() {
                 String::from_utf8_lossy(&cgroup).contains(&format!("/{namespace}/"))
             })
         })
+        .filter(|entry| {
+            // Zombies wait for their reaper, which is not ours.
+            fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            })
+        })
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
@@ -184,6 +192,7 @@ fn runs_to_completion_with_the_guests_output_and_exit_code() {
 fn stdin_env_and_args_reach_the_guest() {
     let harness = harness!("stdin_env_and_args_reach_the_guest");
     let output = harness.ctr_with_stdin(
+        "in1",
         &[
             "run",
             "--rm",
@@ -209,6 +218,7 @@ fn stdin_env_and_args_reach_the_guest() {
     // Larger than a pipe buffer, so that flow control is exercised.
     let big: Vec<u8> = (0..300_000).map(|i| b"abcdefghij\n"[i % 11]).collect();
     let output = harness.ctr_with_stdin(
+        "in2",
         &[
             "run",
             "--rm",
@@ -271,8 +281,12 @@ fn detached_task_is_killed_with_sigkill_and_deleted() {
         "{:?}",
         harness.containers()
     );
-    // No shim is left for a deleted container.
-    std::thread::sleep(Duration::from_millis(500));
+    // No shim is left for a deleted container for long: the shim may
+    // linger a while (10 s) for the next container of its group to reuse.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !harness.containerd.shim_pids().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(
         harness.containerd.shim_pids().is_empty(),
         "shims left: {:?}",

@@ -1,11 +1,14 @@
-//! Test support for wharf: the real CNCF registry on loopback, and a tiny
-//! HTTP server whose answers a test scripts (for registries that lie).
+//! Test support for wharf: the real CNCF registry on loopback, a private
+//! Docker Engine and containerd, and a tiny HTTP server whose answers a
+//! test scripts (for registries that lie).
 #![deny(missing_docs)]
 
+mod containerd;
 mod docker;
 mod fake_server;
 mod registry;
 
+pub use containerd::{TestContainerd, skip_unless_root};
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
 pub use registry::TestRegistry;
