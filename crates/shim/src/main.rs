@@ -10,6 +10,7 @@
 mod args;
 mod container;
 mod delete;
+mod drain;
 mod events;
 mod group;
 mod report;

@@ -21,6 +21,7 @@ use wharf_engine::{Host, Outcome, Output, RunSpec, Stdin, StopReason};
 use wharf_lifecycle::RootfsMount;
 
 use crate::container::{Container, Status, Workload};
+use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
 use crate::group;
 use crate::time::timestamp;
@@ -239,11 +240,13 @@ impl Task for Service {
         if let Workload::Guest(run) = &container.workload {
             let (host, publisher) = (self.host.clone(), self.publisher.clone());
             let (guest, run) = (container.clone(), run.clone());
+            let keepers = Keepers::open(&[&container.stdout, &container.stderr]);
             std::thread::Builder::new()
                 .name(format!("guest-{}", &container.id))
                 .spawn(move || {
                     let outcome = host.run(&run, &guest.stop);
                     let status = exit_status(outcome, &guest.stderr);
+                    keepers.drain();
                     if let Some(exit) = guest.mark_exited(status) {
                         publisher.publish(Event::Exit(TaskExit {
                             container_id: guest.id.clone(),
