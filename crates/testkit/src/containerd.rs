@@ -128,60 +128,14 @@ impl TestContainerd {
             opt = path.join("opt").display(),
         );
         fs::write(path.join("config.toml"), config).expect("write config.toml");
-        let log_path = path.join("containerd.log");
-        let log = fs::File::create(&log_path).expect("containerd log file");
-        let err = log.try_clone().expect("containerd log file");
-        let system_path =
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned());
-        let child = Command::new(DAEMON)
-            .arg("--config")
-            .arg(path.join("config.toml"))
-            .args(["--log-level", "debug"])
-            .env(
-                "PATH",
-                format!(
-                    "{}:/usr/local/sbin:/usr/sbin:/sbin:{system_path}",
-                    bin.display()
-                ),
-            )
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("CONTAINERD_ADDRESS")
-            .env_remove("CONTAINERD_NAMESPACE")
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {DAEMON}: {e}"));
+        let child = launch(path);
         let mut containerd = TestContainerd {
             child,
             dir,
             namespace,
             snapshotter: "overlayfs".to_owned(),
         };
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let mut last_error;
-        loop {
-            match containerd.ctr_command(None).arg("version").output() {
-                Ok(output) if output.status.success() => break,
-                Ok(output) => last_error = String::from_utf8_lossy(&output.stderr).into_owned(),
-                Err(e) => panic!("cannot run {CLIENT}: {e}"),
-            }
-            let exited = containerd.child.try_wait().ok().flatten().is_some();
-            if exited || Instant::now() > deadline {
-                let how = if exited {
-                    "exited"
-                } else {
-                    "did not answer within 30 s"
-                };
-                let log = containerd.log();
-                drop(containerd);
-                panic!(
-                    "{DAEMON} {how}; `ctr version` said:\n{last_error}\ncontainerd's log:\n{log}"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        containerd.wait_until_ready();
         let plugins = containerd
             .ctr_command(None)
             .args(["plugins", "ls"])
@@ -197,6 +151,43 @@ impl TestContainerd {
             containerd.snapshotter = "native".to_owned();
         }
         containerd
+    }
+
+    /// Waits until `ctr version` answers; panics with the log if it does not.
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut last_error;
+        loop {
+            match self.ctr_command(None).arg("version").output() {
+                Ok(output) if output.status.success() => break,
+                Ok(output) => last_error = String::from_utf8_lossy(&output.stderr).into_owned(),
+                Err(e) => panic!("cannot run {CLIENT}: {e}"),
+            }
+            let exited = self.child.try_wait().ok().flatten().is_some();
+            if exited || Instant::now() > deadline {
+                let how = if exited {
+                    "exited"
+                } else {
+                    "did not answer within 30 s"
+                };
+                let log = self.log();
+
+                panic!(
+                    "{DAEMON} {how}; `ctr version` said:\n{last_error}\ncontainerd's log:\n{log}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops containerd (SIGTERM, as a service manager would) and starts it
+    /// again on the same state, leaving the shims running.
+    pub fn restart(&mut self) {
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        self.child = launch(self.dir.path());
+        self.wait_until_ready();
     }
 
     /// The gRPC socket (`ctr --address`).
@@ -476,4 +467,38 @@ fn unescape_mount_point(field: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Starts the daemon of the containerd whose files are under `path`.
+fn launch(path: &Path) -> Child {
+    let bin = path.join("bin");
+    let log_path = path.join("containerd.log");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .expect("containerd log file");
+    let err = log.try_clone().expect("containerd log file");
+    let system_path =
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned());
+    Command::new(DAEMON)
+        .arg("--config")
+        .arg(path.join("config.toml"))
+        .args(["--log-level", "debug"])
+        .env(
+            "PATH",
+            format!(
+                "{}:/usr/local/sbin:/usr/sbin:/sbin:{system_path}",
+                bin.display()
+            ),
+        )
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("CONTAINERD_ADDRESS")
+        .env_remove("CONTAINERD_NAMESPACE")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {DAEMON}: {e}"))
 }
