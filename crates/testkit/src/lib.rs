@@ -6,6 +6,7 @@
 mod containerd;
 mod docker;
 mod fake_server;
+mod mounts;
 mod registry;
 
 pub use containerd::{TestContainerd, skip_unless_root};
