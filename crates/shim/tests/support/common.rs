@@ -73,11 +73,15 @@ fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
     path
 }
 
-/// Where guest sources live.
+/// Where guest sources live: the shim's own (`sleep.c`, `notwasm.sh`),
+/// else the CLI tests' guests, shared rather than copied.
 pub fn guest_source(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/guests")
-        .join(name)
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = crate_dir.join("tests/guests").join(name);
+    if own.exists() {
+        return own;
+    }
+    crate_dir.join("../cli/tests/guests").join(name)
 }
 
 /// The C guest `tests/guests/NAME.c`, built with clang-14 for wasm32-wasi
