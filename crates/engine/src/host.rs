@@ -186,9 +186,9 @@ mod tests {
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 
-    #[test]
-    fn a_stop_before_the_run_stops_it() {
-        let dir = std::env::temp_dir().join(format!("wharf-stop-test-{}", std::process::id()));
+    /// A guest that loops forever, in a fresh directory named after `test`.
+    fn spin_program(test: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("{test}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let program = dir.join("spin.wat");
         std::fs::write(
@@ -196,6 +196,12 @@ mod tests {
             "(module (func (export \"_start\") (loop (br 0))))",
         )
         .expect("write");
+        (dir, program)
+    }
+
+    #[test]
+    fn a_stop_before_the_run_stops_it() {
+        let (dir, program) = spin_program("wharf-stop-test");
         let host = Host::new(HostConfig::default()).expect("host");
         let stop = host.stop_handle();
         stop.stop(crate::StopReason::Timeout);
@@ -206,14 +212,7 @@ mod tests {
 
     #[test]
     fn stop_interrupts_a_spinning_guest_from_another_thread() {
-        let dir = std::env::temp_dir().join(format!("wharf-spin-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("spin.wat");
-        std::fs::write(
-            &program,
-            "(module (func (export \"_start\") (loop (br 0))))",
-        )
-        .expect("write");
+        let (dir, program) = spin_program("wharf-spin-test");
         let host = Host::new(HostConfig::default()).expect("host");
         let stop = host.stop_handle();
         let stopper = stop.clone();

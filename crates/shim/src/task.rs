@@ -131,17 +131,18 @@ impl Service {
             self.host.stop_handle(),
         ))
     }
+}
 
-    fn publish_exit(&self, container: &Container, exit: crate::container::Exit) {
-        self.publisher.publish(Event::Exit(TaskExit {
-            container_id: container.id.clone(),
-            id: container.id.clone(),
-            pid: pid(),
-            exit_status: exit.status,
-            exited_at: timestamp(exit.at),
-            ..Default::default()
-        }));
-    }
+/// containerd's event for the container's exit.
+fn exit_event(container: &Container, exit: crate::container::Exit) -> Event {
+    Event::Exit(TaskExit {
+        container_id: container.id.clone(),
+        id: container.id.clone(),
+        pid: pid(),
+        exit_status: exit.status,
+        exited_at: timestamp(exit.at),
+        ..Default::default()
+    })
 }
 
 fn wire_stdio(run: &mut RunSpec, request: &CreateTaskRequest) {
@@ -248,14 +249,7 @@ impl Task for Service {
                     let status = exit_status(outcome, &guest.stderr);
                     keepers.drain();
                     if let Some(exit) = guest.mark_exited(status) {
-                        publisher.publish(Event::Exit(TaskExit {
-                            container_id: guest.id.clone(),
-                            id: guest.id.clone(),
-                            pid: pid(),
-                            exit_status: exit.status,
-                            exited_at: timestamp(exit.at),
-                            ..Default::default()
-                        }));
+                        publisher.publish(exit_event(&guest, exit));
                     }
                 })
                 .map_err(|e| rpc_error(Code::INTERNAL, format!("cannot start a thread: {e}")))?;
@@ -274,7 +268,7 @@ impl Task for Service {
     fn kill(&self, _: &TtrpcContext, request: KillRequest) -> ttrpc::Result<Empty> {
         let container = self.get(&request.id, &request.exec_id)?;
         if let Some(exit) = container.kill(request.signal) {
-            self.publish_exit(&container, exit);
+            self.publisher.publish(exit_event(&container, exit));
         }
         Ok(Empty::new())
     }

@@ -8,9 +8,7 @@
 //! second, as in Docker. Wasm artifacts and component layers carry only the
 //! module: the guest gets no files, argv is the image name and ARGS.
 
-use std::path::{Path, PathBuf};
-
-use wharf_engine::{RunSpec, Volume};
+use wharf_engine::RunSpec;
 use wharf_image::store::{self, PullOptions, Shape};
 use wharf_image::{Image, Reference, Store};
 
@@ -77,7 +75,13 @@ fn from_files(store: &Store, image: &Image, args: &RunArgs) -> Result<RunSpec, i
     };
     let rootfs = store.rootfs(image).map_err(|e| report::fail(&e))?;
     let workdir = config.working_dir.clone().filter(|w| w.starts_with('/'));
-    let host_program = program_in(&rootfs, program, workdir.as_deref().unwrap_or("/"))?;
+    let cwd = workdir.as_deref().unwrap_or("/");
+    // The program is found as a container runtime finds it: symlinks in
+    // the image resolve inside the image.
+    let host_program = wharf_lifecycle::program_in_rootfs(&rootfs, program, cwd).map_err(|e| {
+        eprintln!("wharf: {e}");
+        exit::NOT_FOUND
+    })?;
     let mut spec = RunSpec::new(host_program);
     spec.args = argv;
     spec.env = config
@@ -88,52 +92,8 @@ fn from_files(store: &Store, image: &Image, args: &RunArgs) -> Result<RunSpec, i
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     spec.workdir = workdir;
-    spec.volumes = image_volumes(&rootfs);
+    spec.volumes = wharf_lifecycle::rootfs_volumes(&rootfs, true);
     Ok(spec)
-}
-
-/// The image's tree at `/`, read-only. Each top-level directory is also
-/// given on its own: wasi-libc of preview 1 resolves absolute paths by the
-/// longest preopen prefix and (in the versions distributions ship) does not
-/// match `/etc/x` against a preopen named `/`.
-fn image_volumes(rootfs: &Path) -> Vec<Volume> {
-    let read_only = |host: PathBuf, guest: String| Volume {
-        host,
-        guest,
-        read_only: true,
-    };
-    let mut volumes = vec![read_only(rootfs.to_owned(), "/".to_owned())];
-    let mut top: Vec<(PathBuf, String)> = std::fs::read_dir(rootfs)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|entry| Some((entry.path(), format!("/{}", entry.file_name().to_str()?))))
-        .collect();
-    top.sort();
-    volumes.extend(top.into_iter().map(|(host, guest)| read_only(host, guest)));
-    volumes
-}
-
-/// The host file of the image's program `program` (absolute, or relative
-/// to the working directory), which must stay inside the image's tree.
-fn program_in(rootfs: &Path, program: &str, workdir: &str) -> Result<PathBuf, i32> {
-    let in_image = if program.starts_with('/') {
-        program.to_owned()
-    } else {
-        format!("{}/{program}", workdir.trim_end_matches('/'))
-    };
-    let not_found = || {
-        eprintln!("wharf: program `{in_image}` not found in the image");
-        exit::NOT_FOUND
-    };
-    let candidate = rootfs.join(in_image.trim_start_matches('/'));
-    let resolved = candidate.canonicalize().map_err(|_| not_found())?;
-    let root = rootfs.canonicalize().map_err(|_| not_found())?;
-    if !resolved.starts_with(&root) || !resolved.is_file() {
-        return Err(not_found());
-    }
-    Ok(resolved)
 }
 
 fn from_module(
