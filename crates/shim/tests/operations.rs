@@ -65,9 +65,19 @@ fn metrics_show_the_guests_memory() {
 #[test]
 fn a_tty_is_a_clear_error_not_a_hang() {
     let harness = harness!("a_tty_is_a_clear_error_not_a_hang");
-    // `ctr run -t` wants a terminal: `script` gives it one.
-    let ctr = harness.containerd.ctr();
-    let mut words: Vec<String> = vec![ctr.get_program().to_string_lossy().into_owned()];
+    // `ctr run -t` wants a terminal: `script` gives it one, and the outer
+    // `timeout` bounds it (an inner one would stop ctr with SIGTTOU).
+    let ctr = harness.containerd.ctr_without_limit();
+    let mut words: Vec<String> = vec!["env".to_owned()];
+    words.extend(ctr.get_envs().filter_map(|(key, value)| {
+        let value = value?;
+        Some(format!(
+            "{}={}",
+            key.to_string_lossy(),
+            value.to_string_lossy()
+        ))
+    }));
+    words.push(ctr.get_program().to_string_lossy().into_owned());
     words.extend(ctr.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.extend(
         [
@@ -83,8 +93,11 @@ fn a_tty_is_a_clear_error_not_a_hang() {
         ]
         .map(str::to_owned),
     );
+    // script runs the line with $SHELL; fix it so the test does not
+    // depend on the caller's.
     let output = Command::new("timeout")
         .args(["60", "script", "-qec", &words.join(" "), "/dev/null"])
+        .env("SHELL", "/bin/sh")
         .output()
         .expect("run script (bsdutils)");
     let text = String::from_utf8_lossy(&output.stdout);

@@ -225,6 +225,13 @@ impl TestContainerd {
         self.ctr_command(Some(limit))
     }
 
+    /// [`TestContainerd::ctr`] with no time limit of its own, for a `ctr`
+    /// that must own a terminal: `timeout` would put it in a background
+    /// process group, where the terminal stops it with SIGTTOU.
+    pub fn ctr_without_limit(&self) -> Command {
+        self.ctr_command(None)
+    }
+
     fn ctr_command(&self, limit: Option<Duration>) -> Command {
         let mut command = match limit {
             Some(limit) => {
