@@ -277,10 +277,32 @@ by SIGINT/SIGTERM; 134 the guest trapped.
 Environment: WHARF_ROOT (default ~/.local/share/wharf) holds images and
 the cache of compiled code; WHARF_LOG=debug shows what wharf does.";
 
+/// `wharf run` on its own: parsing only its flags spares every start the
+/// building of all other subcommands' definitions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharf-run",
+    bin_name = "wharf run",
+    version,
+    about = "Run a WebAssembly program or image in a sandbox"
+)]
+struct RunOnly {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
 /// Parses the command line; on failure prints the problem and returns the
 /// exit code (0 for --help and --version).
 pub fn parse() -> Result<Cli, i32> {
-    Cli::try_parse().map_err(|error| {
+    let mut words = std::env::args_os();
+    let parsed = if words.nth(1).is_some_and(|word| word == "run") {
+        RunOnly::try_parse_from(std::iter::once("wharf run".into()).chain(words)).map(|only| Cli {
+            command: Command::Run(only.run),
+        })
+    } else {
+        Cli::try_parse()
+    };
+    parsed.map_err(|error| {
         let _ = error.print();
         if error.use_stderr() { exit::ERROR } else { 0 }
     })
