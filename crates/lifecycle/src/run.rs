@@ -69,9 +69,34 @@ pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError
     }
     let mut run = RunSpec::new(host_program);
     run.args = args.to_vec();
-    run.env = spec.env();
     run.workdir = Some(cwd.to_owned());
     run.volumes = rootfs_volumes(rootfs, spec.root_readonly());
+    apply_process_and_mounts(spec, &mut run);
+    Ok(run)
+}
+
+/// The run of a Wasm artifact or component-layer image: `module` is the
+/// image's one module, argv is `process.args`, or `argv0` alone when the
+/// spec has none. The guest gets the spec's environment, its bind mounts,
+/// and its working directory when that is one of them; there is no rootfs.
+pub fn module_run_spec(spec: &OciSpec, module: PathBuf, argv0: &str) -> RunSpec {
+    let mut run = RunSpec::new(module);
+    run.args = match spec.args() {
+        [] => vec![argv0.to_owned()],
+        args => args.to_vec(),
+    };
+    apply_process_and_mounts(spec, &mut run);
+    let cwd = guest_path(spec.cwd());
+    if run.volumes.iter().any(|v| cwd.starts_with(&v.guest)) {
+        run.workdir = Some(cwd);
+    }
+    run
+}
+
+/// The spec's environment, bind mounts (over any rootfs volume at the same
+/// place) and memory limit.
+fn apply_process_and_mounts(spec: &OciSpec, run: &mut RunSpec) {
+    run.env = spec.env();
     for mount in spec.mounts() {
         if let Some(volume) = mount_volume(mount) {
             run.volumes.retain(|v| v.guest != volume.guest);
@@ -79,7 +104,6 @@ pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError
         }
     }
     run.memory_limit = spec.memory_limit().unwrap_or(DEFAULT_MEMORY_LIMIT);
-    Ok(run)
 }
 
 /// What the annotations say about the program being Wasm.

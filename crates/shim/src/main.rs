@@ -8,6 +8,7 @@
 //! process.
 
 mod args;
+mod artifact;
 mod container;
 mod delete;
 mod drain;

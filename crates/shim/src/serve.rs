@@ -11,6 +11,7 @@ use containerd_shim_protos::ttrpc::Server;
 use wharf_engine::{Host, HostConfig};
 
 use crate::args::Args;
+use crate::artifact::Containerd;
 use crate::events::Publisher;
 use crate::task::Service;
 
@@ -26,7 +27,11 @@ pub fn serve(args: &Args) -> Result<(), String> {
     .map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);
     let (shutdown, shutdown_requested) = channel();
-    let service = Service::new(host, publisher, shutdown, socket.clone());
+    let containerd = Containerd {
+        address: args.address.clone(),
+        namespace: args.namespace.clone(),
+    };
+    let service = Service::new(host, publisher, shutdown, socket.clone(), containerd);
     let services = create_task(Arc::new(Box::new(service)));
     // Our own listener: ttrpc's backlog of 10 refuses connections when
     // containerd starts many containers at once.

@@ -18,8 +18,9 @@ use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
 use containerd_shim_protos::ttrpc::{self, Code, TtrpcContext};
 use wharf_engine::{Host, Outcome, Output, RunSpec, Stdin, StopReason};
-use wharf_lifecycle::RootfsMount;
+use wharf_lifecycle::{LifecycleError, RootfsMount};
 
+use crate::artifact::{self, Containerd};
 use crate::container::{Container, Status, Workload};
 use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
@@ -32,6 +33,7 @@ pub struct Service {
     containers: Arc<Mutex<HashMap<String, Arc<Container>>>>,
     shutdown: Arc<Mutex<Sender<()>>>,
     socket: PathBuf,
+    containerd: Containerd,
 }
 
 /// How long an idle daemon waits for a next container before it exits:
@@ -54,13 +56,20 @@ fn pid() -> u32 {
 }
 
 impl Service {
-    pub fn new(host: Host, publisher: Publisher, shutdown: Sender<()>, socket: PathBuf) -> Service {
+    pub fn new(
+        host: Host,
+        publisher: Publisher,
+        shutdown: Sender<()>,
+        socket: PathBuf,
+        containerd: Containerd,
+    ) -> Service {
         Service {
             host: Arc::new(host),
             publisher: Arc::new(publisher),
             containers: Arc::default(),
             shutdown: Arc::new(Mutex::new(shutdown)),
             socket,
+            containerd,
         }
     }
 
@@ -107,14 +116,14 @@ impl Service {
         let workload = if spec.is_pod_sandbox() {
             Workload::Pause
         } else {
-            match wharf_lifecycle::run_spec(&spec, &rootfs) {
+            match self.guest_run(&spec, &rootfs, &request.id, &bundle) {
                 Ok(mut run) => {
                     wire_stdio(&mut run, request);
                     Workload::Guest(Box::new(run))
                 }
                 Err(error) => {
                     let _ = wharf_lifecycle::unmount_rootfs(&rootfs);
-                    return Err(crate::report::chain(&error));
+                    return Err(error);
                 }
             }
         };
@@ -130,6 +139,34 @@ impl Service {
             workload,
             self.host.stop_handle(),
         ))
+    }
+}
+
+impl Service {
+    /// The run of the program the spec names in the rootfs; when the
+    /// rootfs has no such program, the module of a Wasm artifact or
+    /// component-layer image from containerd's content store.
+    fn guest_run(
+        &self,
+        spec: &wharf_lifecycle::OciSpec,
+        rootfs: &std::path::Path,
+        id: &str,
+        bundle: &std::path::Path,
+    ) -> Result<RunSpec, String> {
+        let error = match wharf_lifecycle::run_spec(spec, rootfs) {
+            Ok(run) => return Ok(run),
+            Err(error) => error,
+        };
+        if !matches!(
+            error,
+            LifecycleError::NoProgram | LifecycleError::ProgramNotFound { .. }
+        ) {
+            return Err(crate::report::chain(&error));
+        }
+        match artifact::module_of(&self.containerd, id, bundle)? {
+            Some((module, image)) => Ok(wharf_lifecycle::module_run_spec(spec, module, &image)),
+            None => Err(crate::report::chain(&error)),
+        }
     }
 }
 

@@ -137,19 +137,52 @@ pub fn wasm_image_archive() -> PathBuf {
         fs::write(context.join("Dockerfile"), WASM_DOCKERFILE).expect("Dockerfile");
         let root = work.path().join("wharf-root");
         let name = "wharf-test/guests:1";
-        let wharf = |args: &[&str]| {
-            let output = Command::new(wharf_binary())
-                .env("WHARF_ROOT", &root)
-                .env_remove("WHARF_LOG")
-                .args(args)
-                .stdin(Stdio::null())
-                .output()
-                .expect("run wharf");
-            assert_success(&format!("wharf {args:?}"), &output);
-        };
-        wharf(&["build", "-q", "-t", name, path_str(&context)]);
-        wharf(&["save", "-o", path_str(out), name]);
+        wharf_in(&root, &["build", "-q", "-t", name, path_str(&context)]);
+        wharf_in(&root, &["save", "-o", path_str(out), name]);
     })
+}
+
+/// The Wasm artifact (see [`artifact_archive`]), as containerd names it.
+pub const ARTIFACT_IMAGE: &str = "docker.io/wharf-test/artifact:1";
+
+/// An OCI archive (`wharf save --format oci`) of the CNCF Wasm artifact
+/// `wharf-test/artifact:1`, built by `wharf build --artifact`: one
+/// `application/wasm` layer holding `args_env.wasm`.
+pub fn artifact_archive() -> PathBuf {
+    let guest = c_guest("args_env");
+    build_once("artifact.tar", |out| {
+        let work = temp();
+        let context = work.path().join("context");
+        fs::create_dir(&context).expect("context");
+        fs::copy(&guest, context.join("args_env.wasm")).expect("guest");
+        fs::write(
+            context.join("Dockerfile"),
+            "FROM scratch\nCOPY args_env.wasm /args_env.wasm\nENTRYPOINT [\"/args_env.wasm\"]\n",
+        )
+        .expect("Dockerfile");
+        let root = work.path().join("wharf-root");
+        let name = "wharf-test/artifact:1";
+        wharf_in(
+            &root,
+            &["build", "-q", "--artifact", "-t", name, path_str(&context)],
+        );
+        wharf_in(
+            &root,
+            &["save", "--format", "oci", "-o", path_str(out), name],
+        );
+    })
+}
+
+/// Runs the real `wharf ARGS...` with its store at `root`; it must succeed.
+fn wharf_in(root: &Path, args: &[&str]) {
+    let output = Command::new(wharf_binary())
+        .env("WHARF_ROOT", root)
+        .env_remove("WHARF_LOG")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wharf");
+    assert_success(&format!("wharf {args:?}"), &output);
 }
 
 /// A docker-format archive of `wharf-test/busybox:latest` (linux, the
