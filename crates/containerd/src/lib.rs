@@ -40,6 +40,20 @@ impl Client {
         Ok(Client { runtime, channel })
     }
 
+    /// Any unary call: `path` is `/PACKAGE.SERVICE/METHOD` (e.g. CRI's
+    /// `/runtime.v1.RuntimeService/Version`).
+    pub fn call<Request, Reply>(
+        &mut self,
+        path: &str,
+        request: &Request,
+    ) -> Result<Reply, CallError>
+    where
+        Request: prost::Message,
+        Reply: prost::Message + Default,
+    {
+        self.runtime.block_on(self.channel.unary(path, request))
+    }
+
     /// The record of container `id`.
     pub fn container(&mut self, id: &str) -> Result<Container, CallError> {
         let request = GetContainerRequest { id: id.to_owned() };

@@ -70,6 +70,23 @@ impl TestContainerd {
     /// When not run as root, when `containerd` or `ctr` is not installed,
     /// or when containerd does not come up within 30 seconds (with its log).
     pub fn start_with_shims(shims: &[&Path]) -> TestContainerd {
+        Self::launch_with(shims, None)
+    }
+
+    /// [`TestContainerd::start_with_shims`] with the CRI plugin on, as a
+    /// kubelet's containerd runs it: runtime handler `wharf` is
+    /// `io.containerd.wharf.v1`, `sandbox_image` names the pause image
+    /// (which a test imports into namespace `k8s.io` before it starts a
+    /// pod), and CNI has no configuration, so only pods on the host's
+    /// network start. The CRI API is on [`TestContainerd::address`].
+    ///
+    /// # Panics
+    /// See [`TestContainerd::start_with_shims`].
+    pub fn start_with_cri(shims: &[&Path], sandbox_image: &str) -> TestContainerd {
+        Self::launch_with(shims, Some(sandbox_image))
+    }
+
+    fn launch_with(shims: &[&Path], cri_sandbox_image: Option<&str>) -> TestContainerd {
         if !is_root() {
             panic!(
                 "the containerd tests start their own containerd and must run as root \
@@ -113,11 +130,15 @@ impl TestContainerd {
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         );
+        let cri = match cri_sandbox_image {
+            None => "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n".to_owned(),
+            Some(image) => cri_config(path, image),
+        };
         let config = format!(
             "version = 2\n\
              root = \"{root}\"\n\
              state = \"{state}\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             {cri}\
              [grpc]\n  address = \"{socket}\"\n\
              [ttrpc]\n  address = \"{socket}.ttrpc\"\n\
              [debug]\n  address = \"\"\n\
@@ -232,7 +253,16 @@ impl TestContainerd {
         self.ctr_command(None)
     }
 
+    /// [`TestContainerd::ctr`] in another namespace, e.g. CRI's `k8s.io`.
+    pub fn ctr_in(&self, namespace: &str) -> Command {
+        self.ctr_command_in(Some(CTR_TIMEOUT), namespace)
+    }
+
     fn ctr_command(&self, limit: Option<Duration>) -> Command {
+        self.ctr_command_in(limit, &self.namespace)
+    }
+
+    fn ctr_command_in(&self, limit: Option<Duration>, namespace: &str) -> Command {
         let mut command = match limit {
             Some(limit) => {
                 let mut command = Command::new("timeout");
@@ -250,7 +280,7 @@ impl TestContainerd {
             .arg("--address")
             .arg(self.address())
             .arg("--namespace")
-            .arg(&self.namespace)
+            .arg(namespace)
             .stdin(Stdio::null());
         command
     }
@@ -355,6 +385,21 @@ impl TestContainerd {
             }
         }
     }
+}
+
+/// The CRI plugin's section of config.toml (containerd 1.6, version 2).
+fn cri_config(dir: &Path, sandbox_image: &str) -> String {
+    let cri = "plugins.\"io.containerd.grpc.v1.cri\"";
+    format!(
+        "[{cri}]\n  sandbox_image = \"{sandbox_image}\"\n  \
+         stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n  \
+         disable_apparmor = true\n\
+         [{cri}.containerd]\n  default_runtime_name = \"runc\"\n\
+         [{cri}.containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n\
+         [{cri}.containerd.runtimes.wharf]\n  runtime_type = \"io.containerd.wharf.v1\"\n\
+         [{cri}.cni]\n  bin_dir = \"{cni}/bin\"\n  conf_dir = \"{cni}/conf\"\n",
+        cni = dir.join("cni").display(),
+    )
 }
 
 impl Drop for TestContainerd {

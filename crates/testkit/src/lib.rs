@@ -3,12 +3,14 @@
 //! test scripts (for registries that lie).
 #![deny(missing_docs)]
 
+mod archive;
 mod containerd;
 mod docker;
 mod fake_server;
 mod mounts;
 mod registry;
 
+pub use archive::docker_archive_with_platform;
 pub use containerd::{TestContainerd, skip_unless_root};
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};

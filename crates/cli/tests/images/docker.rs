@@ -11,15 +11,12 @@
 //! manifest.json, layers, diff IDs, tags, entrypoint, environment — is what
 //! wharf wrote and what Docker wrote.
 
-use std::fs;
-use std::io::Read as _;
-use std::path::Path;
 use std::process::Output;
 
-use wharf_testkit::TestDocker;
+use wharf_testkit::{TestDocker, docker_archive_with_platform};
 
 use crate::common::{assert_code, path_str, stdout, temp};
-use crate::layout::{APP_DOCKERFILE, build, context, sha256_hex, wharf};
+use crate::layout::{APP_DOCKERFILE, build, context, wharf};
 
 /// Runs the client, which must succeed.
 #[track_caller]
@@ -34,71 +31,6 @@ fn docker_ok(docker: &TestDocker, args: &[&str]) -> Output {
         docker.log(),
     );
     output
-}
-
-/// Copies the docker archive `from` to `to` with `os` and `architecture`
-/// in each image's config: the new config is added under its digest
-/// (next to the old one) and manifest.json points at it; nothing else
-/// changes.
-fn with_platform(from: &Path, to: &Path, os: &str, architecture: &str) {
-    let mut entries = Vec::new();
-    let mut archive = tar::Archive::new(fs::File::open(from).expect("open archive"));
-    for entry in archive.entries().expect("tar entries") {
-        let mut entry = entry.expect("tar entry");
-        let path = entry
-            .path()
-            .expect("entry path")
-            .to_string_lossy()
-            .into_owned();
-        let path = path.trim_start_matches("./").to_owned();
-        let header = entry.header().clone();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).expect("read entry");
-        entries.push((path, header, bytes));
-    }
-    let find = |name: &str| {
-        entries
-            .iter()
-            .position(|(path, _, _)| path == name)
-            .unwrap_or_else(|| panic!("{name} is not in {}", from.display()))
-    };
-    let manifest_at = find("manifest.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&entries[manifest_at].2).expect("manifest.json");
-    let mut added = Vec::new();
-    for item in manifest.as_array_mut().expect("manifest.json is a list") {
-        let config_path = item["Config"].as_str().expect("Config").to_owned();
-        let mut config: serde_json::Value =
-            serde_json::from_slice(&entries[find(&config_path)].2).expect("config");
-        config["os"] = os.into();
-        config["architecture"] = architecture.into();
-        let bytes = serde_json::to_vec(&config).expect("json");
-        let hex = sha256_hex(&bytes);
-        let path = if config_path.starts_with("blobs/sha256/") {
-            format!("blobs/sha256/{hex}")
-        } else {
-            format!("{hex}.json")
-        };
-        item["Config"] = path.clone().into();
-        added.push((path, bytes));
-    }
-    entries[manifest_at].2 = serde_json::to_vec(&manifest).expect("json");
-    let mut builder = tar::Builder::new(fs::File::create(to).expect("create archive"));
-    for (path, mut header, bytes) in entries {
-        header.set_size(bytes.len() as u64);
-        builder
-            .append_data(&mut header, &path, bytes.as_slice())
-            .expect("tar entry");
-    }
-    for (path, bytes) in added {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        builder
-            .append_data(&mut header, &path, bytes.as_slice())
-            .expect("tar entry");
-    }
-    builder.finish().expect("finish archive");
 }
 
 #[test]
@@ -126,7 +58,7 @@ fn docker_loads_a_wharf_archive_and_wharf_loads_dockers() {
     );
 
     let for_docker = work.path().join("x-linux.tar");
-    with_platform(&saved, &for_docker, "linux", "amd64");
+    docker_archive_with_platform(&saved, &for_docker, "linux", "amd64");
     let output = docker_ok(&docker, &["load", "-i", path_str(&for_docker)]);
     assert!(
         stdout(&output).contains("Loaded image: dockersave:1"),
@@ -164,7 +96,7 @@ fn docker_loads_a_wharf_archive_and_wharf_loads_dockers() {
     let resaved = work.path().join("y.tar");
     docker_ok(&docker, &["save", "-o", path_str(&resaved), "dockersave:1"]);
     let for_wharf = work.path().join("y-wasi.tar");
-    with_platform(&resaved, &for_wharf, "wasi", "wasm");
+    docker_archive_with_platform(&resaved, &for_wharf, "wasi", "wasm");
     let other = temp();
     let output = wharf(other.path(), &["load", "-i", path_str(&for_wharf)]);
     assert_code(&output, 0);

@@ -1,0 +1,220 @@
+//! A Kubernetes pod under the real containerd's CRI plugin, driven as a
+//! kubelet drives it (CRI `runtime.v1` over gRPC), with RuntimeClass
+//! handler `wharf`: the pod's sandbox (pause) container and its Wasm
+//! containers run in one shim process, a container's output reaches its
+//! CRI log, and stopping the pod stops everything.
+//!
+//! containerd 1.6's CRI plugin resolves images for the host's platform, so
+//! the Wasm image goes in with its config saying linux/amd64 (as it would
+//! for a cluster of this containerd); the layers, the .wasm entrypoint and
+//! everything else are unchanged.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/cri.rs"]
+mod cri;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{WASM_IMAGE, path_str, shim_binary, temp, wasm_image_archive};
+use cri::*;
+use wharf_containerd::Client;
+use wharf_testkit::{TestContainerd, docker_archive_with_platform, skip_unless_root};
+
+const CRI_NAMESPACE: &str = "k8s.io";
+
+fn sandbox_config(log_directory: &Path) -> PodSandboxConfig {
+    PodSandboxConfig {
+        metadata: Some(PodSandboxMetadata {
+            name: "wasm-pod".to_owned(),
+            uid: "uid-wasm-pod".to_owned(),
+            namespace: "default".to_owned(),
+            attempt: 0,
+        }),
+        hostname: "wasm-pod".to_owned(),
+        log_directory: path_str(log_directory).to_owned(),
+        // The host's network: this containerd has no CNI configuration.
+        linux: Some(LinuxPodSandboxConfig {
+            security_context: Some(LinuxSandboxSecurityContext {
+                namespace_options: Some(NamespaceOption {
+                    network: NAMESPACE_NODE,
+                    ..NamespaceOption::default()
+                }),
+            }),
+            ..LinuxPodSandboxConfig::default()
+        }),
+        ..PodSandboxConfig::default()
+    }
+}
+
+fn container_config(name: &str, command: &[&str], args: &[&str]) -> ContainerConfig {
+    ContainerConfig {
+        metadata: Some(ContainerMetadata {
+            name: name.to_owned(),
+            attempt: 0,
+        }),
+        image: Some(ImageSpec {
+            image: WASM_IMAGE.to_owned(),
+        }),
+        command: command.iter().map(|s| (*s).to_owned()).collect(),
+        args: args.iter().map(|s| (*s).to_owned()).collect(),
+        envs: vec![KeyValue {
+            key: "POD_ENV".to_owned(),
+            value: "from the pod spec".to_owned(),
+        }],
+        log_path: format!("{name}.log"),
+        ..ContainerConfig::default()
+    }
+}
+
+fn status(cri: &mut Client, id: &str) -> ContainerStatus {
+    let response: ContainerStatusResponse = cri
+        .call(
+            CONTAINER_STATUS,
+            &ContainerIdRequest {
+                container_id: id.to_owned(),
+            },
+        )
+        .expect("ContainerStatus");
+    response.status.expect("a status")
+}
+
+fn wait_for_state(cri: &mut Client, id: &str, state: i32) -> ContainerStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = status(cri, id);
+        if status.state == state {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "container {id} never reached state {state}: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn create_and_start(
+    cri: &mut Client,
+    pod: &str,
+    sandbox: &PodSandboxConfig,
+    config: ContainerConfig,
+) -> String {
+    let created: CreateContainerResponse = cri
+        .call(
+            CREATE_CONTAINER,
+            &CreateContainerRequest {
+                pod_sandbox_id: pod.to_owned(),
+                config: Some(config),
+                sandbox_config: Some(sandbox.clone()),
+            },
+        )
+        .expect("CreateContainer");
+    let _: Empty = cri
+        .call(
+            START_CONTAINER,
+            &ContainerIdRequest {
+                container_id: created.container_id.clone(),
+            },
+        )
+        .expect("StartContainer");
+    created.container_id
+}
+
+#[test]
+fn a_pod_with_runtime_class_wharf_runs_under_cri() {
+    let test = "a_pod_with_runtime_class_wharf_runs_under_cri";
+    if skip_unless_root(test) {
+        return;
+    }
+    let work = temp();
+    let linux_archive = work.path().join("guests-linux.tar");
+    docker_archive_with_platform(&wasm_image_archive(), &linux_archive, "linux", "amd64");
+    let containerd = TestContainerd::start_with_cri(&[&shim_binary()], WASM_IMAGE);
+    let imported = containerd
+        .ctr_in(CRI_NAMESPACE)
+        .args(["images", "import", path_str(&linux_archive)])
+        .output()
+        .expect("ctr images import");
+    assert!(imported.status.success(), "{imported:?}");
+
+    let mut cri = Client::connect(&containerd.address(), CRI_NAMESPACE).expect("connect");
+    let version: VersionResponse = cri
+        .call(VERSION, &VersionRequest::default())
+        .unwrap_or_else(|e| panic!("CRI Version: {e}\n{}", containerd.log_tail(40)));
+    assert_eq!(version.runtime_name, "containerd");
+
+    let logs = work.path().join("pods/wasm-pod");
+    fs::create_dir_all(&logs).expect("log directory");
+    let sandbox = sandbox_config(&logs);
+    let pod: RunPodSandboxResponse = cri
+        .call(
+            RUN_POD_SANDBOX,
+            &RunPodSandboxRequest {
+                config: Some(sandbox.clone()),
+                runtime_handler: "wharf".to_owned(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("RunPodSandbox: {e}\n{}", containerd.log_tail(40)));
+    let pod = pod.pod_sandbox_id;
+
+    // A container that runs to completion: its output is in its CRI log.
+    let hello = create_and_start(
+        &mut cri,
+        &pod,
+        &sandbox,
+        container_config("hello", &["/args_env.wasm"], &["from-kubernetes"]),
+    );
+    let exited = wait_for_state(&mut cri, &hello, CONTAINER_EXITED);
+    assert_eq!(exited.exit_code, 0, "{exited:?}");
+    let log = fs::read_to_string(logs.join("hello.log")).expect("the container's CRI log");
+    assert!(log.contains(" stdout F arg 0=/args_env.wasm\n"), "{log}");
+    assert!(log.contains(" stdout F arg 1=from-kubernetes\n"), "{log}");
+    assert!(
+        log.contains(" stdout F env POD_ENV=from the pod spec\n"),
+        "{log}"
+    );
+
+    // A long-running one beside it: the pod costs one shim process.
+    let sleeper = create_and_start(
+        &mut cri,
+        &pod,
+        &sandbox,
+        container_config("sleeper", &["/sleep.wasm"], &[]),
+    );
+    wait_for_state(&mut cri, &sleeper, CONTAINER_RUNNING);
+    let shims = containerd.shim_pids();
+    assert_eq!(shims.len(), 1, "one shim for the whole pod: {shims:?}");
+
+    // Stopping the pod stops its containers; removing it removes them.
+    let _: Empty = cri
+        .call(
+            STOP_POD_SANDBOX,
+            &PodSandboxIdRequest {
+                pod_sandbox_id: pod.clone(),
+            },
+        )
+        .expect("StopPodSandbox");
+    let stopped = wait_for_state(&mut cri, &sleeper, CONTAINER_EXITED);
+    assert_eq!(stopped.exit_code, 137, "{stopped:?}");
+    let _: Empty = cri
+        .call(
+            REMOVE_POD_SANDBOX,
+            &PodSandboxIdRequest {
+                pod_sandbox_id: pod.clone(),
+            },
+        )
+        .expect("RemovePodSandbox");
+    let listed = containerd
+        .ctr_in(CRI_NAMESPACE)
+        .args(["containers", "ls", "-q"])
+        .output()
+        .expect("ctr containers ls");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        "",
+        "containers left"
+    );
+}
