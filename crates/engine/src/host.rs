@@ -124,8 +124,10 @@ impl Host {
             return Ok(linker);
         }
         let mut linker = wasmtime::Linker::new(&self.engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CoreState| &mut state.wasi)
-            .map_err(|e| Error::Engine { source: boxed(e) })?;
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut CoreState| {
+            &mut state.wasi
+        })
+        .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.core_linker.get_or_init(|| linker))
     }
 
@@ -136,7 +138,7 @@ impl Host {
             return Ok(linker);
         }
         let mut linker = wasmtime::component::Linker::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.component_linker.get_or_init(|| linker))
     }
@@ -223,6 +225,133 @@ mod tests {
         let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
         assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(15)));
         timer.join().expect("timer");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    /// Runs `program` on a thread, stops it with SIGKILL after 200 ms, and
+    /// returns its outcome and how long the run outlived the stop.
+    fn stop_after_200ms(spec: RunSpec) -> (Outcome, std::time::Duration) {
+        let host = std::sync::Arc::new(Host::new(HostConfig::default()).expect("host"));
+        let stop = host.stop_handle();
+        let runner = {
+            let (host, stop) = (host.clone(), stop.clone());
+            std::thread::spawn(move || host.run(&spec, &stop).expect("run"))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let stopped_at = std::time::Instant::now();
+        stop.stop(crate::StopReason::Signal(9));
+        let outcome = runner.join().expect("runner");
+        (outcome, stopped_at.elapsed())
+    }
+
+    #[test]
+    fn stop_ends_a_guest_sleeping_in_poll_oneoff_at_once() {
+        let dir = std::env::temp_dir().join(format!("wharf-sleep-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("sleep.wat");
+        // One relative monotonic-clock subscription of an hour.
+        std::fs::write(
+            &program,
+            r#"(module
+                (import "wasi_snapshot_preview1" "poll_oneoff"
+                    (func $poll (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (func (export "_start")
+                    (i32.store (i32.const 16) (i32.const 1))
+                    (i64.store (i32.const 24) (i64.const 3600000000000))
+                    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+        )
+        .expect("write");
+        let (outcome, took) = stop_after_200ms(RunSpec::new(&program));
+        assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(9)));
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn stop_ends_a_guest_waiting_for_stdin_from_a_fifo_at_once() {
+        let dir = std::env::temp_dir().join(format!("wharf-fifo-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("read.wat");
+        // fd_read of 16 bytes from stdin into one iovec.
+        std::fs::write(
+            &program,
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_read"
+                    (func $read (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (func (export "_start")
+                    (i32.store (i32.const 0) (i32.const 64))
+                    (i32.store (i32.const 4) (i32.const 16))
+                    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"#,
+        )
+        .expect("write");
+        let fifo = dir.join("stdin");
+        let path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        // A writer that never writes, as containerd holds a task's stdin.
+        let writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .expect("open the fifo");
+        let mut spec = RunSpec::new(&program);
+        spec.stdin = crate::Stdin::File(fifo.clone());
+        let (outcome, took) = stop_after_200ms(spec);
+        assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(9)));
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        drop(writer);
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn stdin_from_a_fifo_reaches_the_guest_until_its_writer_closes() {
+        let dir = std::env::temp_dir().join(format!("wharf-fifo-eof-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let program = dir.join("count.wat");
+        // Reads stdin until end of file; exits with the byte count.
+        std::fs::write(
+            &program,
+            r#"(module
+                (import "wasi_snapshot_preview1" "fd_read"
+                    (func $read (param i32 i32 i32 i32) (result i32)))
+                (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                (memory (export "memory") 1)
+                (func (export "_start") (local $total i32)
+                    (i32.store (i32.const 0) (i32.const 64))
+                    (i32.store (i32.const 4) (i32.const 16))
+                    (loop $more
+                        (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))
+                        (if (i32.load (i32.const 32))
+                            (then
+                                (local.set $total (i32.add (local.get $total) (i32.load (i32.const 32))))
+                                (br $more))))
+                    (call $exit (local.get $total))))"#,
+        )
+        .expect("write");
+        let fifo = dir.join("stdin");
+        let path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&fifo)
+                    .expect("open the fifo");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                file.write_all(b"hello").expect("write");
+            })
+        };
+        let host = Host::new(HostConfig::default()).expect("host");
+        let mut spec = RunSpec::new(&program);
+        spec.stdin = crate::Stdin::File(fifo.clone());
+        let outcome = host.run(&spec, &host.stop_handle()).expect("run");
+        writer.join().expect("writer");
+        assert_eq!(outcome, Outcome::Exited(5));
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 }

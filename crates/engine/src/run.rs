@@ -1,9 +1,11 @@
 //! Running a compiled program to its outcome.
 
+use std::task::Poll;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::{Error, boxed};
@@ -37,16 +39,24 @@ impl WasiView for ComponentState {
 }
 
 pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Engine {
+            source: Box::new(e),
+        })?;
+    // WASI's host calls find this runtime as the ambient one.
+    let _entered = runtime.enter();
     let program = program::load(host, &spec.program)?;
     let mut wasi = crate::sandbox::wasi_builder(spec)?;
     let limiter = GuestLimiter::new(spec.memory_limit, stop.memory_gauge());
-    match program {
+    let outcome = match program {
         Program::Module(module) => {
             let state = CoreState {
                 wasi: wasi.build_p1(),
                 limiter,
             };
-            run_module(host, spec, stop, &module, state)
+            runtime.block_on(run_module(host, spec, stop, &module, state))
         }
         Program::Component(component) => {
             let state = ComponentState {
@@ -54,12 +64,18 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
                 table: ResourceTable::new(),
                 limiter,
             };
-            run_component(host, spec, stop, &component, state)
+            runtime.block_on(run_component(host, spec, stop, &component, state))
         }
+    };
+    if host.exit_after_run() {
+        // Blocking-pool threads (a read of stdin) would hold the runtime's
+        // drop; the process ends anyway.
+        std::mem::forget(runtime);
     }
+    outcome
 }
 
-fn run_module(
+async fn run_module(
     host: &Host,
     spec: &RunSpec,
     stop: &StopHandle,
@@ -75,25 +91,28 @@ fn run_module(
             source: boxed(e),
         })?;
     let mut store = new_store(host, state, stop);
-    let instance = match pre.instantiate(&mut store) {
-        Ok(instance) => instance,
-        Err(error) => return instantiate_failure(spec, stop, error),
+    let run = async {
+        let instance = match pre.instantiate_async(&mut store).await {
+            Ok(instance) => instance,
+            Err(error) => return instantiate_failure(spec, stop, error),
+        };
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|_| Error::NoEntryPoint {
+                path: path(),
+                expected: "an exported `_start` function taking and returning nothing",
+            })?;
+        Ok(match start.call_async(&mut store, ()).await {
+            Ok(()) => Outcome::Exited(0),
+            Err(error) => guest_failure(stop, error),
+        })
     };
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .map_err(|_| Error::NoEntryPoint {
-            path: path(),
-            expected: "an exported `_start` function taking and returning nothing",
-        })?;
-    let outcome = match start.call(&mut store, ()) {
-        Ok(()) => Outcome::Exited(0),
-        Err(error) => guest_failure(stop, error),
-    };
+    let outcome = until_stopped(run, stop).await;
     finish(host, store);
-    Ok(outcome)
+    outcome
 }
 
-fn run_component(
+async fn run_component(
     host: &Host,
     spec: &RunSpec,
     stop: &StopHandle,
@@ -113,17 +132,64 @@ fn run_component(
         expected: "an export of `wasi:cli/run@0.2` (the `wasi:cli/command` world)",
     })?;
     let mut store = new_store(host, state, stop);
-    let command = match pre.instantiate(&mut store) {
-        Ok(command) => command,
-        Err(error) => return instantiate_failure(spec, stop, error),
+    let run = async {
+        let command = match pre.instantiate_async(&mut store).await {
+            Ok(command) => command,
+            Err(error) => return instantiate_failure(spec, stop, error),
+        };
+        Ok(match command.wasi_cli_run().call_run(&mut store).await {
+            Ok(Ok(())) => Outcome::Exited(0),
+            Ok(Err(())) => Outcome::Exited(1),
+            Err(error) => guest_failure(stop, error),
+        })
     };
-    let outcome = match command.wasi_cli_run().call_run(&mut store) {
-        Ok(Ok(())) => Outcome::Exited(0),
-        Ok(Err(())) => Outcome::Exited(1),
-        Err(error) => guest_failure(stop, error),
-    };
+    let outcome = until_stopped(run, stop).await;
     finish(host, store);
-    Ok(outcome)
+    outcome
+}
+
+/// `run`'s result, or [`Outcome::Stopped`] as soon as the run is stopped
+/// while it waits in a host call: `run` (and with it the guest's fiber and
+/// any pending sleep or read) is dropped. Guest code that computes is
+/// interrupted by the epoch instead and ends through `run` itself.
+async fn until_stopped(
+    run: impl Future<Output = Result<Outcome, Error>>,
+    stop: &StopHandle,
+) -> Result<Outcome, Error> {
+    let Some(wake) = stop.wake_fd() else {
+        return run.await;
+    };
+    // SAFETY: WakeFd holds the eventfd open (an Arc'd OwnedFd) for as
+    // long as the AsyncFd owns it, and always returns that one fd.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(wake, tokio::io::Interest::READABLE)
+    };
+    let Ok(wake) = registered else {
+        return run.await;
+    };
+    let mut run = std::pin::pin!(run);
+    let mut stopped = std::pin::pin!(async {
+        loop {
+            if let Some(reason) = stop.reason() {
+                return reason;
+            }
+            match wake.readable().await {
+                Ok(mut ready) => ready.clear_ready(),
+                // Never ready: stopping is left to the epoch.
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    });
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = run.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        stopped
+            .as_mut()
+            .poll(cx)
+            .map(|reason| Ok(Outcome::Stopped(reason)))
+    })
+    .await
 }
 
 /// Drops the store, unless the process is about to exit: then unmapping

@@ -1,6 +1,8 @@
 //! Builds the WASI context from a run description: only what it names.
 
-use wasmtime_wasi::cli::{InputFile, OutputFile};
+use std::os::unix::fs::FileTypeExt as _;
+
+use wasmtime_wasi::cli::{AsyncStdinStream, InputFile, OutputFile};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
@@ -17,16 +19,29 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
-        // Guests run synchronously on this thread; file I/O need not hop
-        // to a worker thread.
-        .allow_blocking_current_thread(true);
+        // Blocking host calls stay futures (a sleep is a timer, file I/O
+        // goes to the blocking pool), so a stop can drop them at once.
+        .allow_blocking_current_thread(false);
     match &spec.stdin {
         Stdin::Empty => {}
         Stdin::Inherit => {
             builder.inherit_stdin();
         }
         Stdin::File(path) => {
-            builder.stdin(InputFile::new(stdio::open_input(path)?));
+            let file = stdio::open_input(path)?;
+            if file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+                // Read through the run's reactor: a guest waiting for input
+                // can then be stopped at once (see `run::until_stopped`).
+                let pipe = tokio::net::unix::pipe::Receiver::from_file(file).map_err(|source| {
+                    Error::Stdio {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                builder.stdin(AsyncStdinStream::new(pipe));
+            } else {
+                builder.stdin(InputFile::new(file));
+            }
         }
     }
     match &spec.stdout {

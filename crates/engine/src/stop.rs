@@ -1,5 +1,6 @@
 //! Stopping a running guest from another thread or a signal handler.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -23,6 +24,9 @@ pub struct StopHandle {
     reason: Arc<AtomicU32>,
     engine: wasmtime::Engine,
     memory: Arc<AtomicU64>,
+    /// Written on stop (an eventfd: writing is async-signal-safe), so a
+    /// run waiting on a host call (a sleep, a read) wakes and ends too.
+    wake: Option<Arc<OwnedFd>>,
 }
 
 impl StopHandle {
@@ -31,7 +35,14 @@ impl StopHandle {
             reason: Arc::new(AtomicU32::new(NOT_STOPPED)),
             engine,
             memory: Arc::default(),
+            wake: new_eventfd().map(Arc::new),
         }
+    }
+
+    /// The fd that becomes readable when the run is stopped; `None` when
+    /// the kernel would not give one (then only guest code is interrupted).
+    pub(crate) fn wake_fd(&self) -> Option<WakeFd> {
+        self.wake.clone().map(WakeFd)
     }
 
     /// Bytes of linear memory and tables the run's guest holds now.
@@ -45,8 +56,8 @@ impl StopHandle {
 
     /// Asks the guest to stop. On an interruptible host (see
     /// [`crate::HostConfig::interruptible`]) guest code is interrupted at its
-    /// next loop back-edge or function entry, and a guest blocked in a host
-    /// call stops when the call returns. On other hosts only the reason is
+    /// next loop back-edge or function entry, and a guest waiting in a host
+    /// call (a sleep, a read) is abandoned at once: its store is dropped. On other hosts only the reason is
     /// recorded: ending the guest is the embedder's job.
     pub fn stop(&self, reason: StopReason) {
         let code = match reason {
@@ -59,6 +70,13 @@ impl StopHandle {
         // Every store's epoch deadline is the next tick: each one wakes up,
         // checks its own stop flag and goes on if it was not the target.
         self.engine.increment_epoch();
+        if let Some(fd) = &self.wake {
+            let one = 1u64;
+            // SAFETY: an 8-byte write from a live u64 to an eventfd we own;
+            // write(2) is async-signal-safe. A full counter only means the
+            // fd is readable already.
+            unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
+        }
     }
 
     /// The reason the run was stopped, if it was.
@@ -69,4 +87,21 @@ impl StopHandle {
             signal => Some(StopReason::Signal(signal as i32)),
         }
     }
+}
+
+/// A shared eventfd, for Tokio's readiness (which needs an owner type).
+#[derive(Debug)]
+pub(crate) struct WakeFd(Arc<OwnedFd>);
+
+impl AsRawFd for WakeFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+fn new_eventfd() -> Option<OwnedFd> {
+    // SAFETY: eventfd has no memory preconditions; a valid fd is owned.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    // SAFETY: a fresh fd that nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }

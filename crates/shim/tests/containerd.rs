@@ -170,7 +170,7 @@ fn runs_to_completion_with_the_guests_output_and_exit_code() {
     assert!(out.contains("env GREETING=hello\n"), "{out}");
 
     // The guest's exit code is ctr's.
-    let output = harness.run_wasm(&[], "w2", &["/stdio.wasm", "42"]);
+    let output = harness.run_wasm_with_stdin("w2", &["/stdio.wasm", "42"], b"");
     assert_code(&harness, &output, 42);
     assert_eq!(stdout(&output), "");
     assert!(
@@ -476,7 +476,7 @@ fn killed_shim_leaves_task_and_container_deletable() {
         harness.containers()
     );
     // And the runtime still works afterwards.
-    let output = harness.run_wasm(&[], "after1", &["/stdio.wasm", "7"]);
+    let output = harness.run_wasm_with_stdin("after1", &["/stdio.wasm", "7"], b"");
     assert_code(&harness, &output, 7);
 }
 

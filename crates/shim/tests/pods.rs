@@ -103,6 +103,14 @@ fn two_hundred_containers_through_one_shim_leak_nothing() {
             harness.log()
         );
     }
+    // Guests killed while they sleep in a host call leave no thread or fd
+    // behind either: the call is dropped with them.
+    for i in 0..20 {
+        let id = format!("sleeper{i}");
+        harness.run_wasm_detached(&[], &id, &["/sleep.wasm"]);
+        harness.wait_for_status(&id, "RUNNING", Duration::from_secs(15));
+        kill_and_delete(&harness, &id);
+    }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         harness.containerd.shim_pids(),

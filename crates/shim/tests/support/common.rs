@@ -372,6 +372,13 @@ impl Harness {
         self.ctr(&wasm_run_args(true, options, id, args))
     }
 
+    /// [`Harness::run_wasm`] with `input` on the task's stdin, closed after
+    /// it (see [`Harness::ctr_with_stdin`]): a guest that reads stdin waits
+    /// for its writer, as a Linux process under runc does.
+    pub fn run_wasm_with_stdin(&self, id: &str, args: &[&str], input: &[u8]) -> Output {
+        self.ctr_with_stdin(id, &wasm_run_args(true, &[], id, args), input)
+    }
+
     /// Starts a detached Wasm container (`ctr run -d`), which must succeed.
     #[track_caller]
     pub fn run_wasm_detached(&self, options: &[&str], id: &str, args: &[&str]) {
