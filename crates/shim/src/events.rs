@@ -2,7 +2,7 @@
 //! thread of their own so that no request waits on containerd.
 
 use std::sync::Mutex;
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::time::{Duration, SystemTime};
 
 use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, TaskStart};
@@ -60,6 +60,9 @@ impl Event {
     }
 }
 
+/// How long the connection to containerd stays open after the last event.
+const IDLE_CONNECTION: Duration = Duration::from_secs(1);
+
 /// Sends events to containerd in order.
 pub struct Publisher {
     queue: Mutex<Sender<Event>>,
@@ -73,7 +76,21 @@ impl Publisher {
         let namespace = namespace.to_owned();
         std::thread::spawn(move || {
             let mut client: Option<EventsClient> = None;
-            for event in receiver {
+            loop {
+                // ttrpc's client polls its socket every 10 ms while it is
+                // open: an idle daemon closes it, so it does not wake.
+                let next = match &client {
+                    Some(_) => receiver.recv_timeout(IDLE_CONNECTION),
+                    None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+                let event = match next {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => {
+                        client = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
                 let Some(envelope) = event.envelope(&namespace) else {
                     continue;
                 };

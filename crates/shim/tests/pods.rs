@@ -133,5 +133,29 @@ fn two_hundred_containers_through_one_shim_leak_nothing() {
         "no mount left behind"
     );
     assert_eq!(harness.containers(), vec!["anchor".to_owned()]);
+
+    // Idle, the shim sleeps: no thread wakes on a timer (ttrpc's client
+    // would poll every 10 ms if the events connection stayed open).
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = context_switches(shim);
+    std::thread::sleep(Duration::from_secs(1));
+    let woke = context_switches(shim) - before;
+    assert!(woke < 20, "an idle shim woke {woke} times in a second");
     kill_and_delete(&harness, "anchor");
+}
+
+/// Context switches of all of `pid`'s threads so far.
+fn context_switches(pid: u32) -> u64 {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the shim's threads")
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches"))
+                .filter_map(|line| line.split_whitespace().last()?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
