@@ -57,10 +57,10 @@ impl Client {
     /// The record of container `id`.
     pub fn container(&mut self, id: &str) -> Result<Container, CallError> {
         let request = GetContainerRequest { id: id.to_owned() };
-        let response: GetContainerResponse = self.runtime.block_on(self.channel.unary(
+        let response: GetContainerResponse = self.call(
             "/containerd.services.containers.v1.Containers/Get",
             &request,
-        ))?;
+        )?;
         response.container.ok_or(CallError::Missing("container"))
     }
 
@@ -69,10 +69,10 @@ impl Client {
         let request = CreateContainerRequest {
             container: Some(container),
         };
-        let _: GetContainerResponse = self.runtime.block_on(self.channel.unary(
+        let _: GetContainerResponse = self.call(
             "/containerd.services.containers.v1.Containers/Create",
             &request,
-        ))?;
+        )?;
         Ok(())
     }
 
@@ -81,10 +81,8 @@ impl Client {
         let request = GetImageRequest {
             name: name.to_owned(),
         };
-        let response: GetImageResponse = self.runtime.block_on(
-            self.channel
-                .unary("/containerd.services.images.v1.Images/Get", &request),
-        )?;
+        let response: GetImageResponse =
+            self.call("/containerd.services.images.v1.Images/Get", &request)?;
         response.image.ok_or(CallError::Missing("image"))
     }
 
