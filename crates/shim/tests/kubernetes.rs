@@ -146,6 +146,27 @@ fn a_pod_with_runtime_class_wharf_runs_under_cri() {
         .unwrap_or_else(|e| panic!("CRI Version: {e}\n{}", containerd.log_tail(40)));
     assert_eq!(version.runtime_name, "containerd");
 
+    // CRI learns of imported images from containerd's events: wait until
+    // it knows the image, or RunPodSandbox would try to pull it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status: ImageStatusResponse = cri
+            .call(
+                IMAGE_STATUS,
+                &ImageStatusRequest {
+                    image: Some(ImageSpec {
+                        image: WASM_IMAGE.to_owned(),
+                    }),
+                },
+            )
+            .expect("ImageStatus");
+        if status.image.is_some_and(|image| !image.id.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "CRI never listed {WASM_IMAGE}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     let logs = work.path().join("pods/wasm-pod");
     fs::create_dir_all(&logs).expect("log directory");
     let sandbox = sandbox_config(&logs);

@@ -13,6 +13,7 @@ pub const REMOVE_POD_SANDBOX: &str = "/runtime.v1.RuntimeService/RemovePodSandbo
 pub const CREATE_CONTAINER: &str = "/runtime.v1.RuntimeService/CreateContainer";
 pub const START_CONTAINER: &str = "/runtime.v1.RuntimeService/StartContainer";
 pub const CONTAINER_STATUS: &str = "/runtime.v1.RuntimeService/ContainerStatus";
+pub const IMAGE_STATUS: &str = "/runtime.v1.ImageService/ImageStatus";
 
 /// `NamespaceMode.NODE`: the host's namespace.
 pub const NAMESPACE_NODE: i32 = 2;
@@ -190,4 +191,24 @@ pub struct ContainerStatus {
 pub struct ContainerStatusResponse {
     #[prost(message, optional, tag = "1")]
     pub status: Option<ContainerStatus>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ImageStatusRequest {
+    #[prost(message, optional, tag = "1")]
+    pub image: Option<ImageSpec>,
+}
+
+/// `Image` of the image service: only its id.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CriImage {
+    #[prost(string, tag = "1")]
+    pub id: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ImageStatusResponse {
+    /// Absent while CRI does not know the image.
+    #[prost(message, optional, tag = "1")]
+    pub image: Option<CriImage>,
 }
