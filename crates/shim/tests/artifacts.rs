@@ -2,6 +2,7 @@
 //! containerd: what Debian's containerd 1.6 allows, and the shim reading
 //! the module from containerd's content store.
 
+#[macro_use]
 #[path = "support/common.rs"]
 mod common;
 
@@ -9,15 +10,6 @@ use common::{
     ARTIFACT_IMAGE, Harness, RUNTIME, artifact_archive, assert_code, path_str, stderr, stdout,
 };
 use wharf_containerd::{Any, Client, Container, Runtime, SPEC_TYPE_URL};
-
-macro_rules! harness {
-    ($name:literal) => {
-        match Harness::start($name) {
-            Some(harness) => harness,
-            None => return,
-        }
-    };
-}
 
 /// A container record for the artifact made through containerd's API, as
 /// a client that does not unpack (containerd 1.6's `ctr` and CRI always
@@ -106,9 +98,5 @@ fn a_wasm_artifact_runs_from_containerds_content_store() {
         stdout(&output)
     );
     harness.ctr_ok(&["container", "delete", "art2"]);
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
 }

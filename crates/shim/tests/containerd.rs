@@ -15,6 +15,7 @@
 //! delete` of a task that exited non-zero succeeds and warns
 //! `task ID exit with non-zero exit code N`.
 
+#[macro_use]
 #[path = "support/common.rs"]
 mod common;
 
@@ -24,15 +25,6 @@ use std::time::Duration;
 use common::{BUSYBOX_IMAGE, Harness, RUNTIME, WASM_IMAGE, assert_code, path_str, stderr, stdout};
 
 /// Starts the harness, or returns from the test after printing SKIPPED.
-macro_rules! harness {
-    ($name:literal) => {
-        match Harness::start($name) {
-            Some(harness) => harness,
-            None => return,
-        }
-    };
-}
-
 /// Kills a task with `signal`, waits until it is STOPPED, deletes it and
 /// its container; returns what `ctr task delete` wrote on stderr.
 #[track_caller]
@@ -111,7 +103,7 @@ fn harness_runs_busybox_under_runc() {
     harness.wait_for_status("bb4", "RUNNING", Duration::from_secs(10));
     let warned = kill_and_delete(&harness, "bb4", "SIGKILL");
     assert!(warned.contains("exit code 137"), "{warned}");
-    assert!(harness.containers().is_empty());
+    harness.assert_no_containers();
 
     // A container left running, to be cleaned up by the drop.
     harness.ctr_ok(&[
@@ -180,11 +172,7 @@ fn runs_to_completion_with_the_guests_output_and_exit_code() {
     );
 
     // --rm removed both.
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
     assert_eq!(harness.task_status("w1"), None);
 }
 
@@ -276,11 +264,7 @@ fn detached_task_is_killed_with_sigkill_and_deleted() {
     let warned = kill_and_delete(&harness, "k1", "SIGKILL");
     assert!(warned.contains("exit code 137"), "not 128+9:\n{warned}");
     assert_eq!(harness.task_status("k1"), None);
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
     // No shim is left for a deleted container for long: the shim may
     // linger a while (10 s) for the next container of its group to reuse.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -303,11 +287,7 @@ fn detached_task_stops_on_sigterm() {
     // SIGTERM ends a process (128+15).
     let warned = kill_and_delete(&harness, "t1", "SIGTERM");
     assert!(warned.contains("exit code 143"), "not 128+15:\n{warned}");
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
 }
 
 #[test]
@@ -424,11 +404,7 @@ fn twenty_containers_run_at_once_and_are_deleted() {
         harness.ctr_ok(&["task", "delete", id]);
         harness.ctr_ok(&["container", "delete", id]);
     }
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
     let tasks = stdout(&harness.ctr_ok(&["task", "ls", "-q"]));
     assert!(tasks.trim().is_empty(), "tasks left:\n{tasks}");
 }
@@ -470,11 +446,7 @@ fn killed_shim_leaves_task_and_container_deletable() {
         stderr(&output)
     );
     harness.ctr_ok(&["container", "delete", "dead1"]);
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
     // And the runtime still works afterwards.
     let output = harness.run_wasm_with_stdin("after1", &["/stdio.wasm", "7"], b"");
     assert_code(&harness, &output, 7);
@@ -539,11 +511,7 @@ fn busybox_under_runc_beside_a_wasm_container() {
         Some("RUNNING")
     );
     kill_and_delete(&harness, "side-linux", "SIGKILL");
-    assert!(
-        harness.containers().is_empty(),
-        "{:?}",
-        harness.containers()
-    );
+    harness.assert_no_containers();
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! What operators do to running Wasm containers: restart containerd under
 //! them, read their metrics, and ask for a tty (refused, never a hang).
 
+#[macro_use]
 #[path = "support/common.rs"]
 mod common;
 
@@ -8,15 +9,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{Harness, RUNTIME, WASM_IMAGE, stdout};
-
-macro_rules! harness {
-    ($name:literal) => {
-        match Harness::start($name) {
-            Some(harness) => harness,
-            None => return,
-        }
-    };
-}
 
 fn kill_and_delete(harness: &Harness, id: &str) {
     harness.ctr_ok(&["task", "kill", "-s", "SIGKILL", id]);

@@ -3,6 +3,7 @@
 //! another; and a long-lived shim leaks nothing over hundreds of
 //! containers.
 
+#[macro_use]
 #[path = "support/common.rs"]
 mod common;
 
@@ -10,15 +11,6 @@ use std::fs;
 use std::time::Duration;
 
 use common::Harness;
-
-macro_rules! harness {
-    ($name:literal) => {
-        match Harness::start($name) {
-            Some(harness) => harness,
-            None => return,
-        }
-    };
-}
 
 const SANDBOX: &str = "--annotation=io.kubernetes.cri.container-type=sandbox";
 const CONTAINER: &str = "--annotation=io.kubernetes.cri.container-type=container";

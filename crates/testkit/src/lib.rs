@@ -7,6 +7,7 @@ mod archive;
 mod containerd;
 mod docker;
 mod fake_server;
+mod guests;
 mod mounts;
 mod registry;
 
@@ -14,4 +15,5 @@ pub use archive::docker_archive_with_platform;
 pub use containerd::{TestContainerd, skip_unless_root};
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
+pub use guests::{build_once, compile_wasi_c};
 pub use registry::TestRegistry;

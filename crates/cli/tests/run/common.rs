@@ -1,10 +1,8 @@
 //! Test support: the `wharf` binary, guest programs built on demand, and
 //! temporary directories.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
 
 /// Where guest sources live.
 pub fn guest_source(name: &str) -> PathBuf {
@@ -63,40 +61,16 @@ pub fn assert_code(output: &Output, code: i32) {
     );
 }
 
-fn build_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
-    std::fs::create_dir_all(&dir).expect("guest build directory");
-    dir
-}
-
-/// Builds each guest once per test process, whatever the thread.
+/// Builds `key` once per test process (see [`wharf_testkit::build_once`]).
 fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(path) = built.get(key) {
-        return path.clone();
-    }
-    let path = build_dir().join(key);
-    let tmp = build_dir().join(format!(".{key}.{}", std::process::id()));
-    build(&tmp);
-    std::fs::rename(&tmp, &path).expect("move the built guest into place");
-    built.insert(key.to_owned(), path.clone());
-    path
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
+    wharf_testkit::build_once(&dir, key, build)
 }
 
 /// The C guest `NAME.c`, built with clang for wasm32-wasi (preview 1).
 pub fn c_guest(name: &str) -> PathBuf {
     build_once(&format!("{name}.wasm"), |out| {
-        let status = Command::new("clang-14")
-            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
-            .arg(out)
-            .arg(guest_source(&format!("{name}.c")))
-            .status()
-            .expect("run clang-14 (install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)");
-        assert!(status.success(), "clang-14 failed to build {name}.c");
+        wharf_testkit::compile_wasi_c(&guest_source(&format!("{name}.c")), out);
     })
 }
 

@@ -5,12 +5,10 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -46,31 +44,10 @@ pub fn wharf_binary() -> PathBuf {
     wharf
 }
 
-fn build_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shim-tests");
-    fs::create_dir_all(&dir).expect("test build directory");
-    dir
-}
-
-/// Builds each artifact once per test process, whatever the thread.
+/// Builds `key` once per test process (see [`wharf_testkit::build_once`]).
 fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(path) = built.get(key) {
-        return path.clone();
-    }
-    let path = build_dir().join(key);
-    let tmp = build_dir().join(format!(".{key}.{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    let _ = fs::remove_file(&tmp);
-    build(&tmp);
-    let _ = fs::remove_dir_all(&path);
-    fs::rename(&tmp, &path).expect("move the built artifact into place");
-    built.insert(key.to_owned(), path.clone());
-    path
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shim-tests");
+    wharf_testkit::build_once(&dir, key, build)
 }
 
 /// Where guest sources live: the shim's own (`sleep.c`, `notwasm.sh`),
@@ -88,13 +65,7 @@ pub fn guest_source(name: &str) -> PathBuf {
 /// (WASI preview 1).
 pub fn c_guest(name: &str) -> PathBuf {
     build_once(&format!("{name}.wasm"), |out| {
-        let status = Command::new("clang-14")
-            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
-            .arg(out)
-            .arg(guest_source(&format!("{name}.c")))
-            .status()
-            .expect("run clang-14 (install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)");
-        assert!(status.success(), "clang-14 failed to build {name}.c");
+        wharf_testkit::compile_wasi_c(&guest_source(&format!("{name}.c")), out);
     })
 }
 
@@ -292,6 +263,18 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A started [`Harness`], or a return from the test (which printed
+/// `SKIPPED`) when not root and not in CI.
+#[allow(unused_macros)]
+macro_rules! harness {
+    ($name:literal) => {
+        match Harness::start($name) {
+            Some(harness) => harness,
+            None => return,
+        }
+    };
+}
+
 /// A private containerd with the wharf shim on its `PATH`, both images
 /// imported.
 #[derive(Debug)]
@@ -315,6 +298,13 @@ impl Harness {
         containerd.import(&wasm, Some("wasi/wasm"));
         containerd.import(&busybox, None);
         Some(Harness { containerd })
+    }
+
+    /// Asserts that no container is left in the test's namespace.
+    #[track_caller]
+    pub fn assert_no_containers(&self) {
+        let left = self.containers();
+        assert!(left.is_empty(), "containers left: {left:?}");
     }
 
     /// `ctr ARGS...` (time limit 60 s, stdin from /dev/null).
