@@ -166,10 +166,7 @@ mod tests {
 
     #[test]
     fn runs_a_spec_and_reuses_compiled_code_across_hosts() {
-        let dir = std::env::temp_dir().join(format!("wharf-host-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("exit7.wat");
-        std::fs::write(&program, EXIT_7).expect("write");
+        let (dir, program) = wat_program("wharf-host-test", EXIT_7);
         let config = HostConfig {
             cache_dir: Some(dir.join("cache")),
             ..HostConfig::default()
@@ -188,17 +185,19 @@ mod tests {
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 
-    /// A guest that loops forever, in a fresh directory named after `test`.
-    fn spin_program(test: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    /// The text module `wat`, written as `program.wat` in a fresh directory
+    /// named after `test`; returns the directory and the program.
+    fn wat_program(test: &str, wat: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("{test}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("spin.wat");
-        std::fs::write(
-            &program,
-            "(module (func (export \"_start\") (loop (br 0))))",
-        )
-        .expect("write");
+        let program = dir.join("program.wat");
+        std::fs::write(&program, wat).expect("write");
         (dir, program)
+    }
+
+    /// A guest that loops forever (see [`wat_program`]).
+    fn spin_program(test: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        wat_program(test, "(module (func (export \"_start\") (loop (br 0))))")
     }
 
     #[test]
@@ -246,12 +245,9 @@ mod tests {
 
     #[test]
     fn stop_ends_a_guest_sleeping_in_poll_oneoff_at_once() {
-        let dir = std::env::temp_dir().join(format!("wharf-sleep-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("sleep.wat");
         // One relative monotonic-clock subscription of an hour.
-        std::fs::write(
-            &program,
+        let (dir, program) = wat_program(
+            "wharf-sleep-test",
             r#"(module
                 (import "wasi_snapshot_preview1" "poll_oneoff"
                     (func $poll (param i32 i32 i32 i32) (result i32)))
@@ -260,8 +256,7 @@ mod tests {
                     (i32.store (i32.const 16) (i32.const 1))
                     (i64.store (i32.const 24) (i64.const 3600000000000))
                     (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
-        )
-        .expect("write");
+        );
         let (outcome, took) = stop_after_200ms(RunSpec::new(&program));
         assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(9)));
         assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
@@ -270,12 +265,9 @@ mod tests {
 
     #[test]
     fn stop_ends_a_guest_waiting_for_stdin_from_a_fifo_at_once() {
-        let dir = std::env::temp_dir().join(format!("wharf-fifo-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("read.wat");
         // fd_read of 16 bytes from stdin into one iovec.
-        std::fs::write(
-            &program,
+        let (dir, program) = wat_program(
+            "wharf-fifo-test",
             r#"(module
                 (import "wasi_snapshot_preview1" "fd_read"
                     (func $read (param i32 i32 i32 i32) (result i32)))
@@ -284,8 +276,7 @@ mod tests {
                     (i32.store (i32.const 0) (i32.const 64))
                     (i32.store (i32.const 4) (i32.const 16))
                     (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))))"#,
-        )
-        .expect("write");
+        );
         let fifo = dir.join("stdin");
         let path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
         // SAFETY: a valid NUL-terminated path.
@@ -307,12 +298,9 @@ mod tests {
 
     #[test]
     fn stdin_from_a_fifo_reaches_the_guest_until_its_writer_closes() {
-        let dir = std::env::temp_dir().join(format!("wharf-fifo-eof-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let program = dir.join("count.wat");
         // Reads stdin until end of file; exits with the byte count.
-        std::fs::write(
-            &program,
+        let (dir, program) = wat_program(
+            "wharf-fifo-eof",
             r#"(module
                 (import "wasi_snapshot_preview1" "fd_read"
                     (func $read (param i32 i32 i32 i32) (result i32)))
@@ -328,8 +316,7 @@ mod tests {
                                 (local.set $total (i32.add (local.get $total) (i32.load (i32.const 32))))
                                 (br $more))))
                     (call $exit (local.get $total))))"#,
-        )
-        .expect("write");
+        );
         let fifo = dir.join("stdin");
         let path = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
         // SAFETY: a valid NUL-terminated path.

@@ -24,18 +24,6 @@ use std::time::Duration;
 
 use common::{BUSYBOX_IMAGE, Harness, RUNTIME, WASM_IMAGE, assert_code, path_str, stderr, stdout};
 
-/// Starts the harness, or returns from the test after printing SKIPPED.
-/// Kills a task with `signal`, waits until it is STOPPED, deletes it and
-/// its container; returns what `ctr task delete` wrote on stderr.
-#[track_caller]
-fn kill_and_delete(harness: &Harness, id: &str, signal: &str) -> String {
-    harness.ctr_ok(&["task", "kill", "-s", signal, id]);
-    harness.wait_for_status(id, "STOPPED", Duration::from_secs(15));
-    let deleted = harness.ctr_ok(&["task", "delete", id]);
-    harness.ctr_ok(&["container", "delete", id]);
-    stderr(&deleted)
-}
-
 /// The harness alone, with no Wasm: containerd starts, both images
 /// import, busybox runs under runc with stdout, stdin and exit codes; and
 /// dropping the harness leaves nothing behind.
@@ -101,7 +89,7 @@ fn harness_runs_busybox_under_runc() {
         "1000",
     ]);
     harness.wait_for_status("bb4", "RUNNING", Duration::from_secs(10));
-    let warned = kill_and_delete(&harness, "bb4", "SIGKILL");
+    let warned = harness.kill_and_delete("bb4", "SIGKILL");
     assert!(warned.contains("exit code 137"), "{warned}");
     harness.assert_no_containers();
 
@@ -179,22 +167,7 @@ fn runs_to_completion_with_the_guests_output_and_exit_code() {
 #[test]
 fn stdin_env_and_args_reach_the_guest() {
     let harness = harness!("stdin_env_and_args_reach_the_guest");
-    let output = harness.ctr_with_stdin(
-        "in1",
-        &[
-            "run",
-            "--rm",
-            "--platform",
-            "wasi/wasm",
-            "--runtime",
-            RUNTIME,
-            WASM_IMAGE,
-            "in1",
-            "/stdio.wasm",
-            "5",
-        ],
-        b"hello wasm\n",
-    );
+    let output = harness.run_wasm_with_stdin("in1", &["/stdio.wasm", "5"], b"hello wasm\n");
     assert_code(&harness, &output, 5);
     assert_eq!(stdout(&output), "HELLO WASM\n");
     assert!(
@@ -205,21 +178,7 @@ fn stdin_env_and_args_reach_the_guest() {
 
     // Larger than a pipe buffer, so that flow control is exercised.
     let big: Vec<u8> = (0..300_000).map(|i| b"abcdefghij\n"[i % 11]).collect();
-    let output = harness.ctr_with_stdin(
-        "in2",
-        &[
-            "run",
-            "--rm",
-            "--platform",
-            "wasi/wasm",
-            "--runtime",
-            RUNTIME,
-            WASM_IMAGE,
-            "in2",
-            "/stdio.wasm",
-        ],
-        &big,
-    );
+    let output = harness.run_wasm_with_stdin("in2", &["/stdio.wasm"], &big);
     assert_code(&harness, &output, 0);
     assert_eq!(output.stdout, big.to_ascii_uppercase());
 
@@ -261,7 +220,7 @@ fn detached_task_is_killed_with_sigkill_and_deleted() {
     assert_ne!(output.status.code(), Some(0), "deleted a running task");
     assert_ne!(output.status.code(), Some(124), "ctr task delete hung");
 
-    let warned = kill_and_delete(&harness, "k1", "SIGKILL");
+    let warned = harness.kill_and_delete("k1", "SIGKILL");
     assert!(warned.contains("exit code 137"), "not 128+9:\n{warned}");
     assert_eq!(harness.task_status("k1"), None);
     harness.assert_no_containers();
@@ -285,7 +244,7 @@ fn detached_task_stops_on_sigterm() {
     harness.wait_for_status("t1", "RUNNING", Duration::from_secs(15));
     // A guest cannot catch signals: SIGTERM ends it, like an unhandled
     // SIGTERM ends a process (128+15).
-    let warned = kill_and_delete(&harness, "t1", "SIGTERM");
+    let warned = harness.kill_and_delete("t1", "SIGTERM");
     assert!(warned.contains("exit code 143"), "not 128+15:\n{warned}");
     harness.assert_no_containers();
 }
@@ -503,14 +462,14 @@ fn busybox_under_runc_beside_a_wasm_container() {
     assert_code(&harness, &output, 0);
     assert!(stdout(&output).contains("arg 1=x\n"), "{}", stdout(&output));
 
-    let warned = kill_and_delete(&harness, "side-wasm", "SIGKILL");
+    let warned = harness.kill_and_delete("side-wasm", "SIGKILL");
     assert!(warned.contains("exit code 137"), "{warned}");
     // The Linux container is untouched by the Wasm one's end.
     assert_eq!(
         harness.task_status("side-linux").as_deref(),
         Some("RUNNING")
     );
-    kill_and_delete(&harness, "side-linux", "SIGKILL");
+    harness.kill_and_delete("side-linux", "SIGKILL");
     harness.assert_no_containers();
 }
 

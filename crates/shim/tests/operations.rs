@@ -10,13 +10,6 @@ use std::time::Duration;
 
 use common::{Harness, RUNTIME, WASM_IMAGE, stdout};
 
-fn kill_and_delete(harness: &Harness, id: &str) {
-    harness.ctr_ok(&["task", "kill", "-s", "SIGKILL", id]);
-    harness.wait_for_status(id, "STOPPED", Duration::from_secs(15));
-    harness.ctr_ok(&["task", "delete", id]);
-    harness.ctr_ok(&["container", "delete", id]);
-}
-
 #[test]
 fn a_restarted_containerd_finds_running_containers_again() {
     let Some(mut harness) = Harness::start("a_restarted_containerd_finds_running_containers_again")
@@ -33,7 +26,7 @@ fn a_restarted_containerd_finds_running_containers_again() {
         shims,
         "the same shim, reconnected"
     );
-    kill_and_delete(&harness, "survivor");
+    harness.kill_and_delete("survivor", "SIGKILL");
     let deleted = harness.ctr_ok(&["task", "ls", "-q"]);
     assert!(stdout(&deleted).trim().is_empty());
 }
@@ -51,7 +44,7 @@ fn metrics_show_the_guests_memory() {
         .unwrap_or_else(|| panic!("no memory usage in:\n{metrics}"));
     // At least the guest's one 64 KiB page of linear memory.
     assert!(usage >= 65536, "{metrics}");
-    kill_and_delete(&harness, "measured");
+    harness.kill_and_delete("measured", "SIGKILL");
 }
 
 #[test]

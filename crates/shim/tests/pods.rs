@@ -16,13 +16,6 @@ const SANDBOX: &str = "--annotation=io.kubernetes.cri.container-type=sandbox";
 const CONTAINER: &str = "--annotation=io.kubernetes.cri.container-type=container";
 const POD: &str = "--annotation=io.kubernetes.cri.sandbox-id=pod-a";
 
-fn kill_and_delete(harness: &Harness, id: &str) {
-    harness.ctr_ok(&["task", "kill", "-s", "SIGKILL", id]);
-    harness.wait_for_status(id, "STOPPED", Duration::from_secs(15));
-    harness.ctr_ok(&["task", "delete", id]);
-    harness.ctr_ok(&["container", "delete", id]);
-}
-
 #[test]
 fn a_pods_containers_share_one_shim_and_its_sandbox_needs_no_program() {
     let harness = harness!("a_pods_containers_share_one_shim_and_its_sandbox_needs_no_program");
@@ -46,7 +39,7 @@ fn a_pods_containers_share_one_shim_and_its_sandbox_needs_no_program() {
         "a container outside the pod has a shim of its own group"
     );
     for id in ["pod-a-one", "pod-a-two", "pod-a-sandbox", "outside"] {
-        kill_and_delete(&harness, id);
+        harness.kill_and_delete(id, "SIGKILL");
     }
 }
 
@@ -101,7 +94,7 @@ fn two_hundred_containers_through_one_shim_leak_nothing() {
         let id = format!("sleeper{i}");
         harness.run_wasm_detached(&[], &id, &["/sleep.wasm"]);
         harness.wait_for_status(&id, "RUNNING", Duration::from_secs(15));
-        kill_and_delete(&harness, &id);
+        harness.kill_and_delete(&id, "SIGKILL");
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
@@ -133,7 +126,7 @@ fn two_hundred_containers_through_one_shim_leak_nothing() {
     std::thread::sleep(Duration::from_secs(1));
     let woke = context_switches(shim) - before;
     assert!(woke < 20, "an idle shim woke {woke} times in a second");
-    kill_and_delete(&harness, "anchor");
+    harness.kill_and_delete("anchor", "SIGKILL");
 }
 
 /// Context switches of all of `pid`'s threads so far.

@@ -300,6 +300,17 @@ impl Harness {
         Some(Harness { containerd })
     }
 
+    /// Kills task `id` with `signal`, waits until it is STOPPED, deletes it
+    /// and its container; returns what `ctr task delete` wrote on stderr.
+    #[track_caller]
+    pub fn kill_and_delete(&self, id: &str, signal: &str) -> String {
+        self.ctr_ok(&["task", "kill", "-s", signal, id]);
+        self.wait_for_status(id, "STOPPED", Duration::from_secs(15));
+        let deleted = self.ctr_ok(&["task", "delete", id]);
+        self.ctr_ok(&["container", "delete", id]);
+        stderr(&deleted)
+    }
+
     /// Asserts that no container is left in the test's namespace.
     #[track_caller]
     pub fn assert_no_containers(&self) {
