@@ -87,7 +87,11 @@ pub fn module_run_spec(spec: &OciSpec, module: PathBuf, argv0: &str) -> RunSpec 
     };
     apply_process_and_mounts(spec, &mut run);
     let cwd = guest_path(spec.cwd());
-    if run.volumes.iter().any(|v| cwd.starts_with(&v.guest)) {
+    if run
+        .volumes
+        .iter()
+        .any(|v| Path::new(&cwd).starts_with(&v.guest))
+    {
         run.workdir = Some(cwd);
     }
     run

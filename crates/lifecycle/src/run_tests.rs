@@ -304,3 +304,38 @@ fn spec_args(spec: &mut OciSpec, program: &str) {
     value["process"]["args"] = json!([program]);
     *spec = serde_json::from_value(value).expect("from_value");
 }
+
+#[test]
+fn module_run_takes_args_env_mounts_and_falls_back_to_the_image_name() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (_dir, spec) = setup(json!({
+        "process": {"args": [], "env": ["K=V"], "cwd": "/data/sub"},
+        "mounts": [{"destination": "/data", "type": "bind",
+                    "source": data.path(), "options": ["rbind", "ro"]}],
+        "linux": {"resources": {"memory": {"limit": 1 << 20}}},
+    }));
+    let run = module_run_spec(&spec, "/bundle/m.wasm".into(), "docker.io/a/b:1");
+    assert_eq!(run.program, Path::new("/bundle/m.wasm"));
+    assert_eq!(run.args, ["docker.io/a/b:1"]);
+    assert_eq!(run.env, [("K".to_owned(), "V".to_owned())]);
+    assert_eq!(run.memory_limit, 1 << 20);
+    assert_eq!(run.volumes.len(), 1, "{:?}", run.volumes);
+    assert!(run.volumes[0].read_only);
+    assert_eq!(run.workdir.as_deref(), Some("/data/sub"));
+
+    // A cwd that only shares a name prefix with a volume is outside it.
+    let (_dir, spec) = setup(json!({
+        "process": {"args": [], "cwd": "/database"},
+        "mounts": [{"destination": "/data", "type": "bind",
+                    "source": data.path(), "options": ["rbind"]}],
+    }));
+    let run = module_run_spec(&spec, "/bundle/m.wasm".into(), "img");
+    assert_eq!(run.workdir, None);
+
+    // Args are argv; a cwd outside every volume is not given.
+    let (_dir, spec) = setup(json!({"process": {"args": ["app", "x"], "cwd": "/srv"}}));
+    let run = module_run_spec(&spec, "/bundle/m.wasm".into(), "ignored");
+    assert_eq!(run.args, ["app", "x"]);
+    assert!(run.volumes.is_empty());
+    assert_eq!(run.workdir, None);
+}

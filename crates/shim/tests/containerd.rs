@@ -535,3 +535,25 @@ fn non_wasm_program_under_wharf_runtime_is_a_clear_error() {
         );
     }
 }
+
+/// A program missing from a Wasm image's rootfs: the shim looks for an
+/// artifact module in containerd's content store, finds the image has
+/// none, and fails with the rootfs error.
+#[test]
+fn missing_program_in_a_wasm_image_is_a_clear_error() {
+    let harness = harness!("missing_program_in_a_wasm_image_is_a_clear_error");
+    let output = harness.run_wasm(&[], "miss1", &["/no/such.wasm"]);
+    assert_ne!(
+        output.status.code(),
+        Some(124),
+        "ctr hung\n{}",
+        harness.log()
+    );
+    assert_ne!(output.status.code(), Some(0), "{}", stdout(&output));
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        said.contains("program `/no/such.wasm` not found in the container's rootfs"),
+        "{said}"
+    );
+    harness.assert_no_containers();
+}
