@@ -67,11 +67,11 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
             runtime.block_on(run_component(host, spec, stop, &component, state))
         }
     };
-    if host.exit_after_run() {
-        // Blocking-pool threads (a read of stdin) would hold the runtime's
-        // drop; the process ends anyway.
-        std::mem::forget(runtime);
-    }
+    // Dropping the runtime would wait for its blocking-pool threads, and a
+    // stopped guest may have left one in a read that never returns: let
+    // them end on their own.
+    drop(_entered);
+    runtime.shutdown_background();
     outcome
 }
 
