@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cache::CodeCache;
 use crate::error::{Error, boxed};
+use crate::memo::ProgramMemo;
 use crate::outcome::Outcome;
 use crate::run::{ComponentState, CoreState};
 use crate::spec::RunSpec;
@@ -46,6 +47,7 @@ pub struct Host {
     exit_after_run: bool,
     cache: Option<CodeCache>,
     compilations: AtomicU64,
+    memo: ProgramMemo,
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
     component_linker: OnceLock<wasmtime::component::Linker<ComponentState>>,
 }
@@ -78,6 +80,7 @@ impl Host {
             exit_after_run: config.exit_after_run,
             cache,
             compilations: AtomicU64::new(0),
+            memo: ProgramMemo::default(),
             core_linker: OnceLock::new(),
             component_linker: OnceLock::new(),
         })
@@ -113,6 +116,10 @@ impl Host {
 
     pub(crate) fn cache(&self) -> Option<&CodeCache> {
         self.cache.as_ref()
+    }
+
+    pub(crate) fn memo(&self) -> &ProgramMemo {
+        &self.memo
     }
 
     pub(crate) fn count_compilation(&self) {
@@ -182,6 +189,58 @@ mod tests {
         let outcome = second.run(&spec, &second.stop_handle()).expect("run");
         assert_eq!(outcome, Outcome::Exited(7));
         assert_eq!(second.compilations(), 0, "loaded from the cache");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_host_keeps_what_it_compiled_for_its_next_runs() {
+        let (dir, program) = wat_program("wharf-memo-test", EXIT_7);
+        let host = Host::new(HostConfig {
+            cache_dir: Some(dir.join("cache")),
+            ..HostConfig::default()
+        })
+        .expect("host");
+        let spec = RunSpec::new(&program);
+        assert_eq!(
+            host.run(&spec, &host.stop_handle()).expect("run"),
+            Outcome::Exited(7)
+        );
+        std::fs::remove_dir_all(dir.join("cache")).expect("empty the cache");
+        assert_eq!(
+            host.run(&spec, &host.stop_handle()).expect("run"),
+            Outcome::Exited(7)
+        );
+        assert_eq!(host.compilations(), 1, "the second run used the kept code");
+
+        // A changed program is a different one.
+        std::fs::write(&program, EXIT_7.replace("i32.const 7", "i32.const 8")).expect("write");
+        assert_eq!(
+            host.run(&spec, &host.stop_handle()).expect("run"),
+            Outcome::Exited(8)
+        );
+        assert_eq!(host.compilations(), 2);
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_host_keeps_only_its_most_recent_programs() {
+        let (dir, _) = wat_program("wharf-memo-bound-test", EXIT_7);
+        let host = Host::new(HostConfig::default()).expect("host");
+        let run = |code: u32| {
+            let program = dir.join(format!("exit-{code}.wat"));
+            let wat = EXIT_7.replace("i32.const 7", &format!("i32.const {code}"));
+            std::fs::write(&program, wat).expect("write");
+            let outcome = host.run(&RunSpec::new(&program), &host.stop_handle());
+            assert_eq!(outcome.expect("run"), Outcome::Exited(code as i32));
+        };
+        for code in 0..9 {
+            run(code);
+        }
+        assert_eq!(host.compilations(), 9);
+        run(8);
+        assert_eq!(host.compilations(), 9, "a recent program is kept");
+        run(0);
+        assert_eq!(host.compilations(), 10, "the oldest was let go");
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -13,6 +13,7 @@ mod cache;
 mod error;
 mod host;
 mod limiter;
+mod memo;
 mod outcome;
 mod program;
 mod run;

@@ -7,7 +7,8 @@ use crate::cache::{ArtifactKind, sha256_hex};
 use crate::error::{Error, boxed};
 use crate::host::Host;
 
-/// A compiled program, ready to instantiate.
+/// A compiled program, ready to instantiate (a clone shares the code).
+#[derive(Clone)]
 pub(crate) enum Program {
     Module(wasmtime::Module),
     Component(wasmtime::component::Component),
@@ -24,8 +25,12 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
         path: path.to_owned(),
     })?;
     let digest = sha256_hex(&bytes);
+    if let Some(program) = host.memo().get(&digest) {
+        return Ok(program);
+    }
     if let Some(program) = load_cached(host, &digest, kind) {
         tracing::debug!(program = %path.display(), %digest, "compiled code loaded from cache");
+        host.memo().keep(&digest, &program);
         return Ok(program);
     }
     tracing::debug!(program = %path.display(), %digest, "compiling");
@@ -57,6 +62,7 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
             Err(error) => tracing::warn!(%error, "cannot serialize compiled code"),
         }
     }
+    host.memo().keep(&digest, &program);
     Ok(program)
 }
 
