@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 /// How long buffered output may wait for its reader.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
+/// The first and the longest pause between two looks at the buffers.
+const FIRST_PAUSE: Duration = Duration::from_micros(20);
+const LONGEST_PAUSE: Duration = Duration::from_millis(5);
+
 /// Holds the output fifos among `paths` open.
 pub struct Keepers(Vec<File>);
 
@@ -34,8 +38,12 @@ impl Keepers {
     /// then closes them.
     pub fn drain(self) {
         let deadline = Instant::now() + DRAIN_GRACE;
+        // A reader usually takes the last bytes within microseconds: look
+        // again soon, then less and less often.
+        let mut pause = FIRST_PAUSE;
         while self.0.iter().any(|f| buffered(f) > 0) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(LONGEST_PAUSE);
         }
     }
 }

@@ -19,6 +19,7 @@ mod serve;
 mod start;
 mod task;
 mod time;
+mod unmounts;
 
 use std::process::ExitCode;
 

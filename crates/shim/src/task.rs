@@ -26,6 +26,7 @@ use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
 use crate::group;
 use crate::time::timestamp;
+use crate::unmounts::Unmounts;
 
 pub struct Service {
     host: Arc<Host>,
@@ -34,6 +35,7 @@ pub struct Service {
     shutdown: Arc<Mutex<Sender<()>>>,
     socket: PathBuf,
     containerd: Containerd,
+    unmounts: Unmounts,
 }
 
 /// How long an idle daemon waits for a next container before it exits:
@@ -70,6 +72,7 @@ impl Service {
             shutdown: Arc::new(Mutex::new(shutdown)),
             socket,
             containerd,
+            unmounts: Unmounts::default(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Service {
         if !mounts.is_empty() {
             std::fs::create_dir_all(&rootfs).map_err(|e| format!("{}: {e}", rootfs.display()))?;
         }
+        self.unmounts.finish(&rootfs);
         wharf_lifecycle::mount_rootfs(&mounts, &rootfs).map_err(|e| crate::report::chain(&e))?;
         let workload = if spec.is_pod_sandbox() {
             Workload::Pause
@@ -338,9 +342,8 @@ impl Task for Service {
                 },
             }
         };
-        wharf_lifecycle::unmount_rootfs(&container.rootfs)
-            .map_err(|e| rpc_error(Code::INTERNAL, crate::report::chain(&e)))?;
         self.containers().remove(&request.id);
+        self.unmounts.begin(container.rootfs.clone());
         self.publisher.publish(Event::Delete(TaskDelete {
             container_id: request.id.clone(),
             pid: pid(),
