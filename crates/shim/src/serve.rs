@@ -17,6 +17,12 @@ use crate::task::Service;
 
 pub fn serve(args: &Args) -> Result<(), String> {
     let socket = args.socket.clone().ok_or("serve needs -socket")?;
+    // glibc gives each thread that allocates an arena of its own, up to
+    // eight per core, and each keeps its free memory: an idle daemon of
+    // many threads needs two.
+    // SAFETY: mallopt only sets an allocator parameter; no other thread
+    // runs yet.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
     let host = Host::new(HostConfig {
         cache_dir: Some(cache_dir()),
         // Many guests share this process: stopping one is an interrupt,
@@ -40,6 +46,11 @@ pub fn serve(args: &Args) -> Result<(), String> {
         .add_listener(listener.into_raw_fd())
         .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?
         .register_service(services)
+        // Each connection (containerd opens one per container) keeps one
+        // idle worker beside the one its Wait request blocks: an idle
+        // container should cost few threads.
+        .set_thread_count_default(2)
+        .set_thread_count_min(1)
         // Wait requests block a thread each until their guest exits.
         .set_thread_count_max(100_000);
     server.start().map_err(|e| format!("cannot serve: {e}"))?;
