@@ -1,5 +1,6 @@
 //! `delete`: containerd's clean-up after a shim that died: unmount the
-//! rootfs and report the task as killed.
+//! rootfs, remove the group's files if its daemon is gone, and report the
+//! task as killed.
 
 use std::io::Write;
 use std::time::SystemTime;
@@ -8,12 +9,14 @@ use containerd_shim_protos::api::DeleteResponse;
 use containerd_shim_protos::protobuf::Message;
 
 use crate::args::Args;
+use crate::group;
 use crate::time::timestamp;
 
 pub fn delete(args: &Args) -> Result<(), String> {
     let bundle = args.bundle()?;
     wharf_lifecycle::unmount_rootfs(&bundle.join("rootfs"))
         .map_err(|e| crate::report::chain(&e))?;
+    forget_dead_daemon(args, &bundle)?;
     let response = DeleteResponse {
         pid: 0,
         exit_status: 128 + libc::SIGKILL as u32,
@@ -26,4 +29,15 @@ pub fn delete(args: &Args) -> Result<(), String> {
     std::io::stdout()
         .write_all(&bytes)
         .map_err(|e| format!("stdout: {e}"))
+}
+
+/// A daemon that was killed leaves its group's socket and lock files.
+fn forget_dead_daemon(args: &Args, bundle: &std::path::Path) -> Result<(), String> {
+    let group = group::group_of(bundle);
+    let socket = group::socket_path(args, &group);
+    let lock = group::lock(&socket, &group::label(args, &group))?;
+    if !group::daemon_alive(&socket)? {
+        lock.remove_group();
+    }
+    Ok(())
 }

@@ -2,11 +2,15 @@
 //! other containers of a namespace of one containerd. A group's daemon
 //! listens on a socket whose name hashes containerd's address, the
 //! namespace and the group; an flock beside it orders starts and the
-//! daemon's own exit, so a start never hands out a socket that is closing.
+//! daemon's own exit, so a start never hands out a socket that is closing,
+//! and a second flock, held shared by the daemon for its whole life, tells
+//! whether it still runs.
 
 use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::DirBuilderExt;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -42,6 +46,12 @@ pub fn group_of(bundle: &Path) -> String {
     sandbox.unwrap_or_else(|| "shared".to_owned())
 }
 
+/// Whose group this is, for people and tests: containerd's address, the
+/// namespace and the group, on one line.
+pub fn label(args: &Args, group: &str) -> String {
+    format!("{} {} {group}\n", args.address, args.namespace)
+}
+
 /// The socket of a group's daemon.
 pub fn socket_path(args: &Args, group: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -57,6 +67,7 @@ pub fn socket_path(args: &Args, group: &str) -> PathBuf {
 /// An exclusive hold on a group's socket, released when dropped.
 pub struct GroupLock {
     file: File,
+    socket: PathBuf,
 }
 
 impl GroupLock {
@@ -65,6 +76,18 @@ impl GroupLock {
     /// before containerd connects.
     pub fn claim(&self) {
         let _ = self.file.set_modified(SystemTime::now());
+    }
+
+    /// Removes the group's socket and lock files, for a group whose
+    /// daemon is ending or gone; the lock stays held until dropped.
+    pub fn remove_group(&self) {
+        for path in [
+            self.socket.clone(),
+            alive_path(&self.socket),
+            self.socket.with_extension("lock"),
+        ] {
+            let _ = fs::remove_file(path);
+        }
     }
 
     /// Whether a container was promised to the daemon within `window`.
@@ -76,22 +99,79 @@ impl GroupLock {
     }
 }
 
-pub fn lock(socket: &Path) -> Result<GroupLock, String> {
+/// Takes the group's lock. The lock file goes away with the group (see
+/// [`GroupLock::remove_group`]): a lock taken on a file that was removed
+/// meanwhile is taken again on the new one. A new lock file gets `label`
+/// (see [`label`]) as its content.
+pub fn lock(socket: &Path, label: &str) -> Result<GroupLock, String> {
     let path = socket.with_extension("lock");
-    let file = OpenOptions::new()
+    let failed = |e: std::io::Error| format!("{}: {e}", path.display());
+    loop {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(failed)?;
+        // SAFETY: flock on a descriptor we own; blocks until granted.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(failed(std::io::Error::last_os_error()));
+        }
+        let held = file.metadata().map_err(failed)?;
+        match fs::metadata(&path) {
+            Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
+                if held.len() == 0 && !label.is_empty() {
+                    (&file).write_all(label.as_bytes()).map_err(failed)?;
+                }
+                return Ok(GroupLock {
+                    file,
+                    socket: socket.to_owned(),
+                });
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Whether a daemon of the group whose socket is `socket` is alive: it
+/// holds the group's alive lock shared for as long as it runs, and the
+/// kernel lets go of it when the daemon ends, however it ends.
+pub fn daemon_alive(socket: &Path) -> Result<bool, String> {
+    let alive = open_alive(socket)?;
+    // SAFETY: flock on a descriptor we own; does not block.
+    if unsafe { libc::flock(alive.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(false);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.kind() {
+        std::io::ErrorKind::WouldBlock => Ok(true),
+        _ => Err(format!("{}: {error}", alive_path(socket).display())),
+    }
+}
+
+/// The alive lock for a daemon about to start, held shared through the
+/// returned file (which the daemon inherits).
+pub fn hold_alive(socket: &Path) -> Result<File, String> {
+    let alive = open_alive(socket)?;
+    // SAFETY: flock on a descriptor we own; the caller holds the group
+    // lock and found no daemon, so nothing holds this one exclusively.
+    if unsafe { libc::flock(alive.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(format!("{}: {error}", alive_path(socket).display()));
+    }
+    Ok(alive)
+}
+
+fn alive_path(socket: &Path) -> PathBuf {
+    socket.with_extension("alive")
+}
+
+fn open_alive(socket: &Path) -> Result<File, String> {
+    let path = alive_path(socket);
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor we own; blocks until granted.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(format!(
-            "{}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(GroupLock { file })
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,7 +1,7 @@
 //! The daemon: the Task service on the group's socket, until containerd
 //! shuts it down with no container left.
 
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::channel;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use wharf_engine::{Host, HostConfig};
 use crate::args::Args;
 use crate::artifact::Containerd;
 use crate::events::Publisher;
+use crate::start::{ALIVE_FD, LISTENER_FD};
 use crate::task::Service;
 
 pub fn serve(args: &Args) -> Result<(), String> {
@@ -39,9 +40,9 @@ pub fn serve(args: &Args) -> Result<(), String> {
     };
     let service = Service::new(host, publisher, shutdown, socket.clone(), containerd);
     let services = create_task(Arc::new(Box::new(service)));
-    // Our own listener: ttrpc's backlog of 10 refuses connections when
-    // containerd starts many containers at once.
-    let listener = listen(&socket)?;
+    let listener = inherited(LISTENER_FD, libc::S_IFSOCK, "listening socket")?;
+    // Held until this process ends: `start` sees the daemon alive.
+    let _alive = inherited(ALIVE_FD, libc::S_IFREG, "alive lock")?;
     let mut server = Server::new()
         .add_listener(listener.into_raw_fd())
         .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?
@@ -60,13 +61,20 @@ pub fn serve(args: &Args) -> Result<(), String> {
     std::process::exit(0)
 }
 
-fn listen(socket: &std::path::Path) -> Result<std::os::fd::OwnedFd, String> {
-    let listener = std::os::unix::net::UnixListener::bind(socket)
-        .map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?;
-    let fd = std::os::fd::OwnedFd::from(listener);
-    // SAFETY: listen on a socket we own; raises the backlog std chose.
-    unsafe { libc::listen(fd.as_raw_fd(), 4096) };
-    Ok(fd)
+/// The descriptor `fd` that `start` passed, which must be of type `kind`.
+fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String> {
+    let refused = || format!("serve needs its {what} on descriptor {fd}: run by `start` only");
+    // SAFETY: fstat writes into the stat we pass; a closed fd fails.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != kind {
+        return Err(refused());
+    }
+    // SAFETY: the descriptor is open, of the right type, and nothing else
+    // in this process owns it; nothing this daemon starts inherits it.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
 }
 
 /// Compiled code, shared by every container on the node:

@@ -479,7 +479,7 @@ impl Task for Service {
         std::thread::spawn(move || {
             loop {
                 std::thread::sleep(LINGER);
-                let Ok(lock) = group::lock(&socket) else {
+                let Ok(lock) = group::lock(&socket, "") else {
                     return;
                 };
                 let empty = containers.lock().is_ok_and(|c| c.is_empty());
@@ -490,9 +490,9 @@ impl Task for Service {
                 if lock.claimed_within(LINGER) {
                     continue;
                 }
-                // Under the group's lock: a start either finds this socket
+                // Under the group's lock: a start either finds this group
                 // gone or the daemon still serving.
-                let _ = std::fs::remove_file(&socket);
+                lock.remove_group();
                 std::mem::forget(lock);
                 if let Ok(shutdown) = shutdown.lock() {
                     let _ = shutdown.send(());

@@ -235,6 +235,8 @@ fn detached_task_is_killed_with_sigkill_and_deleted() {
         "shims left: {:?}",
         harness.containerd.shim_pids()
     );
+    // The daemon took its group's socket and lock files with it.
+    assert_eq!(harness.group_files(), Vec::<std::path::PathBuf>::new());
 }
 
 #[test]
@@ -378,6 +380,8 @@ fn killed_shim_leaves_task_and_container_deletable() {
         !shims.is_empty(),
         "no shim process found for a running task"
     );
+    let files = harness.group_files();
+    assert_eq!(files.len(), 3, "socket, lock and alive files: {files:?}");
     for pid in &shims {
         let status = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
@@ -406,6 +410,8 @@ fn killed_shim_leaves_task_and_container_deletable() {
     );
     harness.ctr_ok(&["container", "delete", "dead1"]);
     harness.assert_no_containers();
+    // containerd's `delete` clean-up removed the dead daemon's files.
+    assert_eq!(harness.group_files(), Vec::<std::path::PathBuf>::new());
     // And the runtime still works afterwards.
     let output = harness.run_wasm_with_stdin("after1", &["/stdio.wasm", "7"], b"");
     assert_code(&harness, &output, 7);

@@ -311,6 +311,29 @@ impl Harness {
         stderr(&deleted)
     }
 
+    /// The files of this containerd's shim groups (sockets, locks) in the
+    /// shim's socket directory, found by the label in each lock file.
+    pub fn group_files(&self) -> Vec<PathBuf> {
+        let address = format!("{} ", self.containerd.address().display());
+        let Ok(entries) = fs::read_dir("/run/wharf-shim") else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        for lock in entries.flatten().map(|e| e.path()) {
+            let ours = lock.extension().is_some_and(|e| e == "lock")
+                && fs::read_to_string(&lock).is_ok_and(|l| l.starts_with(&address));
+            if ours {
+                for extension in ["lock", "sock", "alive"] {
+                    let file = lock.with_extension(extension);
+                    if file.exists() {
+                        files.push(file);
+                    }
+                }
+            }
+        }
+        files
+    }
+
     /// Asserts that no container is left in the test's namespace.
     #[track_caller]
     pub fn assert_no_containers(&self) {
