@@ -4,10 +4,12 @@
 //! [`spec::load`] reads a bundle's `config.json`; [`run::run_spec`] turns
 //! it into the engine's [`wharf_engine::RunSpec`]; [`mount::mount_rootfs`]
 //! and [`mount::unmount_rootfs`] set up and tear down the rootfs that
-//! containerd hands a shim. Shared by every face of wharf (CLI, shim,
-//! runc-compatible runtime).
+//! containerd hands a shim; [`containers`] keeps detached containers'
+//! records, states, names and logs on disk. Shared by every face of wharf
+//! (CLI, shim, runc-compatible runtime).
 #![deny(missing_docs)]
 
+pub mod containers;
 mod error;
 pub mod mount;
 pub mod run;

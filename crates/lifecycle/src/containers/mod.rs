@@ -1,0 +1,324 @@
+//! Detached containers on disk: one directory per container, written
+//! atomically, with flocks for the commands that change it and for its
+//! supervisor's life.
+//!
+//! ```text
+//! ROOT/<id>/record.json      what the container is (written once)
+//! ROOT/<id>/state.json       how it is doing (replaced at each change)
+//! ROOT/<id>/lock             held by a wharf command changing it
+//! ROOT/<id>/supervisor.lock  held by its supervisor while it lives
+//! ROOT/<id>/container.log    its output (see [`logs`])
+//! ROOT/names/<name>          the ID of the container of that name
+//! ```
+//!
+//! A container appears whole (its directory is renamed into place) and
+//! goes whole (renamed away, then removed); every file is replaced by a
+//! rename. A `wharf` command or supervisor killed at any moment leaves
+//! every other container as it was. Directories are 0700 and files 0600:
+//! one user's containers and logs are closed to others.
+
+mod error;
+mod lock;
+pub mod logs;
+mod names;
+mod record;
+pub mod time;
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub use error::ContainerError;
+pub use lock::Held;
+pub use record::{Record, RestartPolicy, RunRecord, State, Status, VolumeRecord};
+
+/// The containers under one root directory.
+#[derive(Debug, Clone)]
+pub struct Containers {
+    root: PathBuf,
+}
+
+/// A container as read from disk, its state as it really is: a container
+/// whose supervisor died shows as exited.
+#[derive(Debug, Clone)]
+pub struct Container {
+    /// What it is.
+    pub record: Record,
+    /// How it is doing.
+    pub state: State,
+    dir: PathBuf,
+}
+
+/// What a new container is made of.
+#[derive(Debug, Clone)]
+pub struct NewContainer {
+    /// Its name; a generated one when `None`.
+    pub name: Option<String>,
+    /// What the user ran: an image reference or a program file.
+    pub image: String,
+    /// The run.
+    pub run: RunRecord,
+    /// `--restart`.
+    pub restart: RestartPolicy,
+    /// `--rm`.
+    pub auto_remove: bool,
+}
+
+/// The exit code shown for a container whose supervisor died without
+/// recording one (as if killed).
+pub const LOST_EXIT_CODE: i32 = 137;
+
+impl Containers {
+    /// The store at `root`, made (0700) if missing.
+    pub fn open(root: PathBuf) -> Result<Containers, ContainerError> {
+        for dir in [root.clone(), root.join("names")] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(ContainerError::io(&dir))?;
+        }
+        Ok(Containers { root })
+    }
+
+    /// Makes a container: its directory appears whole, with its name
+    /// claimed; a name in use is an error and leaves nothing behind.
+    pub fn create(&self, new: NewContainer) -> Result<Container, ContainerError> {
+        if let Some(name) = &new.name {
+            names::validate(name)?;
+        }
+        let id = new_id()?;
+        let record = Record {
+            id: id.clone(),
+            name: new.name.clone().unwrap_or_default(),
+            created: time::rfc3339(std::time::SystemTime::now()),
+            image: new.image,
+            run: new.run,
+            restart: new.restart,
+            auto_remove: new.auto_remove,
+        };
+        let making = self.root.join(format!(".new-{id}"));
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&making)
+            .map_err(ContainerError::io(&making))?;
+        let name = names::claim(&self.root, &id, new.name.as_deref());
+        let record = name.map(|name| Record { name, ..record });
+        let made = record.and_then(|record| {
+            write_json(&making.join("record.json"), &record)?;
+            write_json(&making.join("state.json"), &State::created())?;
+            let dir = self.root.join(&id);
+            fs::rename(&making, &dir).map_err(ContainerError::io(&dir))?;
+            Ok(Container {
+                record,
+                state: State::created(),
+                dir,
+            })
+        });
+        if made.is_err() {
+            let _ = fs::remove_dir_all(&making);
+            names::release(&self.root, &id);
+        }
+        made
+    }
+
+    /// Every container, oldest first; a damaged one is reported beside.
+    pub fn list(&self) -> Result<(Vec<Container>, Vec<ContainerError>), ContainerError> {
+        let entries = fs::read_dir(&self.root).map_err(ContainerError::io(&self.root))?;
+        let (mut containers, mut damaged) = (Vec::new(), Vec::new());
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|n| is_id(n)) else {
+                continue;
+            };
+            match self.read(id) {
+                Ok(container) => containers.push(container),
+                Err(error) => damaged.push(error),
+            }
+        }
+        containers.sort_by(|a, b| a.record.created.cmp(&b.record.created));
+        Ok((containers, damaged))
+    }
+
+    /// The container with this name, ID, or unique ID prefix.
+    pub fn find(&self, query: &str) -> Result<Container, ContainerError> {
+        if let Some(id) = names::lookup(&self.root, query)
+            && let Ok(container) = self.read(&id)
+        {
+            return Ok(container);
+        }
+        let lowered = query.to_ascii_lowercase();
+        if lowered.is_empty() || !lowered.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ContainerError::NotFound(query.to_owned()));
+        }
+        let entries = fs::read_dir(&self.root).map_err(ContainerError::io(&self.root))?;
+        let matching: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| is_id(name) && name.starts_with(&lowered))
+            .collect();
+        match matching.as_slice() {
+            [id] => self.read(id),
+            [] => Err(ContainerError::NotFound(query.to_owned())),
+            _ => Err(ContainerError::Ambiguous {
+                prefix: query.to_owned(),
+                count: matching.len(),
+            }),
+        }
+    }
+
+    /// Removes `container` (the caller holds its lock and made sure its
+    /// supervisor is gone): its name first, then its directory.
+    pub fn remove(&self, container: &Container) -> Result<(), ContainerError> {
+        names::release(&self.root, &container.record.id);
+        let going = self.root.join(format!(".gone-{}", container.record.id));
+        fs::rename(&container.dir, &going).map_err(ContainerError::io(&container.dir))?;
+        fs::remove_dir_all(&going).map_err(ContainerError::io(&going))
+    }
+
+    fn read(&self, id: &str) -> Result<Container, ContainerError> {
+        let dir = self.root.join(id);
+        let record: Record = read_json(&dir.join("record.json"))?;
+        let state: State = read_json(&dir.join("state.json"))?;
+        let mut container = Container { record, state, dir };
+        if container.state.is_active() && !container.supervisor_alive() {
+            container.state = lost(container.state);
+        }
+        Ok(container)
+    }
+}
+
+/// The state of a container whose supervisor died while it ran.
+fn lost(state: State) -> State {
+    State {
+        status: Status::Exited,
+        pid: None,
+        exit_code: Some(LOST_EXIT_CODE),
+        finished_at: None,
+        error: Some("its supervisor died".to_owned()),
+        ..state
+    }
+}
+
+impl Container {
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Its log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("container.log")
+    }
+
+    /// Its name, or its short ID when it has none.
+    pub fn label(&self) -> &str {
+        if self.record.name.is_empty() {
+            &self.record.id[..12]
+        } else {
+            &self.record.name
+        }
+    }
+
+    /// The lock that wharf commands take to change this container; busy
+    /// when another command holds it.
+    pub fn lock(&self) -> Result<Held, ContainerError> {
+        let path = self.dir.join("lock");
+        lock::try_lock(&path, true)
+            .map_err(ContainerError::io(&path))?
+            .ok_or_else(|| ContainerError::Busy(self.label().to_owned()))
+    }
+
+    /// Whether its supervisor runs.
+    pub fn supervisor_alive(&self) -> bool {
+        // Taking the supervisor's lock shared succeeds only when nobody
+        // holds it: then no supervisor lives.
+        matches!(
+            lock::try_lock(&self.dir.join("supervisor.lock"), false),
+            Ok(None)
+        )
+    }
+
+    /// For the supervisor: holds the supervisor's lock for as long as the
+    /// returned value lives; `None` when another supervisor holds it.
+    pub fn hold_supervision(&self) -> Result<Option<Held>, ContainerError> {
+        let path = self.dir.join("supervisor.lock");
+        lock::try_lock(&path, true).map_err(ContainerError::io(&path))
+    }
+
+    /// Waits until no supervisor runs, then reads the container again.
+    pub fn wait_for_supervisor(&self, store: &Containers) -> Result<Container, ContainerError> {
+        let path = self.dir.join("supervisor.lock");
+        drop(lock::wait_lock(&path).map_err(ContainerError::io(&path))?);
+        store.read(&self.record.id)
+    }
+
+    /// Replaces its state on disk (and here).
+    pub fn set_state(&mut self, state: State) -> Result<(), ContainerError> {
+        write_json(&self.dir.join("state.json"), &state)?;
+        self.state = state;
+        Ok(())
+    }
+}
+
+/// A new container ID: 32 random bytes as 64 hex digits.
+fn new_id() -> Result<String, ContainerError> {
+    let mut bytes = [0u8; 32];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: getrandom writes at most the given length into the buffer.
+        let got = unsafe {
+            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
+        };
+        if got < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(ContainerError::io("getrandom")(error));
+        }
+        filled += got as usize;
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn is_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ContainerError> {
+    let bytes = fs::read(path).map_err(ContainerError::io(path))?;
+    serde_json::from_slice(&bytes).map_err(|source| ContainerError::Damaged {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes `value` as JSON to `path` through a temporary file renamed over
+/// it: readers see the old file or the new one, never a part.
+pub(crate) fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), ContainerError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| ContainerError::Damaged {
+        path: path.to_owned(),
+        source,
+    })?;
+    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(&bytes))
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written.map_err(ContainerError::io(path))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! What a container is (its record, written once) and how it is doing (its
+//! state, rewritten at each change).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use wharf_engine::{RunSpec, Volume};
+
+use super::error::ContainerError;
+
+/// A container as created: never changed afterwards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// 64 lowercase hex digits.
+    pub id: String,
+    /// Unique among the containers of a store.
+    pub name: String,
+    /// When it was created (RFC 3339, UTC).
+    pub created: String,
+    /// What the user ran: an image reference or a program file.
+    pub image: String,
+    /// The run: program, arguments, environment, volumes, limits.
+    pub run: RunRecord,
+    /// Whether and how often the guest is started again when it exits.
+    pub restart: RestartPolicy,
+    /// Whether the container is removed when it exits for good.
+    pub auto_remove: bool,
+}
+
+/// The parts of an engine run that a detached container keeps (its stdio
+/// is the supervisor's business).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The program file on the host.
+    pub program: PathBuf,
+    /// argv, program name first.
+    pub args: Vec<String>,
+    /// The environment, in order.
+    pub env: Vec<(String, String)>,
+    /// Host directories and where the guest sees them.
+    pub volumes: Vec<VolumeRecord>,
+    /// The guest's working directory.
+    pub workdir: Option<String>,
+    /// Cap on linear memory and tables, in bytes.
+    pub memory_limit: u64,
+}
+
+/// One volume of a [`RunRecord`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    /// The host directory.
+    pub host: PathBuf,
+    /// Where the guest sees it.
+    pub guest: String,
+    /// Whether every change is refused.
+    pub read_only: bool,
+}
+
+impl RunRecord {
+    /// What `spec` runs (its stdio aside).
+    pub fn of(spec: &RunSpec) -> RunRecord {
+        RunRecord {
+            program: spec.program.clone(),
+            args: spec.args.clone(),
+            env: spec.env.clone(),
+            volumes: spec
+                .volumes
+                .iter()
+                .map(|v| VolumeRecord {
+                    host: v.host.clone(),
+                    guest: v.guest.clone(),
+                    read_only: v.read_only,
+                })
+                .collect(),
+            workdir: spec.workdir.clone(),
+            memory_limit: spec.memory_limit,
+        }
+    }
+
+    /// The engine's run, with the engine's default stdio.
+    pub fn spec(&self) -> RunSpec {
+        let mut spec = RunSpec::new(&self.program);
+        spec.args = self.args.clone();
+        spec.env = self.env.clone();
+        spec.volumes = self
+            .volumes
+            .iter()
+            .map(|v| Volume {
+                host: v.host.clone(),
+                guest: v.guest.clone(),
+                read_only: v.read_only,
+            })
+            .collect();
+        spec.workdir = self.workdir.clone();
+        spec.memory_limit = self.memory_limit;
+        spec
+    }
+}
+
+/// `--restart`: when a guest that exited is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "name")]
+pub enum RestartPolicy {
+    /// Never.
+    No,
+    /// When it exits with a code other than 0, at most `max` times (no
+    /// limit when `None`).
+    OnFailure {
+        /// The most restarts.
+        max: Option<u32>,
+    },
+    /// Whatever its exit code.
+    Always,
+}
+
+impl RestartPolicy {
+    /// Parses `no`, `on-failure`, `on-failure:N` or `always`.
+    pub fn parse(value: &str) -> Result<RestartPolicy, ContainerError> {
+        let invalid = || ContainerError::InvalidRestart(value.to_owned());
+        match value.split_once(':') {
+            None if value == "no" => Ok(RestartPolicy::No),
+            None if value == "always" => Ok(RestartPolicy::Always),
+            None if value == "on-failure" => Ok(RestartPolicy::OnFailure { max: None }),
+            Some(("on-failure", count)) => count
+                .parse()
+                .map(|max| RestartPolicy::OnFailure { max: Some(max) })
+                .map_err(|_| invalid()),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Whether a guest that exited with `code`, after `restarts` restarts,
+    /// is started again.
+    pub fn restarts(self, code: i32, restarts: u32) -> bool {
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure { max } => code != 0 && max.is_none_or(|max| restarts < max),
+        }
+    }
+
+    /// As `--restart` spells it.
+    pub fn label(self) -> String {
+        match self {
+            RestartPolicy::No => "no".to_owned(),
+            RestartPolicy::Always => "always".to_owned(),
+            RestartPolicy::OnFailure { max: None } => "on-failure".to_owned(),
+            RestartPolicy::OnFailure { max: Some(max) } => format!("on-failure:{max}"),
+        }
+    }
+}
+
+/// Where a container is in its life, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Made, its supervisor not yet running the guest.
+    Created,
+    /// Its guest runs.
+    Running,
+    /// Its guest exited and waits out the back-off before it starts again.
+    Restarting,
+    /// Its guest exited and will not start again.
+    Exited,
+}
+
+impl Status {
+    /// As `ps` and `inspect` show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// How a container is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Where it is in its life.
+    pub status: Status,
+    /// The supervisor's process ID while it runs.
+    pub pid: Option<u32>,
+    /// When the guest last started (RFC 3339, UTC).
+    pub started_at: Option<String>,
+    /// When the guest last ended (RFC 3339, UTC).
+    pub finished_at: Option<String>,
+    /// The guest's last exit code.
+    pub exit_code: Option<i32>,
+    /// How often the guest was started again.
+    pub restarts: u32,
+    /// Why the last run failed, when wharf (not the guest) failed it.
+    pub error: Option<String>,
+}
+
+impl State {
+    /// The state of a container just made.
+    pub fn created() -> State {
+        State {
+            status: Status::Created,
+            pid: None,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            restarts: 0,
+            error: None,
+        }
+    }
+
+    /// Whether the guest runs or will run again.
+    pub fn is_active(&self) -> bool {
+        matches!(self.status, Status::Running | Status::Restarting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse_and_decide() {
+        let parse = |v| RestartPolicy::parse(v).expect(v);
+        assert_eq!(parse("no"), RestartPolicy::No);
+        assert_eq!(parse("always"), RestartPolicy::Always);
+        assert_eq!(parse("on-failure"), RestartPolicy::OnFailure { max: None });
+        let three = parse("on-failure:3");
+        assert_eq!(three, RestartPolicy::OnFailure { max: Some(3) });
+        for bad in [
+            "",
+            "sometimes",
+            "on-failure:",
+            "on-failure:x",
+            "always:2",
+            "no:1",
+        ] {
+            assert!(RestartPolicy::parse(bad).is_err(), "{bad}");
+        }
+        assert!(!RestartPolicy::No.restarts(1, 0));
+        assert!(RestartPolicy::Always.restarts(0, 100));
+        assert!(three.restarts(1, 2));
+        assert!(!three.restarts(1, 3));
+        assert!(!three.restarts(0, 0), "a clean exit is not a failure");
+        assert_eq!(three.label(), "on-failure:3");
+    }
+
+    #[test]
+    fn a_run_survives_the_round_trip() {
+        let mut spec = RunSpec::new("/images/app.wasm");
+        spec.args.push("--port".to_owned());
+        spec.env.push(("A".to_owned(), "1".to_owned()));
+        spec.volumes.push(Volume {
+            host: "/srv".into(),
+            guest: "/data".to_owned(),
+            read_only: true,
+        });
+        spec.workdir = Some("/data".to_owned());
+        spec.memory_limit = 1 << 20;
+        let json = serde_json::to_string(&RunRecord::of(&spec)).expect("json");
+        let back: RunRecord = serde_json::from_str(&json).expect("parse");
+        let again = back.spec();
+        assert_eq!(again.program, spec.program);
+        assert_eq!(again.args, spec.args);
+        assert_eq!(again.env, spec.env);
+        assert_eq!(again.volumes, spec.volumes);
+        assert_eq!(again.workdir, spec.workdir);
+        assert_eq!(again.memory_limit, 1 << 20);
+    }
+}
