@@ -32,7 +32,7 @@ pub enum Command {
     Rmi(RmiArgs),
     /// Give an image another name
     Tag(TagArgs),
-    /// Show an image's manifest and config as JSON
+    /// Show a container's or an image's details as JSON
     Inspect(InspectArgs),
     /// Write images to a tar archive
     Save(SaveArgs),
@@ -42,6 +42,137 @@ pub enum Command {
     Login(LoginArgs),
     /// Forget the credentials for a registry
     Logout(LogoutArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Show a container's output
+    Logs(LogsArgs),
+    /// Stop containers (their guests end at once; -t is the grace before kill)
+    Stop(StopArgs),
+    /// Send a signal to containers (any stops a Wasm guest; KILL by default)
+    Kill(KillArgs),
+    /// Wait until containers stop, then print their exit codes
+    Wait(ContainersArgs),
+    /// Remove containers
+    Rm(RmArgs),
+    /// Show containers' memory and CPU use, live
+    Stats(StatsArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Run a detached container's guest (started by `wharf run -d`)
+    #[command(hide = true)]
+    Supervise(SuperviseArgs),
+}
+
+/// `wharf container ...`
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Remove every stopped container
+    Prune,
+}
+
+/// Containers named by name, ID or unique ID prefix.
+#[derive(Debug, Args)]
+pub struct ContainersArgs {
+    /// The containers
+    #[arg(value_name = "NAME|ID", required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `wharf ps`
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show stopped containers too
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Print only container IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Show full IDs and commands
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Print one JSON object per container
+    #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
+    pub format: String,
+}
+
+/// `wharf logs`
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new output until the container stops
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the last N lines
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Only output since a time (RFC 3339) or for a duration back (10s, 5m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Prefix each line with the time it was written
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// The container
+    #[arg(value_name = "NAME|ID")]
+    pub container: String,
+}
+
+/// `wharf stop`
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait for the guest to stop before killing it
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub time: u64,
+    #[command(flatten)]
+    pub containers: ContainersArgs,
+}
+
+/// `wharf kill`
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal, by name (KILL, SIGTERM, ...) or number
+    #[arg(
+        short = 's',
+        long = "signal",
+        value_name = "SIGNAL",
+        default_value = "KILL"
+    )]
+    pub signal: String,
+    #[command(flatten)]
+    pub containers: ContainersArgs,
+}
+
+/// `wharf rm`
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Kill running containers first
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub containers: ContainersArgs,
+}
+
+/// `wharf stats`
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print one sample and exit
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// The containers [default: every running one]
+    #[arg(value_name = "NAME|ID")]
+    pub containers: Vec<String>,
+}
+
+/// `wharf supervise`
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// The container's full ID
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 /// How to reach a registry.
@@ -146,8 +277,8 @@ pub struct TagArgs {
 /// `wharf inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The images
-    #[arg(value_name = "REF", required = true)]
+    /// The containers or images
+    #[arg(value_name = "NAME|ID|REF", required = true)]
     pub references: Vec<String>,
 }
 
@@ -228,6 +359,22 @@ pub struct RunArgs {
     #[arg(short = 'i', long = "interactive")]
     pub interactive: bool,
 
+    /// Run in the background, watched by a supervisor; print the container ID
+    #[arg(short = 'd', long = "detach")]
+    pub detach: bool,
+
+    /// Name the container (with -d)
+    #[arg(long, value_name = "NAME", requires = "detach")]
+    pub name: Option<String>,
+
+    /// Start the guest again when it exits (with -d): no, on-failure[:N], always
+    #[arg(long, value_name = "POLICY", default_value = "no", requires = "detach")]
+    pub restart: String,
+
+    /// Remove the container when it exits (with -d)
+    #[arg(long = "rm")]
+    pub remove: bool,
+
     /// Cap on the guest's linear memory and tables, e.g. 64m, 1g [default: 1g]
     #[arg(short = 'm', long = "memory", value_name = "SIZE", value_parser = flags::parse_size)]
     pub memory: Option<u64>,
@@ -274,8 +421,13 @@ flags, unreadable or invalid program or image, registry error); 127 FILE,
 or the image's program, not found; 130/143 stopped
 by SIGINT/SIGTERM; 134 the guest trapped.
 
-Environment: WHARF_ROOT (default ~/.local/share/wharf) holds images and
-the cache of compiled code; WHARF_LOG=debug shows what wharf does.";
+Detached (-d): the guest runs under a supervisor process of its own, its
+output kept for `wharf logs`; ps, stop, kill, wait, rm, inspect and stats
+manage it by name or ID.
+
+Environment: WHARF_ROOT (default ~/.local/share/wharf) holds images,
+containers and the cache of compiled code; WHARF_LOG=debug shows what
+wharf does.";
 
 /// `wharf run` on its own: parsing only its flags spares every start the
 /// building of all other subcommands' definitions.

@@ -95,6 +95,10 @@ pub fn inspect(args: InspectArgs) -> Outcome {
     let store = open_store()?;
     let mut found = Vec::new();
     for text in &args.references {
+        if let Some(container) = super::containers::inspect(text) {
+            found.push(container);
+            continue;
+        }
         let reference = reference(text)?;
         let descriptor = store.lookup(&reference).map_err(|e| report::fail(&e))?;
         let image = store

@@ -2,15 +2,21 @@
 
 mod archive;
 mod build;
+mod containers;
+mod detach;
 mod images;
 mod login;
+mod logs;
 mod run;
 mod run_image;
+mod signals;
+mod stats;
+mod supervise;
 mod transfer;
 
 use wharf_image::{Reference, Store};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ContainerCommand};
 use crate::{paths, report};
 
 /// Runs the parsed command; returns the process exit code.
@@ -28,6 +34,15 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Load(args) => archive::load(args),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Ps(args) => containers::ps(args),
+        Command::Logs(args) => logs::logs(args),
+        Command::Stop(args) => signals::stop(args),
+        Command::Kill(args) => signals::kill(args),
+        Command::Wait(args) => containers::wait(args),
+        Command::Rm(args) => containers::rm(args),
+        Command::Stats(args) => stats::stats(args),
+        Command::Container(ContainerCommand::Prune) => containers::prune(),
+        Command::Supervise(args) => return supervise::supervise(args),
     };
     match result {
         Ok(code) => code,

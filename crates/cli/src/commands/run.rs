@@ -9,6 +9,14 @@ use crate::cli::RunArgs;
 use crate::{exit, flags, paths, watchdog};
 
 pub fn run(args: RunArgs) -> i32 {
+    let restart = if args.detach {
+        match super::detach::check_flags(&args) {
+            Ok(restart) => Some(restart),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let spec = if names_a_file(&args.program) {
         spec_from(&args)
     } else {
@@ -24,6 +32,9 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    if let Some(restart) = restart {
+        return super::detach::detach(&args, restart, spec).unwrap_or_else(|code| code);
+    }
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
     let host = match Host::new(HostConfig {

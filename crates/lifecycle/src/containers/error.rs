@@ -51,6 +51,9 @@ pub enum ContainerError {
     /// The container runs, and the command needs it stopped.
     #[error("container {0} is running: stop it first, or use -f")]
     Running(String),
+    /// The container does not run, and the command needs it running.
+    #[error("container {0} is not running")]
+    NotRunning(String),
     /// A `--restart` value wharf does not know.
     #[error("invalid restart policy `{0}`: use no, on-failure[:N] or always")]
     InvalidRestart(String),

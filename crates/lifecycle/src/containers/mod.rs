@@ -65,9 +65,16 @@ pub struct NewContainer {
     pub auto_remove: bool,
 }
 
+/// Whether `name` is a container name wharf accepts (Docker's rules).
+pub fn validate_name(name: &str) -> Result<(), ContainerError> {
+    names::validate(name)
+}
+
 /// The exit code shown for a container whose supervisor died without
 /// recording one (as if killed).
 pub const LOST_EXIT_CODE: i32 = 137;
+/// The error shown for such a container.
+pub const SUPERVISOR_DIED: &str = "its supervisor died";
 
 impl Containers {
     /// The store at `root`, made (0700) if missing.
@@ -196,7 +203,7 @@ fn lost(state: State) -> State {
         pid: None,
         exit_code: Some(LOST_EXIT_CODE),
         finished_at: None,
-        error: Some("its supervisor died".to_owned()),
+        error: Some(SUPERVISOR_DIED.to_owned()),
         ..state
     }
 }

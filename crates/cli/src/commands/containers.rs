@@ -1,0 +1,273 @@
+//! `wharf ps`, `wait`, `rm`, `container prune` and the container half of
+//! `inspect`: reading and removing detached containers.
+
+use std::time::SystemTime;
+
+use serde_json::json;
+use wharf_lifecycle::containers::{Container, ContainerError, Containers, Status, time};
+
+use super::Outcome;
+use super::signals::kill_supervisor;
+use crate::cli::{ContainersArgs, PsArgs, RmArgs};
+use crate::{paths, report};
+
+/// The store of detached containers; an error is reported.
+pub(super) fn open() -> Result<Containers, i32> {
+    Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))
+}
+
+/// Each container the user named, in order; the first that is not found
+/// ends the command.
+fn named(store: &Containers, args: &ContainersArgs) -> Result<Vec<(String, Container)>, i32> {
+    args.containers
+        .iter()
+        .map(|query| {
+            store
+                .find(query)
+                .map(|c| (query.clone(), c))
+                .map_err(|e| report::fail(&e))
+        })
+        .collect()
+}
+
+pub fn ps(args: PsArgs) -> Outcome {
+    let store = open()?;
+    let (containers, damaged) = store.list().map_err(|e| report::fail(&e))?;
+    for problem in &damaged {
+        eprintln!("wharf: skipped: {}", report::chain(problem));
+    }
+    let shown: Vec<&Container> = containers
+        .iter()
+        .rev()
+        .filter(|c| args.all || c.state.is_active())
+        .collect();
+    if args.quiet {
+        for container in shown {
+            println!("{}", short(&container.record.id, args.no_trunc));
+        }
+        return Ok(0);
+    }
+    if args.format == "json" {
+        for container in shown {
+            println!("{}", ps_json(container));
+        }
+        return Ok(0);
+    }
+    let mut out = String::from(
+        "CONTAINER ID   IMAGE                  COMMAND                  CREATED          STATUS                        NAMES\n",
+    );
+    for container in shown {
+        let command = command_line(container);
+        let command = if args.no_trunc {
+            command
+        } else {
+            truncate(&command, 22)
+        };
+        out.push_str(&format!(
+            "{:<14} {:<22} {:<24} {:<16} {:<29} {}\n",
+            short(&container.record.id, args.no_trunc),
+            truncate(&container.record.image, 22),
+            format!("\"{command}\""),
+            ago(&container.record.created),
+            status_line(container),
+            container.label()
+        ));
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+fn ps_json(container: &Container) -> serde_json::Value {
+    json!({
+        "ID": container.record.id,
+        "Names": container.label(),
+        "Image": container.record.image,
+        "Command": command_line(container),
+        "CreatedAt": container.record.created,
+        "State": container.state.status.label(),
+        "Status": status_line(container),
+        "ExitCode": container.state.exit_code,
+        "RestartCount": container.state.restarts,
+    })
+}
+
+fn short(id: &str, full: bool) -> &str {
+    if full { id } else { &id[..12] }
+}
+
+fn command_line(container: &Container) -> String {
+    container.record.run.args.join(" ")
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(width - 1).collect();
+    format!("{kept}…")
+}
+
+/// `Up 5 seconds`, `Exited (0) 3 minutes ago`, as Docker says it.
+fn status_line(container: &Container) -> String {
+    let state = &container.state;
+    match state.status {
+        Status::Created => "Created".to_owned(),
+        Status::Running => format!("Up {}", span(state.started_at.as_deref())),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            state.exit_code.unwrap_or_default(),
+            span(state.finished_at.as_deref())
+        ),
+        Status::Exited => match state.finished_at.as_deref() {
+            Some(at) => format!(
+                "Exited ({}) {}",
+                state.exit_code.unwrap_or_default(),
+                ago(at)
+            ),
+            None => format!("Exited ({})", state.exit_code.unwrap_or_default()),
+        },
+    }
+}
+
+fn ago(at: &str) -> String {
+    format!("{} ago", span(Some(at)))
+}
+
+/// How long ago `at` was, in Docker's words.
+fn span(at: Option<&str>) -> String {
+    let Some(then) = at.and_then(time::parse_rfc3339) else {
+        return "a while".to_owned();
+    };
+    let seconds = SystemTime::now()
+        .duration_since(then)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        0 => "Less than a second".to_owned(),
+        1..=59 => plural(seconds, "second"),
+        60..=3_599 => plural(seconds / 60, "minute"),
+        3_600..=86_399 => plural(seconds / 3_600, "hour"),
+        _ => plural(seconds / 86_400, "day"),
+    }
+}
+
+pub fn wait(args: ContainersArgs) -> Outcome {
+    let store = open()?;
+    for (_, container) in named(&store, &args)? {
+        let done = if container.supervisor_alive() {
+            container.wait_for_supervisor(&store)
+        } else {
+            Ok(container)
+        };
+        match done {
+            Ok(container) => println!("{}", container.state.exit_code.unwrap_or_default()),
+            // Removed when it exited (--rm): its code went with it.
+            Err(ContainerError::Io { .. }) => println!("0"),
+            Err(error) => return Err(report::fail(&error)),
+        }
+    }
+    Ok(0)
+}
+
+pub fn rm(args: RmArgs) -> Outcome {
+    let store = open()?;
+    let mut code = 0;
+    for query in &args.containers.containers {
+        match remove_one(&store, query, args.force) {
+            Ok(()) => println!("{query}"),
+            Err(error) => code = report::fail(&error),
+        }
+    }
+    Ok(code)
+}
+
+fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), ContainerError> {
+    let container = store.find(query)?;
+    let _held = container.lock()?;
+    if container.supervisor_alive() {
+        if !force {
+            return Err(ContainerError::Running(container.label().to_owned()));
+        }
+        kill_supervisor(&container, libc::SIGKILL);
+    }
+    store.remove(&container)
+}
+
+pub fn prune() -> Outcome {
+    let store = open()?;
+    let (containers, _) = store.list().map_err(|e| report::fail(&e))?;
+    println!("Deleted Containers:");
+    let mut freed = 0;
+    for container in containers.iter().filter(|c| !c.state.is_active()) {
+        let Ok(_held) = container.lock() else {
+            continue;
+        };
+        if container.supervisor_alive() {
+            continue;
+        }
+        let size = disk_use(container.dir());
+        if store.remove(container).is_ok() {
+            println!("{}", container.record.id);
+            freed += size;
+        }
+    }
+    println!("\nTotal reclaimed space: {freed} B");
+    Ok(0)
+}
+
+fn disk_use(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `inspect`'s view of a container, as Docker's keys name it; `None`
+/// when no container has this name or ID.
+pub fn inspect(query: &str) -> Option<serde_json::Value> {
+    let store = Containers::open(paths::wharf_root().join("containers")).ok()?;
+    let container = store.find(query).ok()?;
+    let (record, state) = (&container.record, &container.state);
+    let restart = record.restart.label();
+    let (policy, retries) = restart.split_once(':').unwrap_or((&restart, "0"));
+    Some(json!({
+        "Id": record.id,
+        "Name": format!("/{}", container.label()),
+        "Created": record.created,
+        "Path": record.run.program,
+        "Args": record.run.args.iter().skip(1).collect::<Vec<_>>(),
+        "Image": record.image,
+        "State": {
+            "Status": state.status.label(),
+            "Running": state.status == Status::Running,
+            "Restarting": state.status == Status::Restarting,
+            "Pid": state.pid.unwrap_or(0),
+            "ExitCode": state.exit_code.unwrap_or(0),
+            "Error": state.error.clone().unwrap_or_default(),
+            "StartedAt": state.started_at.clone().unwrap_or_default(),
+            "FinishedAt": state.finished_at.clone().unwrap_or_default(),
+        },
+        "RestartCount": state.restarts,
+        "LogPath": container.log_path(),
+        "HostConfig": {
+            "RestartPolicy": { "Name": policy, "MaximumRetryCount": retries.parse::<u32>().unwrap_or(0) },
+            "AutoRemove": record.auto_remove,
+            "Memory": record.run.memory_limit,
+            "Binds": record.run.volumes.iter().map(|v| format!(
+                "{}:{}{}", v.host.display(), v.guest, if v.read_only { ":ro" } else { "" }
+            )).collect::<Vec<_>>(),
+        },
+        "Config": {
+            "Image": record.image,
+            "Cmd": record.run.args,
+            "Env": record.run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "WorkingDir": record.run.workdir.clone().unwrap_or_default(),
+        },
+    }))
+}

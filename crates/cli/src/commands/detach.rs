@@ -1,0 +1,133 @@
+//! `wharf run -d`: make a container and hand its guest to a supervisor of
+//! its own, then print the container's ID.
+
+use std::io::Read as _;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+
+use wharf_engine::RunSpec;
+use wharf_lifecycle::containers::{
+    Containers, NewContainer, RestartPolicy, RunRecord, validate_name,
+};
+
+use super::supervise::READY_FD;
+use crate::cli::RunArgs;
+use crate::{paths, report};
+
+/// The flags of `run -d` that can be checked before the run is described
+/// (and an image pulled): the restart policy they give.
+pub fn check_flags(args: &RunArgs) -> Result<RestartPolicy, i32> {
+    if let Some(name) = &args.name {
+        validate_name(name).map_err(|e| report::fail(&e))?;
+    }
+    if args.interactive {
+        return Err(report::fail_with(
+            "-i does not go with -d: a detached guest has no stdin",
+        ));
+    }
+    if args.timeout.is_some() {
+        return Err(report::fail_with(
+            "--timeout does not go with -d: use `wharf stop`",
+        ));
+    }
+    RestartPolicy::parse(&args.restart).map_err(|e| report::fail(&e))
+}
+
+pub fn detach(args: &RunArgs, restart: RestartPolicy, spec: RunSpec) -> Result<i32, i32> {
+    // The supervisor runs in `/`: paths must not depend on where we are.
+    let mut spec = spec;
+    spec.program = absolute(&spec.program)?;
+    if !spec.program.exists() {
+        eprintln!("wharf: {}: no such file", spec.program.display());
+        return Err(crate::exit::NOT_FOUND);
+    }
+    for volume in &mut spec.volumes {
+        volume.host = absolute(&volume.host)?;
+    }
+    let store =
+        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
+    let container = store
+        .create(NewContainer {
+            name: args.name.clone(),
+            image: args.program.clone(),
+            run: RunRecord::of(&spec),
+            restart,
+            auto_remove: args.remove,
+        })
+        .map_err(|e| report::fail(&e))?;
+    let id = container.record.id.clone();
+    match start_supervisor(&id) {
+        Ok(()) => {
+            println!("{id}");
+            Ok(0)
+        }
+        Err(message) => {
+            if let Ok(_held) = container.lock() {
+                let _ = store.remove(&container);
+            }
+            Err(report::fail_with(&format!(
+                "cannot start container {id}: {message}"
+            )))
+        }
+    }
+}
+
+/// Starts `wharf supervise ID` in a session of its own and waits until it
+/// says the guest is starting (or why it cannot).
+fn start_supervisor(id: &str) -> Result<(), String> {
+    let me = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
+    let (read, write) = pipe().map_err(|e| format!("pipe: {e}"))?;
+    let mut command = Command::new(me);
+    command
+        .args(["supervise", id])
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let write_fd = write.as_raw_fd();
+    // SAFETY: setsid and dup2 are async-signal-safe. The supervisor leaves
+    // this session (a terminal's hang-up does not reach it) and finds the
+    // pipe on READY_FD, not closed on exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(move || {
+            libc::setsid();
+            let placed = if write_fd == READY_FD {
+                libc::fcntl(READY_FD, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(write_fd, READY_FD)
+            };
+            if placed < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start its supervisor: {e}"))?;
+    drop(write);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(read).read_to_string(&mut answer);
+    // The supervisor lives on; its parent does not wait for it.
+    drop(child);
+    match answer.as_str() {
+        "ok" => Ok(()),
+        "" => Err("its supervisor ended before the guest started".to_owned()),
+        message => Err(message.to_owned()),
+    }
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fresh descriptors into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn absolute(path: &std::path::Path) -> Result<std::path::PathBuf, i32> {
+    std::path::absolute(path).map_err(|e| report::fail_with(&format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,327 @@
+//! `wharf supervise ID`: the process that watches one detached container.
+//!
+//! Started by `wharf run -d`, in a session of its own. It holds the
+//! container's supervisor lock for its whole life (so any wharf command can
+//! tell whether it lives), runs the guest with its output piped into the
+//! container's log, records each start and exit in the container's state,
+//! starts the guest again as `--restart` says (with a back-off), and ends
+//! the guest at once on SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or
+//! SIGUSR2, recording the exit as 128+signal. A guest stops by this
+//! process exiting, so guest code needs no interruption checks.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use wharf_engine::{Host, HostConfig, Outcome, StopReason};
+use wharf_lifecycle::containers::logs::{self, LogWriter};
+use wharf_lifecycle::containers::{Container, Containers, State, Status, time};
+
+use crate::cli::SuperviseArgs;
+use crate::{exit, paths, report};
+
+/// Where `wharf run -d` waits to hear that the guest is starting.
+pub const READY_FD: i32 = 3;
+
+/// The signals that stop the guest.
+const STOPPING: [i32; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Back-off before a restart: doubling from the first, up to the longest;
+/// back to the first after a run that lasted the reset time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
+const BACKOFF_RESET: Duration = Duration::from_secs(10);
+
+pub fn supervise(args: SuperviseArgs) -> i32 {
+    let mut ready = ready_pipe();
+    let mut tell = |message: &str| {
+        if let Some(mut pipe) = ready.take() {
+            let _ = pipe.write_all(message.as_bytes());
+        }
+    };
+    let store = match Containers::open(paths::wharf_root().join("containers")) {
+        Ok(store) => store,
+        Err(error) => {
+            tell(&report::chain(&error));
+            return exit::ERROR;
+        }
+    };
+    let container = match store.find(&args.id) {
+        Ok(container) if container.record.id == args.id => container,
+        Ok(_) | Err(_) => {
+            tell(&format!("no such container: {}", args.id));
+            return exit::ERROR;
+        }
+    };
+    let _life = match container.hold_supervision() {
+        Ok(Some(held)) => held,
+        Ok(None) => {
+            tell("another supervisor watches this container");
+            return exit::ERROR;
+        }
+        Err(error) => {
+            tell(&report::chain(&error));
+            return exit::ERROR;
+        }
+    };
+    let signals = block_stopping_signals();
+    let (log, pumps) = match output_to_log(&container) {
+        Ok(piped) => piped,
+        Err(error) => {
+            tell(&format!("cannot keep the container's output: {error}"));
+            return exit::ERROR;
+        }
+    };
+    let container = Arc::new(Mutex::new(container));
+    watch_signals(signals, container.clone(), log);
+    run_until_done(&container, |answer| tell(answer));
+    drain(pumps);
+    finish(&store, &container);
+    0
+}
+
+/// Ends the guest's output (its pipes' last write ends are this process's
+/// stdout and stderr) and waits until the pumps have logged all of it.
+fn drain(pumps: Pumps) {
+    if let Ok(null) = File::options().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        for fd in [1, 2] {
+            // SAFETY: replaces stdout/stderr, which this process owns.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+    for pump in pumps {
+        let _ = pump.join();
+    }
+}
+
+/// The pipe `wharf run -d` waits on, if this process has one on READY_FD.
+fn ready_pipe() -> Option<File> {
+    // SAFETY: fstat writes into the stat we pass; a closed fd fails.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    let is_pipe = unsafe { libc::fstat(READY_FD, &mut stat) } == 0
+        && stat.st_mode & libc::S_IFMT == libc::S_IFIFO;
+    // SAFETY: the descriptor is open, a pipe, and owned by nothing else.
+    is_pipe.then(|| File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }))
+}
+
+/// Blocks the stopping signals in this thread and in every thread it
+/// starts from now on; returns the set for `sigwait`.
+fn block_stopping_signals() -> libc::sigset_t {
+    // SAFETY: the set is initialised by sigemptyset before use; masking
+    // signals has no other effect.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in STOPPING {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Points this process's stdout and stderr (the guest's) at pipes whose
+/// other ends are copied, line by line, into the container's log.
+type Pumps = Vec<std::thread::JoinHandle<std::io::Result<()>>>;
+
+fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>>, Pumps)> {
+    let log = Arc::new(Mutex::new(LogWriter::open(
+        &container.log_path(),
+        logs::MAX_SIZE,
+        logs::KEPT,
+    )?));
+    let mut pumps = Vec::new();
+    for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
+        let (read, write) = pipe()?;
+        // SAFETY: dup2 onto stdout/stderr, which this process owns.
+        if unsafe { libc::dup2(write, fd) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `write` was duplicated onto `fd`; this copy is ours to close.
+        unsafe { libc::close(write) };
+        // SAFETY: `read` is a fresh descriptor nothing else owns.
+        let read = File::from(unsafe { OwnedFd::from_raw_fd(read) });
+        let log = log.clone();
+        pumps.push(
+            std::thread::Builder::new()
+                .name(stream.to_owned())
+                .stack_size(64 << 10)
+                .spawn(move || logs::pump(read, stream, &log))?,
+        );
+    }
+    Ok((log, pumps))
+}
+
+fn pipe() -> std::io::Result<(i32, i32)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// On a stopping signal: record the exit as 128+signal and end the process
+/// (and with it the guest), under the container's mutex so that the run
+/// loop cannot record anything after.
+fn watch_signals(
+    set: libc::sigset_t,
+    container: Arc<Mutex<Container>>,
+    log: Arc<Mutex<LogWriter>>,
+) {
+    let watcher = std::thread::Builder::new()
+        .name("signals".to_owned())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let mut signal = 0;
+            // SAFETY: the set holds signals blocked in every thread.
+            while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
+            let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = container.state.clone();
+            state.status = Status::Exited;
+            state.pid = None;
+            state.exit_code = Some(exit::for_signal(signal));
+            state.finished_at = Some(time::rfc3339(SystemTime::now()));
+            let _ = container.set_state(state);
+            // Let the pumps take what the guest wrote last.
+            std::thread::sleep(Duration::from_millis(20));
+            drop(log.lock());
+            exit::exit(0)
+        });
+    if watcher.is_err() {
+        // Without a watcher the signals stay blocked: better to take them
+        // the default way (they end the process).
+        // SAFETY: unblocking signals in this thread only.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Runs the guest, and again as the restart policy says; `started` hears
+/// `ok` once the first run is recorded as running, or why none can start.
+fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
+    let mut answer = Some(started);
+    let host = match Host::new(HostConfig {
+        cache_dir: Some(paths::wharf_root().join("cache")),
+        interruptible: false,
+        exit_after_run: false,
+    }) {
+        Ok(host) => host,
+        Err(error) => {
+            if let Some(answer) = answer.take() {
+                answer(&report::chain(&error));
+            }
+            record(container, |state| {
+                state.status = Status::Exited;
+                state.exit_code = Some(exit::ERROR);
+                state.error = Some(report::chain(&error));
+            });
+            return;
+        }
+    };
+    let (spec, policy) = {
+        let container = container.lock().unwrap_or_else(|p| p.into_inner());
+        (container.record.run.spec(), container.record.restart)
+    };
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let started = Instant::now();
+        record(container, |state| {
+            state.status = Status::Running;
+            state.pid = Some(std::process::id());
+            state.started_at = Some(time::rfc3339(SystemTime::now()));
+            state.error = None;
+        });
+        if let Some(answer) = answer.take() {
+            answer("ok");
+        }
+        let (code, error) = exit_code(host.run(&spec, &host.stop_handle()));
+        let restarts = container
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .restarts;
+        let again = policy.restarts(code, restarts);
+        record(container, |state| {
+            state.status = if again {
+                Status::Restarting
+            } else {
+                Status::Exited
+            };
+            state.exit_code = Some(code);
+            state.finished_at = Some(time::rfc3339(SystemTime::now()));
+            state.error = error;
+            if !again {
+                state.pid = None;
+            }
+        });
+        if !again {
+            return;
+        }
+        if started.elapsed() >= BACKOFF_RESET {
+            backoff = FIRST_BACKOFF;
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(LONGEST_BACKOFF);
+        record(container, |state| state.restarts += 1);
+    }
+}
+
+/// The exit code of a run, and wharf's own error when it failed the run
+/// (also written to the log).
+fn exit_code(outcome: Result<Outcome, wharf_engine::Error>) -> (i32, Option<String>) {
+    match outcome {
+        Ok(Outcome::Exited(code)) => (code, None),
+        Ok(Outcome::Trapped(report)) => {
+            eprintln!("wharf: guest trapped: {report}");
+            (exit::TRAP, None)
+        }
+        Ok(Outcome::Stopped(StopReason::Signal(signal))) => (exit::for_signal(signal), None),
+        Ok(Outcome::Stopped(StopReason::Timeout)) => (exit::TIMEOUT, None),
+        Err(error) => {
+            let message = report::chain(&error);
+            eprintln!("wharf: {message}");
+            let code = if error.is_not_found() {
+                exit::NOT_FOUND
+            } else {
+                exit::ERROR
+            };
+            (code, Some(message))
+        }
+    }
+}
+
+/// Changes the recorded state (a write that fails leaves the old one).
+fn record(container: &Mutex<Container>, change: impl FnOnce(&mut State)) {
+    let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
+    let mut state = container.state.clone();
+    change(&mut state);
+    if let Err(error) = container.set_state(state) {
+        eprintln!(
+            "wharf: cannot record the container's state: {}",
+            report::chain(&error)
+        );
+    }
+}
+
+/// `--rm`: the container goes when its guest is done, unless a wharf
+/// command is changing it (that command removes it).
+fn finish(store: &Containers, container: &Mutex<Container>) {
+    let container = container.lock().unwrap_or_else(|p| p.into_inner());
+    if container.record.auto_remove
+        && let Ok(_held) = container.lock()
+    {
+        let _ = store.remove(&container);
+    }
+}
