@@ -54,7 +54,7 @@ pub fn ps(args: PsArgs) -> Outcome {
         return Ok(0);
     }
     let mut out = String::from(
-        "CONTAINER ID   IMAGE                  COMMAND                  CREATED          STATUS                        NAMES\n",
+        "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 NAMES\n",
     );
     for container in shown {
         let command = command_line(container);
@@ -64,7 +64,7 @@ pub fn ps(args: PsArgs) -> Outcome {
             truncate(&command, 22)
         };
         out.push_str(&format!(
-            "{:<14} {:<22} {:<24} {:<16} {:<29} {}\n",
+            "{:<14} {:<22} {:<24} {:<24} {:<38} {}\n",
             short(&container.record.id, args.no_trunc),
             truncate(&container.record.image, 22),
             format!("\"{command}\""),
@@ -155,17 +155,14 @@ fn span(at: Option<&str>) -> String {
 pub fn wait(args: ContainersArgs) -> Outcome {
     let store = open()?;
     for (_, container) in named(&store, &args)? {
-        let done = if container.supervisor_alive() {
-            container.wait_for_supervisor(&store)
+        let code = if container.supervisor_alive() {
+            container
+                .wait_for_supervisor(&store)
+                .map_err(|e| report::fail(&e))?
         } else {
-            Ok(container)
+            container.state.exit_code
         };
-        match done {
-            Ok(container) => println!("{}", container.state.exit_code.unwrap_or_default()),
-            // Removed when it exited (--rm): its code went with it.
-            Err(ContainerError::Io { .. }) => println!("0"),
-            Err(error) => return Err(report::fail(&error)),
-        }
+        println!("{}", code.unwrap_or_default());
     }
     Ok(0)
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wharf_engine::{Host, HostConfig, Outcome, StopReason};
 use wharf_lifecycle::containers::logs::{self, LogWriter};
-use wharf_lifecycle::containers::{Container, Containers, State, Status, time};
+use wharf_lifecycle::containers::{Container, Containers, Held, State, Status, time};
 
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
@@ -62,7 +62,7 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    let _life = match container.hold_supervision() {
+    let life = match container.hold_supervision() {
         Ok(Some(held)) => held,
         Ok(None) => {
             tell("another supervisor watches this container");
@@ -82,10 +82,10 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
         }
     };
     let container = Arc::new(Mutex::new(container));
-    watch_signals(signals, container.clone(), log);
+    watch_signals(signals, (store.clone(), container.clone()), log, &life);
     run_until_done(&container, |answer| tell(answer));
     drain(pumps);
-    finish(&store, &container);
+    finish(&store, &container, &life);
     0
 }
 
@@ -176,9 +176,11 @@ fn pipe() -> std::io::Result<(i32, i32)> {
 /// loop cannot record anything after.
 fn watch_signals(
     set: libc::sigset_t,
-    container: Arc<Mutex<Container>>,
+    (store, container): (Containers, Arc<Mutex<Container>>),
     log: Arc<Mutex<LogWriter>>,
+    life: &Held,
 ) {
+    let life = life.clone_handle();
     let watcher = std::thread::Builder::new()
         .name("signals".to_owned())
         .stack_size(64 << 10)
@@ -193,9 +195,13 @@ fn watch_signals(
             state.exit_code = Some(exit::for_signal(signal));
             state.finished_at = Some(time::rfc3339(SystemTime::now()));
             let _ = container.set_state(state);
+            if let Ok(life) = &life {
+                let _ = life.write(&exit::for_signal(signal).to_string());
+            }
             // Let the pumps take what the guest wrote last.
             std::thread::sleep(Duration::from_millis(20));
             drop(log.lock());
+            remove_if_asked(&store, &container);
             exit::exit(0)
         });
     if watcher.is_err() {
@@ -317,11 +323,21 @@ fn record(container: &Mutex<Container>, change: impl FnOnce(&mut State)) {
 
 /// `--rm`: the container goes when its guest is done, unless a wharf
 /// command is changing it (that command removes it).
-fn finish(store: &Containers, container: &Mutex<Container>) {
+fn finish(store: &Containers, container: &Mutex<Container>, life: &Held) {
     let container = container.lock().unwrap_or_else(|p| p.into_inner());
+    // `wait` reads the exit code here when the container is gone.
+    if let Some(code) = container.state.exit_code {
+        let _ = life.write(&code.to_string());
+    }
+    remove_if_asked(store, &container);
+}
+
+/// `--rm`: removes the container, unless a wharf command is changing it
+/// (that command removes it).
+fn remove_if_asked(store: &Containers, container: &Container) {
     if container.record.auto_remove
         && let Ok(_held) = container.lock()
     {
-        let _ = store.remove(&container);
+        let _ = store.remove(container);
     }
 }

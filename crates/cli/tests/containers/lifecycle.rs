@@ -236,6 +236,20 @@ fn a_removed_on_exit_container_goes_and_bad_flags_are_refused() {
         "the container removed itself",
         || ok(root, &["ps", "-a", "-q"]).is_empty(),
     );
+    // `wait` still tells how a removed-on-exit container ended.
+    let ticker = c_guest("ticker");
+    ok(
+        root,
+        &["run", "-d", "--rm", "--name", "waited", path_str(&ticker)],
+    );
+    let waiter = std::thread::spawn({
+        let root = root.to_owned();
+        move || ok(&root, &["wait", "waited"])
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    ok(root, &["stop", "waited"]);
+    assert_eq!(waiter.join().expect("wait").trim(), "143");
+    assert_eq!(ok(root, &["ps", "-a", "-q"]), "", "stopped and removed");
     for (args, message) in [
         (
             vec!["run", "-d", "--restart", "sometimes", "x.wasm"],

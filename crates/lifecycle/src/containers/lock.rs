@@ -10,7 +10,35 @@ use std::path::Path;
 /// A held flock, released when dropped.
 #[derive(Debug)]
 pub struct Held {
-    _file: File,
+    file: File,
+}
+
+impl Held {
+    /// Replaces what the locked file holds with `text`.
+    pub fn write(&self, text: &str) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        let mut file = &self.file;
+        file.set_len(0)?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        file.write_all(text.as_bytes())
+    }
+
+    /// Another handle on the same lock (it is held until both are gone).
+    pub fn clone_handle(&self) -> std::io::Result<Held> {
+        Ok(Held {
+            file: self.file.try_clone()?,
+        })
+    }
+
+    /// What the locked file holds.
+    pub fn read(&self) -> std::io::Result<String> {
+        use std::io::{Read, Seek};
+        let mut file = &self.file;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        Ok(text)
+    }
 }
 
 /// Takes `path`'s flock, `exclusive` or shared, without waiting; `None`
@@ -33,6 +61,7 @@ fn flock(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Option<Hel
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .open(path)?;
@@ -47,7 +76,7 @@ fn flock(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Option<Hel
     loop {
         // SAFETY: flock on a descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-            return Ok(Some(Held { _file: file }));
+            return Ok(Some(Held { file }));
         }
         let error = std::io::Error::last_os_error();
         match error.kind() {

@@ -254,11 +254,21 @@ impl Container {
         lock::try_lock(&path, true).map_err(ContainerError::io(&path))
     }
 
-    /// Waits until no supervisor runs, then reads the container again.
-    pub fn wait_for_supervisor(&self, store: &Containers) -> Result<Container, ContainerError> {
+    /// Waits until no supervisor runs; then the guest's last exit code:
+    /// from the state, or, for a container that removed itself (`--rm`),
+    /// from what its supervisor left in its lock file.
+    pub fn wait_for_supervisor(&self, store: &Containers) -> Result<Option<i32>, ContainerError> {
         let path = self.dir.join("supervisor.lock");
-        drop(lock::wait_lock(&path).map_err(ContainerError::io(&path))?);
-        store.read(&self.record.id)
+        let held = lock::wait_lock(&path).map_err(ContainerError::io(&path))?;
+        match store.read(&self.record.id) {
+            Ok(container) => Ok(container.state.exit_code),
+            Err(error) => held
+                .read()
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .map(Some)
+                .ok_or(error),
+        }
     }
 
     /// Replaces its state on disk (and here).
