@@ -85,13 +85,20 @@ pub struct PsArgs {
     /// Show stopped containers too
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// Print only container IDs
+    #[command(flatten)]
+    pub listing: ListingFlags,
+}
+
+/// How `images` and `ps` print their lists.
+#[derive(Debug, Args)]
+pub struct ListingFlags {
+    /// Print only IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Show full IDs and commands
+    /// Show full IDs (and, for containers, full commands)
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// Print one JSON object per container
+    /// Print one JSON object per line
     #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
     pub format: String,
 }
@@ -244,15 +251,8 @@ pub struct PushArgs {
 /// `wharf images`
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
-    /// Print only image IDs
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-    /// Show full IDs
-    #[arg(long = "no-trunc")]
-    pub no_trunc: bool,
-    /// Print one JSON object per image
-    #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
-    pub format: String,
+    #[command(flatten)]
+    pub listing: ListingFlags,
 }
 
 /// `wharf rmi`
@@ -367,7 +367,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", requires = "detach")]
     pub name: Option<String>,
 
-    /// Start the guest again when it exits (with -d): no, on-failure[:N], always
+    /// Start the guest again when it exits (with -d): no, always, on-failure or on-failure:N
     #[arg(long, value_name = "POLICY", default_value = "no", requires = "detach")]
     pub restart: String,
 

@@ -41,13 +41,13 @@ pub fn ps(args: PsArgs) -> Outcome {
         .rev()
         .filter(|c| args.all || c.state.is_active())
         .collect();
-    if args.quiet {
+    if args.listing.quiet {
         for container in shown {
-            println!("{}", short(&container.record.id, args.no_trunc));
+            println!("{}", short(&container.record.id, args.listing.no_trunc));
         }
         return Ok(0);
     }
-    if args.format == "json" {
+    if args.listing.format == "json" {
         for container in shown {
             println!("{}", ps_json(container));
         }
@@ -58,14 +58,14 @@ pub fn ps(args: PsArgs) -> Outcome {
     );
     for container in shown {
         let command = command_line(container);
-        let command = if args.no_trunc {
+        let command = if args.listing.no_trunc {
             command
         } else {
             truncate(&command, 22)
         };
         out.push_str(&format!(
             "{:<14} {:<22} {:<24} {:<24} {:<38} {}\n",
-            short(&container.record.id, args.no_trunc),
+            short(&container.record.id, args.listing.no_trunc),
             truncate(&container.record.image, 22),
             format!("\"{command}\""),
             ago(&container.record.created),

@@ -12,7 +12,7 @@ use crate::report;
 pub fn list(args: ImagesArgs) -> Outcome {
     let store = open_store()?;
     let refs = store.refs().list().map_err(|e| report::fail(&e))?;
-    if !args.quiet && args.format == "table" {
+    if !args.listing.quiet && args.listing.format == "table" {
         println!(
             "{:<40} {:<16} {:<14} {:>10}",
             "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
@@ -27,7 +27,7 @@ pub fn list(args: ImagesArgs) -> Outcome {
             Ok(image) => (image.id().hex().to_owned(), image.size()),
             Err(_) => (descriptor.digest.hex().to_owned(), descriptor.size),
         };
-        let shown_id = if args.no_trunc {
+        let shown_id = if args.listing.no_trunc {
             format!("sha256:{id}")
         } else {
             id[..12].to_owned()
@@ -38,7 +38,7 @@ pub fn list(args: ImagesArgs) -> Outcome {
             .filter(|_| parsed.tag().is_some() && parsed.digest().is_none())
             .map_or(familiar.as_str(), |(repo, _)| repo);
         let tag = parsed.tag().unwrap_or("<none>");
-        match (args.quiet, args.format.as_str()) {
+        match (args.listing.quiet, args.listing.format.as_str()) {
             (true, _) => println!("{shown_id}"),
             (false, "json") => println!(
                 "{}",

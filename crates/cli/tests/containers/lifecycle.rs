@@ -4,16 +4,16 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{assert_code, c_guest, path_str, stderr, stdout, temp, wat_guest, wharf};
-use crate::support::{alive, eventually, inspect, ok, wharf_output};
+use crate::common::{assert_code, c_guest, stderr, stdout, temp, wat_guest, wharf};
+use crate::support::{alive, detached, eventually, inspect, ok, wharf_output};
 
 #[test]
 fn a_detached_service_is_listed_logged_followed_and_stopped() {
     let root = temp();
     let root = root.path();
     let ticker = c_guest("ticker");
-    let id = ok(root, &["run", "-d", "--name", "svc", path_str(&ticker)]);
-    let id = id.trim();
+    let id = detached(root, "svc", &[], &ticker);
+    let id = id.as_str();
     assert_eq!(id.len(), 64, "a full ID: {id}");
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
 
@@ -121,26 +121,8 @@ fn a_detached_service_is_listed_logged_followed_and_stopped() {
 fn a_container_whose_supervisor_was_killed_shows_as_exited_and_can_be_removed() {
     let root = temp();
     let root = root.path();
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "victim",
-            path_str(&c_guest("ticker")),
-        ],
-    );
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "bystander",
-            path_str(&c_guest("ticker")),
-        ],
-    );
+    detached(root, "victim", &[], &c_guest("ticker"));
+    detached(root, "bystander", &[], &c_guest("ticker"));
     let pid = inspect(root, "victim")["State"]["Pid"]
         .as_u64()
         .expect("pid");
@@ -169,18 +151,7 @@ fn a_failing_guest_is_restarted_as_the_policy_says() {
     let root = temp();
     let root = root.path();
     let failing = wat_guest("exit42");
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "flaky",
-            "--restart",
-            "on-failure:2",
-            path_str(&failing),
-        ],
-    );
+    detached(root, "flaky", &["--restart", "on-failure:2"], &failing);
     assert_eq!(ok(root, &["wait", "flaky"]).trim(), "42");
     let state = inspect(root, "flaky");
     assert_eq!(state["RestartCount"], 2);
@@ -189,18 +160,7 @@ fn a_failing_guest_is_restarted_as_the_policy_says() {
     assert_eq!(state["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
 
     // `always` keeps it going until it is stopped.
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "loop",
-            "--restart",
-            "always",
-            path_str(&failing),
-        ],
-    );
+    detached(root, "loop", &["--restart", "always"], &failing);
     eventually(Duration::from_secs(20), "three restarts", || {
         inspect(root, "loop")["RestartCount"].as_u64() >= Some(3)
     });
@@ -220,17 +180,7 @@ fn a_failing_guest_is_restarted_as_the_policy_says() {
 fn a_removed_on_exit_container_goes_and_bad_flags_are_refused() {
     let root = temp();
     let root = root.path();
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--rm",
-            "--name",
-            "brief",
-            path_str(&wat_guest("exit42")),
-        ],
-    );
+    detached(root, "brief", &["--rm"], &wat_guest("exit42"));
     eventually(
         Duration::from_secs(10),
         "the container removed itself",
@@ -238,10 +188,7 @@ fn a_removed_on_exit_container_goes_and_bad_flags_are_refused() {
     );
     // `wait` still tells how a removed-on-exit container ended.
     let ticker = c_guest("ticker");
-    ok(
-        root,
-        &["run", "-d", "--rm", "--name", "waited", path_str(&ticker)],
-    );
+    detached(root, "waited", &["--rm"], &ticker);
     let waiter = std::thread::spawn({
         let root = root.to_owned();
         move || ok(&root, &["wait", "waited"])
@@ -289,8 +236,8 @@ fn kill_prune_and_private_files() {
     let root = temp();
     let root = root.path();
     let ticker = c_guest("ticker");
-    let id = ok(root, &["run", "-d", "--name", "k", path_str(&ticker)]);
-    ok(root, &["run", "-d", "--name", "keep", path_str(&ticker)]);
+    let id = detached(root, "k", &[], &ticker);
+    detached(root, "keep", &[], &ticker);
     assert_eq!(ok(root, &["kill", "-s", "USR1", "k"]).trim(), "k");
     assert_eq!(inspect(root, "k")["State"]["ExitCode"], 128 + libc::SIGUSR1);
     let again = wharf_output(root, &["kill", "k"]);

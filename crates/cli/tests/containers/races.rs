@@ -3,7 +3,7 @@
 use std::process::Output;
 
 use crate::common::{c_guest, path_str, stderr, temp};
-use crate::support::{ok, wharf_output};
+use crate::support::{detached, ok, wharf_output};
 
 #[test]
 fn the_same_name_twice_at_once_has_one_winner() {
@@ -50,16 +50,7 @@ fn the_same_name_twice_at_once_has_one_winner() {
 fn rm_while_stopping_gives_one_clear_answer() {
     let root = temp();
     let root = root.path();
-    ok(
-        root,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "contested",
-            path_str(&c_guest("ticker")),
-        ],
-    );
+    detached(root, "contested", &[], &c_guest("ticker"));
     let (stopped, removed) = std::thread::scope(|scope| {
         let stop = scope.spawn(|| wharf_output(root, &["stop", "contested"]));
         let rm = scope.spawn(|| wharf_output(root, &["rm", "contested"]));

@@ -14,6 +14,15 @@ pub fn ok(root: &Path, args: &[&str]) -> String {
     stdout(&output)
 }
 
+/// `wharf run -d --name NAME [FLAGS...] PROGRAM` under `root`; the ID.
+#[track_caller]
+pub fn detached(root: &Path, name: &str, flags: &[&str], program: &Path) -> String {
+    let mut args = vec!["run", "-d", "--name", name];
+    args.extend_from_slice(flags);
+    args.push(program.to_str().expect("a UTF-8 path"));
+    ok(root, &args).trim().to_owned()
+}
+
 /// `wharf ARGS...` under `root`, whatever it does.
 pub fn wharf_output(root: &Path, args: &[&str]) -> Output {
     wharf(root).args(args).output().expect("spawn wharf")

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use wharf_image::time::civil_from_days;
+
 /// `at` as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
 pub fn rfc3339(at: SystemTime) -> String {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -38,20 +40,6 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
     Some(UNIX_EPOCH + Duration::new(seconds, nanos))
-}
-
-/// (year, month, day) of the day `days` after 1970-01-01 (Howard
-/// Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Days from 1970-01-01 to the given date (the inverse of the above).
