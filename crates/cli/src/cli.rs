@@ -375,6 +375,10 @@ pub struct RunArgs {
     #[arg(long = "rm")]
     pub remove: bool,
 
+    /// How much output to keep (with -d): max-size=SIZE (default 10m), max-file=N (default 3)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE", requires = "detach")]
+    pub log_opts: Vec<String>,
+
     /// Cap on the guest's linear memory and tables, e.g. 64m, 1g [default: 1g]
     #[arg(short = 'm', long = "memory", value_name = "SIZE", value_parser = flags::parse_size)]
     pub memory: Option<u64>,

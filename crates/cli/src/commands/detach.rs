@@ -7,16 +7,22 @@ use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
 use wharf_lifecycle::containers::{
-    Containers, NewContainer, RestartPolicy, RunRecord, validate_name,
+    Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, validate_name,
 };
 
 use super::supervise::READY_FD;
 use crate::cli::RunArgs;
-use crate::{paths, report};
+use crate::{flags, paths, report};
 
-/// The flags of `run -d` that can be checked before the run is described
-/// (and an image pulled): the restart policy they give.
-pub fn check_flags(args: &RunArgs) -> Result<RestartPolicy, i32> {
+/// What the flags of `run -d` ask for, checked before the run is
+/// described (and an image pulled).
+#[derive(Debug, Clone, Copy)]
+pub struct Detached {
+    restart: RestartPolicy,
+    log: LogOptions,
+}
+
+pub fn check_flags(args: &RunArgs) -> Result<Detached, i32> {
     if let Some(name) = &args.name {
         validate_name(name).map_err(|e| report::fail(&e))?;
     }
@@ -30,10 +36,30 @@ pub fn check_flags(args: &RunArgs) -> Result<RestartPolicy, i32> {
             "--timeout does not go with -d: use `wharf stop`",
         ));
     }
-    RestartPolicy::parse(&args.restart).map_err(|e| report::fail(&e))
+    let restart = RestartPolicy::parse(&args.restart).map_err(|e| report::fail(&e))?;
+    let log = log_options(&args.log_opts).map_err(|m| report::fail_with(&m))?;
+    Ok(Detached { restart, log })
 }
 
-pub fn detach(args: &RunArgs, restart: RestartPolicy, spec: RunSpec) -> Result<i32, i32> {
+/// `--log-opt max-size=SIZE`, `--log-opt max-file=N`.
+fn log_options(options: &[String]) -> Result<LogOptions, String> {
+    let mut log = LogOptions::default();
+    for option in options {
+        let invalid = || format!("invalid --log-opt `{option}`: use max-size=SIZE or max-file=N");
+        match option.split_once('=').ok_or_else(invalid)? {
+            ("max-size", size) => {
+                log.max_size = flags::parse_size(size).map_err(|_| invalid())?.max(1024);
+            }
+            ("max-file", count) => {
+                log.max_files = count.parse().ok().filter(|n| *n >= 1).ok_or_else(invalid)?;
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(log)
+}
+
+pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32> {
     // The supervisor runs in `/`: paths must not depend on where we are.
     let mut spec = spec;
     spec.program = absolute(&spec.program)?;
@@ -51,8 +77,9 @@ pub fn detach(args: &RunArgs, restart: RestartPolicy, spec: RunSpec) -> Result<i
             name: args.name.clone(),
             image: args.program.clone(),
             run: RunRecord::of(&spec),
-            restart,
+            restart: asked.restart,
             auto_remove: args.remove,
+            log: asked.log,
         })
         .map_err(|e| report::fail(&e))?;
     let id = container.record.id.clone();

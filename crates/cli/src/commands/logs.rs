@@ -23,7 +23,8 @@ pub fn logs(args: LogsArgs) -> Outcome {
     // The follower starts where this read ends, so no line is lost or
     // printed twice between the two.
     let mut follower = Follower::from_end(&path);
-    let mut entries = logs::read_all(&path, logs::KEPT).map_err(|e| report::fail(&e))?;
+    let rotated = container.record.log.rotated();
+    let mut entries = logs::read_all(&path, rotated).map_err(|e| report::fail(&e))?;
     if let Some(since) = since {
         entries.retain(|e| time::parse_rfc3339(&e.time).is_some_and(|at| at >= since));
     }

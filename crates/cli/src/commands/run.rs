@@ -9,9 +9,9 @@ use crate::cli::RunArgs;
 use crate::{exit, flags, paths, watchdog};
 
 pub fn run(args: RunArgs) -> i32 {
-    let restart = if args.detach {
+    let detached = if args.detach {
         match super::detach::check_flags(&args) {
-            Ok(restart) => Some(restart),
+            Ok(detached) => Some(detached),
             Err(code) => return code,
         }
     } else {
@@ -32,8 +32,8 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    if let Some(restart) = restart {
-        return super::detach::detach(&args, restart, spec).unwrap_or_else(|code| code);
+    if let Some(detached) = detached {
+        return super::detach::detach(&args, detached, spec).unwrap_or_else(|code| code);
     }
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.

@@ -137,8 +137,8 @@ type Pumps = Vec<std::thread::JoinHandle<std::io::Result<()>>>;
 fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>>, Pumps)> {
     let log = Arc::new(Mutex::new(LogWriter::open(
         &container.log_path(),
-        logs::MAX_SIZE,
-        logs::KEPT,
+        container.record.log.max_size,
+        container.record.log.rotated(),
     )?));
     let mut pumps = Vec::new();
     for (fd, stream) in [(1, "stdout"), (2, "stderr")] {

@@ -260,3 +260,68 @@ fn kill_prune_and_private_files() {
     assert!(left.contains("keep") && !left.contains(" k\n"), "{left}");
     ok(root, &["rm", "-f", "keep"]);
 }
+
+#[test]
+fn stop_ends_a_tight_loop_at_once_and_kills_after_the_grace() {
+    let root = temp();
+    let root = root.path();
+    detached(root, "spinner", &[], &wat_guest("spin"));
+    let began = Instant::now();
+    ok(root, &["stop", "-t", "10", "spinner"]);
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        began.elapsed()
+    );
+    assert_eq!(inspect(root, "spinner")["State"]["ExitCode"], 143);
+
+    // A supervisor that cannot act on SIGTERM (stopped with SIGSTOP) is
+    // killed when the grace is over, and its exit is recorded for it.
+    detached(root, "frozen", &[], &wat_guest("spin"));
+    ok(root, &["kill", "-s", "STOP", "frozen"]);
+    let began = Instant::now();
+    ok(root, &["stop", "-t", "1", "frozen"]);
+    let took = began.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "the grace was kept: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "then it was killed: {took:?}"
+    );
+    let state = inspect(root, "frozen");
+    assert_eq!(state["State"]["Status"], "exited");
+    assert_eq!(state["State"]["ExitCode"], 137);
+    ok(root, &["rm", "spinner", "frozen"]);
+}
+
+#[test]
+fn a_chatty_guest_cannot_fill_the_disk() {
+    let root = temp();
+    let root = root.path();
+    let flags = ["--log-opt", "max-size=64k", "--log-opt", "max-file=2"];
+    let id = detached(root, "chatty", &flags, &c_guest("chatty"));
+    assert_eq!(ok(root, &["wait", "chatty"]).trim(), "0");
+    let dir = root.join("containers").join(&id);
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len());
+    assert!(size("container.log").expect("the log") <= 64 << 10);
+    assert!(size("container.log.1").expect("one rotated file") <= 64 << 10);
+    assert!(
+        size("container.log.2").is_err(),
+        "max-file=2 keeps two files"
+    );
+    let logs = ok(root, &["logs", "chatty"]);
+    assert!(logs.ends_with("line 00019999 .............................................\n"));
+    assert!(
+        !logs.contains("line 00000000"),
+        "the oldest lines were let go"
+    );
+    let bad = wharf_output(root, &["run", "-d", "--log-opt", "max-files=2", "x.wasm"]);
+    assert!(
+        stderr(&bad).contains("invalid --log-opt"),
+        "{}",
+        stderr(&bad)
+    );
+    ok(root, &["rm", "chatty"]);
+}

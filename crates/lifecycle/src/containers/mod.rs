@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::ContainerError;
 pub use lock::Held;
-pub use record::{Record, RestartPolicy, RunRecord, State, Status, VolumeRecord};
+pub use record::{LogOptions, Record, RestartPolicy, RunRecord, State, Status, VolumeRecord};
 
 /// The containers under one root directory.
 #[derive(Debug, Clone)]
@@ -63,6 +63,8 @@ pub struct NewContainer {
     pub restart: RestartPolicy,
     /// `--rm`.
     pub auto_remove: bool,
+    /// `--log-opt`.
+    pub log: LogOptions,
 }
 
 /// Whether `name` is a container name wharf accepts (Docker's rules).
@@ -104,6 +106,7 @@ impl Containers {
             run: new.run,
             restart: new.restart,
             auto_remove: new.auto_remove,
+            log: new.log,
         };
         let making = self.root.join(format!(".new-{id}"));
         fs::DirBuilder::new()

@@ -25,6 +25,36 @@ pub struct Record {
     pub restart: RestartPolicy,
     /// Whether the container is removed when it exits for good.
     pub auto_remove: bool,
+    /// How much output is kept.
+    #[serde(default)]
+    pub log: LogOptions,
+}
+
+/// `--log-opt max-size=SIZE` and `--log-opt max-file=N`, as Docker's
+/// json-file driver has them: the log is rotated at `max_size` bytes and
+/// at most `max_files` files (the current one included) are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogOptions {
+    /// Size at which the log is rotated.
+    pub max_size: u64,
+    /// Files kept, the current one included (at least 1).
+    pub max_files: u32,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            max_size: super::logs::MAX_SIZE,
+            max_files: super::logs::KEPT + 1,
+        }
+    }
+}
+
+impl LogOptions {
+    /// Rotated files kept beside the current one.
+    pub fn rotated(self) -> u32 {
+        self.max_files.saturating_sub(1)
+    }
 }
 
 /// The parts of an engine run that a detached container keeps (its stdio

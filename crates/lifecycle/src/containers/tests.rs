@@ -15,6 +15,7 @@ fn new(name: Option<&str>) -> NewContainer {
         run: RunRecord::of(&wharf_engine::RunSpec::new("/app.wasm")),
         restart: RestartPolicy::No,
         auto_remove: false,
+        log: LogOptions::default(),
     }
 }
 
