@@ -104,9 +104,13 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32
 fn start_supervisor(id: &str) -> Result<(), String> {
     let me = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
     let (read, write) = pipe().map_err(|e| format!("pipe: {e}"))?;
+    // The supervisor runs in `/`: a relative WHARF_ROOT must not change
+    // meaning there.
+    let root = std::path::absolute(paths::wharf_root()).map_err(|e| format!("WHARF_ROOT: {e}"))?;
     let mut command = Command::new(me);
     command
         .args(["supervise", id])
+        .env("WHARF_ROOT", root)
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

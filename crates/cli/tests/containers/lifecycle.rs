@@ -325,3 +325,35 @@ fn a_chatty_guest_cannot_fill_the_disk() {
     );
     ok(root, &["rm", "chatty"]);
 }
+
+#[test]
+fn a_relative_wharf_root_means_the_same_to_the_supervisor() {
+    let dir = temp();
+    let relative = std::path::Path::new("state");
+    let in_dir = |args: &[&str]| {
+        let output = wharf(relative)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("wharf");
+        assert_code(&output, 0);
+        stdout(&output)
+    };
+    let ticker = c_guest("ticker");
+    in_dir(&[
+        "run",
+        "-d",
+        "--name",
+        "rel",
+        ticker.to_str().expect("utf-8"),
+    ]);
+    let listed = in_dir(&["ps"]);
+    assert!(listed.contains("rel") && listed.contains("Up "), "{listed}");
+    assert!(dir.path().join("state/containers").is_dir());
+    eventually(
+        Duration::from_secs(20),
+        "the guest's output in the log",
+        || in_dir(&["logs", "rel"]).contains("tick 0"),
+    );
+    in_dir(&["rm", "-f", "rel"]);
+}
