@@ -155,13 +155,9 @@ fn span(at: Option<&str>) -> String {
 pub fn wait(args: ContainersArgs) -> Outcome {
     let store = open()?;
     for (_, container) in named(&store, &args)? {
-        let code = if container.supervisor_alive() {
-            container
-                .wait_for_supervisor(&store)
-                .map_err(|e| report::fail(&e))?
-        } else {
-            container.state.exit_code
-        };
+        let code = container
+            .wait_for_supervisor(&store)
+            .map_err(|e| report::fail(&e))?;
         println!("{}", code.unwrap_or_default());
     }
     Ok(0)
@@ -186,7 +182,7 @@ fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), Contai
         if !force {
             return Err(ContainerError::Running(container.label().to_owned()));
         }
-        kill_supervisor(&container, libc::SIGKILL);
+        kill_supervisor(&container);
     }
     store.remove(&container)
 }

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use wharf_lifecycle::containers::logs::{self, Entry, Follower};
+use wharf_lifecycle::containers::logs::{self, Entry};
 use wharf_lifecycle::containers::time;
 
 use super::Outcome;
@@ -20,11 +20,9 @@ pub fn logs(args: LogsArgs) -> Outcome {
     let store = open()?;
     let container = store.find(&args.container).map_err(|e| report::fail(&e))?;
     let path = container.log_path();
-    // The follower starts where this read ends, so no line is lost or
-    // printed twice between the two.
-    let mut follower = Follower::from_end(&path);
     let rotated = container.record.log.rotated();
-    let mut entries = logs::read_all(&path, rotated).map_err(|e| report::fail(&e))?;
+    let (mut entries, mut follower) =
+        logs::read_and_follow(&path, rotated).map_err(|e| report::fail(&e))?;
     if let Some(since) = since {
         entries.retain(|e| time::parse_rfc3339(&e.time).is_some_and(|at| at >= since));
     }

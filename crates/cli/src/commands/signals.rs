@@ -2,23 +2,24 @@
 //! which ends the guest and records 128+signal; a supervisor that does not
 //! end in time, or one killed outright, has its exit recorded for it.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use wharf_lifecycle::containers::{
-    Container, ContainerError, Containers, SUPERVISOR_DIED, Status, time,
-};
+use wharf_lifecycle::containers::{Container, ContainerError, Containers};
 
 use super::Outcome;
 use super::containers::open;
 use crate::cli::{KillArgs, StopArgs};
-use crate::{exit, report};
+use crate::report;
 
 pub fn stop(args: StopArgs) -> Outcome {
     let store = open()?;
     let grace = Duration::from_secs(args.time);
     let mut code = 0;
     for query in &args.containers.containers {
-        match signal_one(&store, query, libc::SIGTERM, Some(grace)) {
+        let stopped = store
+            .find(query)
+            .and_then(|container| signal(&store, container, libc::SIGTERM, grace));
+        match stopped {
             Ok(()) => println!("{query}"),
             Err(error) => code = report::fail(&error),
         }
@@ -27,19 +28,20 @@ pub fn stop(args: StopArgs) -> Outcome {
 }
 
 pub fn kill(args: KillArgs) -> Outcome {
-    let signal = signal_number(&args.signal)
+    let number = signal_number(&args.signal)
         .ok_or_else(|| report::fail_with(&format!("invalid signal `{}`", args.signal)))?;
     let store = open()?;
     let mut code = 0;
     for query in &args.containers.containers {
-        let found = store.find(query);
-        let running = found.as_ref().is_ok_and(|c| c.supervisor_alive());
-        let result = match found {
-            Err(error) => Err(error),
-            Ok(c) if !running => Err(ContainerError::NotRunning(c.label().to_owned())),
-            Ok(_) => signal_one(&store, query, signal, None),
-        };
-        match result {
+        let killed = store.find(query).and_then(|container| {
+            if !container.supervisor_alive() {
+                return Err(ContainerError::NotRunning(container.label().to_owned()));
+            }
+            // A stopping signal ends the supervisor at once; the grace is
+            // for one that cannot act on it.
+            signal(&store, container, number, Duration::from_secs(10))
+        });
+        match killed {
             Ok(()) => println!("{query}"),
             Err(error) => code = report::fail(&error),
         }
@@ -47,42 +49,42 @@ pub fn kill(args: KillArgs) -> Outcome {
     Ok(code)
 }
 
-/// Sends `signal` to the container's supervisor and waits until it ends:
-/// up to `grace`, then it is killed (`None`: as long as a stopping signal
-/// takes, then killed too).
-fn signal_one(
+/// Sends `number` to the container's supervisor and waits up to `grace`
+/// for it to end, then kills it; then records an exit the supervisor could
+/// not, and removes a `--rm` container. SIGSTOP and SIGCONT only pause and
+/// resume it.
+fn signal(
     store: &Containers,
-    query: &str,
-    signal: i32,
-    grace: Option<Duration>,
+    container: Container,
+    number: i32,
+    grace: Duration,
 ) -> Result<(), ContainerError> {
-    let container = store.find(query)?;
     let _held = container.lock()?;
-    if !container.supervisor_alive() {
-        return Ok(());
-    }
-    let Some(pid) = container.state.pid else {
+    let Some(pid) = container.state.pid.filter(|_| container.supervisor_alive()) else {
         return Ok(());
     };
     // SAFETY: kill has no memory effects; the pid is the live supervisor's
     // (it holds its lock, so it has not ended and been reused).
-    unsafe { libc::kill(pid as i32, signal) };
-    if matches!(signal, libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP) {
+    unsafe { libc::kill(pid as i32, number) };
+    if matches!(number, libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP) {
         return Ok(());
     }
-    let grace = grace.unwrap_or(Duration::from_secs(10));
     if !ended_within(&container, grace) {
-        kill_supervisor(&container, libc::SIGKILL);
+        kill_supervisor(&container);
     }
-    after_end(store, &container)
+    let mut ended = store.find(&container.record.id)?;
+    ended.settle_lost()?;
+    if ended.record.auto_remove {
+        store.remove(&ended)?;
+    }
+    Ok(())
 }
 
-/// Kills the supervisor with `signal` and waits until it is gone; records
-/// the exit unless the supervisor did (a SIGKILL leaves it no chance).
-pub(super) fn kill_supervisor(container: &Container, signal: i32) {
+/// Kills the supervisor with SIGKILL and waits until it is gone.
+pub(super) fn kill_supervisor(container: &Container) {
     if let Some(pid) = container.state.pid {
-        // SAFETY: as in `signal_one`: the pid is the live supervisor's.
-        unsafe { libc::kill(pid as i32, signal) };
+        // SAFETY: as in `signal`: the pid is the live supervisor's.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     ended_within(container, Duration::from_secs(30));
 }
@@ -96,24 +98,6 @@ fn ended_within(container: &Container, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     true
-}
-
-/// After the supervisor ended: record an exit it could not, and remove a
-/// `--rm` container.
-fn after_end(store: &Containers, container: &Container) -> Result<(), ContainerError> {
-    let mut now = store.find(&container.record.id)?;
-    if now.state.error.as_deref() == Some(SUPERVISOR_DIED) {
-        let mut state = now.state.clone();
-        state.status = Status::Exited;
-        state.exit_code = Some(exit::for_signal(libc::SIGKILL));
-        state.finished_at = Some(time::rfc3339(SystemTime::now()));
-        state.error = None;
-        now.set_state(state)?;
-    }
-    if now.record.auto_remove {
-        store.remove(&now)?;
-    }
-    Ok(())
 }
 
 /// `KILL`, `SIGKILL`, `kill` or `9`.

@@ -357,3 +357,39 @@ fn a_relative_wharf_root_means_the_same_to_the_supervisor() {
     );
     in_dir(&["rm", "-f", "rel"]);
 }
+
+#[test]
+fn refusals_and_damage_are_one_line_errors() {
+    let root = temp();
+    let root = root.path();
+    let ticker = c_guest("ticker");
+    detached(root, "busy1", &[], &ticker);
+    let broken = detached(root, "broken", &[], &ticker);
+    ok(root, &["stop", "broken"]);
+
+    let refused = wharf_output(root, &["rm", "busy1"]);
+    assert_code(&refused, 125);
+    assert_eq!(
+        stderr(&refused),
+        "wharf: container busy1 is running: stop it first, or use -f\n"
+    );
+    let since = wharf_output(root, &["logs", "--since", "yesterday", "busy1"]);
+    assert_code(&since, 125);
+    assert!(
+        stderr(&since).contains("invalid --since `yesterday`"),
+        "{}",
+        stderr(&since)
+    );
+
+    let state = root.join("containers").join(&broken).join("state.json");
+    std::fs::write(&state, b"{ cut sh").expect("damage");
+    let listed = wharf_output(root, &["ps", "-a"]);
+    assert_code(&listed, 0);
+    assert!(stdout(&listed).contains("busy1"), "the others stay listed");
+    assert!(
+        stderr(&listed).contains("state.json is damaged"),
+        "{}",
+        stderr(&listed)
+    );
+    ok(root, &["rm", "-f", "busy1"]);
+}

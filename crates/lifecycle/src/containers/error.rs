@@ -21,6 +21,12 @@ pub enum ContainerError {
         /// The parser's message.
         source: serde_json::Error,
     },
+    /// A record names another container than the one of its directory.
+    #[error("{} names another container than its directory", path.display())]
+    WrongId {
+        /// The record.
+        path: PathBuf,
+    },
     /// No container has this name, ID or ID prefix.
     #[error("no such container: {0}")]
     NotFound(String),

@@ -139,18 +139,23 @@ pub fn pump(mut from: impl Read, stream: &str, to: &Mutex<LogWriter>) -> std::io
 /// Every entry of the log at `path`, rotated files first, oldest first;
 /// lines that are not entries (a write cut short) are skipped.
 pub fn read_all(path: &Path, kept: u32) -> std::io::Result<Vec<Entry>> {
+    read_and_follow(path, kept).map(|(entries, _)| entries)
+}
+
+/// Like [`read_all`], and a [`Follower`] that goes on exactly where this
+/// reading of the current file stopped: no entry is missed or seen twice.
+pub fn read_and_follow(path: &Path, kept: u32) -> std::io::Result<(Vec<Entry>, Follower)> {
+    // The current file first: a rotation meanwhile renames it, and this
+    // handle still reads it to its end.
+    let mut follower = Follower::from_start(path)?;
     let mut entries = Vec::new();
     for n in (1..=kept).rev() {
         if let Ok(file) = File::open(numbered(path, n)) {
             entries.extend(parse_lines(BufReader::new(file)));
         }
     }
-    match File::open(path) {
-        Ok(file) => entries.extend(parse_lines(BufReader::new(file))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    Ok(entries)
+    entries.extend(follower.next_entries());
+    Ok((entries, follower))
 }
 
 fn parse_lines(reader: impl BufRead) -> impl Iterator<Item = Entry> {
@@ -171,8 +176,9 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Follows the log at `path` from its current end.
-    pub fn from_end(path: &Path) -> Follower {
+    /// Follows the log at `path` from its start (a log not yet written
+    /// is followed from when it appears).
+    fn from_start(path: &Path) -> std::io::Result<Follower> {
         let mut follower = Follower {
             path: path.to_owned(),
             file: None,
@@ -180,14 +186,15 @@ impl Follower {
             position: 0,
             partial: Vec::new(),
         };
-        if let Ok(file) = File::open(path)
-            && let Ok(meta) = file.metadata()
-        {
-            follower.inode = meta.ino();
-            follower.position = meta.len();
-            follower.file = Some(file);
+        match File::open(path) {
+            Ok(file) => {
+                follower.inode = file.metadata()?.ino();
+                follower.file = Some(file);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
         }
-        follower
+        Ok(follower)
     }
 
     /// Entries appended since the last call (none when nothing new).
@@ -307,13 +314,26 @@ mod tests {
         let path = dir.path().join("container.log");
         let log = writer(dir.path(), 300);
         pump(&b"before\n"[..], "stdout", &log).expect("pump");
-        let mut follower = Follower::from_end(&path);
-        assert!(follower.next_entries().is_empty());
+        let (read, mut follower) = read_and_follow(&path, 2).expect("read");
+        assert_eq!(read.len(), 1, "what was there is read once");
+        assert!(follower.next_entries().is_empty(), "and not again");
         pump(&b"a\nb\nc\n"[..], "stdout", &log).expect("pump");
         let texts: Vec<String> = follower.next_entries().into_iter().map(|e| e.log).collect();
         assert_eq!(texts.concat(), "a\nb\nc\n");
         pump(&b"d\ne\nf\n"[..], "stderr", &log).expect("pump");
         let texts: Vec<String> = follower.next_entries().into_iter().map(|e| e.log).collect();
         assert_eq!(texts.concat(), "d\ne\nf\n", "across a rotation");
+    }
+
+    #[test]
+    fn a_log_not_yet_written_is_followed_from_when_it_appears() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("container.log");
+        let (read, mut follower) = read_and_follow(&path, 2).expect("no log yet");
+        assert!(read.is_empty());
+        let log = writer(dir.path(), MAX_SIZE);
+        pump(&b"first\n"[..], "stdout", &log).expect("pump");
+        let texts: Vec<String> = follower.next_entries().into_iter().map(|e| e.log).collect();
+        assert_eq!(texts, ["first\n"]);
     }
 }

@@ -48,6 +48,9 @@ pub struct Container {
     /// How it is doing.
     pub state: State,
     dir: PathBuf,
+    /// Whether its supervisor died while the state on disk still says the
+    /// guest runs (`state` then shows it exited).
+    lost: bool,
 }
 
 /// What a new container is made of.
@@ -76,7 +79,7 @@ pub fn validate_name(name: &str) -> Result<(), ContainerError> {
 /// recording one (as if killed).
 pub const LOST_EXIT_CODE: i32 = 137;
 /// The error shown for such a container.
-pub const SUPERVISOR_DIED: &str = "its supervisor died";
+const SUPERVISOR_DIED: &str = "its supervisor died";
 
 impl Containers {
     /// The store at `root`, made (0700) if missing.
@@ -98,37 +101,38 @@ impl Containers {
             names::validate(name)?;
         }
         let id = new_id()?;
-        let record = Record {
-            id: id.clone(),
-            name: new.name.clone().unwrap_or_default(),
-            created: time::rfc3339(std::time::SystemTime::now()),
-            image: new.image,
-            run: new.run,
-            restart: new.restart,
-            auto_remove: new.auto_remove,
-            log: new.log,
-        };
         let making = self.root.join(format!(".new-{id}"));
         fs::DirBuilder::new()
             .mode(0o700)
             .create(&making)
             .map_err(ContainerError::io(&making))?;
-        let name = names::claim(&self.root, &id, new.name.as_deref());
-        let record = name.map(|name| Record { name, ..record });
-        let made = record.and_then(|record| {
-            write_json(&making.join("record.json"), &record)?;
-            write_json(&making.join("state.json"), &State::created())?;
+        let made = names::claim(&self.root, &id, new.name.as_deref()).and_then(|name| {
+            let record = Record {
+                id: id.clone(),
+                name,
+                created: time::rfc3339(std::time::SystemTime::now()),
+                image: new.image,
+                run: new.run,
+                restart: new.restart,
+                auto_remove: new.auto_remove,
+                log: new.log,
+            };
             let dir = self.root.join(&id);
-            fs::rename(&making, &dir).map_err(ContainerError::io(&dir))?;
-            Ok(Container {
+            let placed = write_json(&making.join("record.json"), &record)
+                .and_then(|()| write_json(&making.join("state.json"), &State::created()))
+                .and_then(|()| fs::rename(&making, &dir).map_err(ContainerError::io(&dir)));
+            if placed.is_err() {
+                names::release(&self.root, &id, &record.name);
+            }
+            placed.map(|()| Container {
                 record,
                 state: State::created(),
                 dir,
+                lost: false,
             })
         });
         if made.is_err() {
             let _ = fs::remove_dir_all(&making);
-            names::release(&self.root, &id);
         }
         made
     }
@@ -181,19 +185,32 @@ impl Containers {
     /// Removes `container` (the caller holds its lock and made sure its
     /// supervisor is gone): its name first, then its directory.
     pub fn remove(&self, container: &Container) -> Result<(), ContainerError> {
-        names::release(&self.root, &container.record.id);
+        names::release(&self.root, &container.record.id, &container.record.name);
         let going = self.root.join(format!(".gone-{}", container.record.id));
         fs::rename(&container.dir, &going).map_err(ContainerError::io(&container.dir))?;
         fs::remove_dir_all(&going).map_err(ContainerError::io(&going))
     }
 
     fn read(&self, id: &str) -> Result<Container, ContainerError> {
+        if !is_id(id) {
+            return Err(ContainerError::NotFound(id.to_owned()));
+        }
         let dir = self.root.join(id);
-        let record: Record = read_json(&dir.join("record.json"))?;
+        let path = dir.join("record.json");
+        let record: Record = read_json(&path)?;
+        if record.id != id {
+            return Err(ContainerError::WrongId { path });
+        }
         let state: State = read_json(&dir.join("state.json"))?;
-        let mut container = Container { record, state, dir };
+        let mut container = Container {
+            record,
+            state,
+            dir,
+            lost: false,
+        };
         if container.state.is_active() && !container.supervisor_alive() {
             container.state = lost(container.state);
+            container.lost = true;
         }
         Ok(container)
     }
@@ -272,6 +289,21 @@ impl Container {
                 .map(Some)
                 .ok_or(error),
         }
+    }
+
+    /// Writes down the exit of a supervisor that died (killed by a wharf
+    /// command, which knows it ended just now), so that the exit no longer
+    /// depends on the supervisor being gone; nothing when it did not die.
+    pub fn settle_lost(&mut self) -> Result<(), ContainerError> {
+        if !self.lost {
+            return Ok(());
+        }
+        let mut state = self.state.clone();
+        state.finished_at = Some(time::rfc3339(std::time::SystemTime::now()));
+        state.error = None;
+        self.set_state(state)?;
+        self.lost = false;
+        Ok(())
     }
 
     /// Replaces its state on disk (and here).

@@ -82,19 +82,15 @@ pub(super) fn lookup(root: &Path, name: &str) -> Option<String> {
     Some(id.trim().to_owned())
 }
 
-/// Frees every name that points at container `id`.
-pub(super) fn release(root: &Path, id: &str) {
+/// Frees `name` if it is container `id`'s.
+pub(super) fn release(root: &Path, id: &str, name: &str) {
     let lock_path = root.join("names.lock");
     let Ok(_held) = lock::wait_lock_exclusive(&lock_path) else {
         return;
     };
-    let Ok(entries) = fs::read_dir(root.join("names")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if fs::read_to_string(entry.path()).is_ok_and(|owner| owner.trim() == id) {
-            let _ = fs::remove_file(entry.path());
-        }
+    let path = root.join("names").join(name);
+    if fs::read_to_string(&path).is_ok_and(|owner| owner.trim() == id) {
+        let _ = fs::remove_file(path);
     }
 }
 

@@ -122,9 +122,18 @@ fn a_container_whose_supervisor_died_shows_as_exited() {
         "one supervisor"
     );
     drop(supervision);
-    let seen = store.find("svc").expect("find");
+    let mut seen = store.find("svc").expect("find");
     assert_eq!(seen.state.status, Status::Exited);
     assert_eq!(seen.state.exit_code, Some(LOST_EXIT_CODE));
+    assert_eq!(seen.state.error.as_deref(), Some(SUPERVISOR_DIED));
+    assert!(seen.state.finished_at.is_none(), "nobody saw it end");
+    // A command that killed it writes the exit down, with its time.
+    seen.settle_lost().expect("settle");
+    let settled = store.find("svc").expect("find");
+    assert_eq!(settled.state.status, Status::Exited);
+    assert_eq!(settled.state.exit_code, Some(LOST_EXIT_CODE));
+    assert_eq!(settled.state.error, None);
+    assert!(settled.state.finished_at.is_some());
 }
 
 #[test]
@@ -144,11 +153,28 @@ fn damaged_and_half_made_containers_do_not_hide_the_others() {
     let bad = store.create(new(Some("bad"))).expect("create");
     std::fs::write(bad.dir().join("state.json"), b"{ not json").expect("damage");
     std::fs::create_dir(store.root.join(format!(".new-{}", "a".repeat(64)))).expect("half");
+    // A record whose ID is not its directory's (too short to be shown
+    // as a short ID, too) is reported, not trusted.
+    let stray = store.create(new(Some("stray"))).expect("create");
+    let mut record = stray.record.clone();
+    record.id = "abc".to_owned();
+    write_json(&stray.dir().join("record.json"), &record).expect("rewrite");
     let (all, damaged) = store.list().expect("list");
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].record.name, "good");
-    assert_eq!(damaged.len(), 1);
-    assert!(damaged[0].to_string().contains("state.json is damaged"));
+    assert_eq!(damaged.len(), 2);
+    let messages: Vec<String> = damaged.iter().map(ToString::to_string).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("state.json is damaged")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("names another container")),
+        "{messages:?}"
+    );
+    assert!(store.find("stray").is_err());
 }
 
 #[test]
