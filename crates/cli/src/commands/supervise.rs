@@ -48,28 +48,10 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             let _ = pipe.write_all(message.as_bytes());
         }
     };
-    let store = match Containers::open(paths::wharf_root().join("containers")) {
-        Ok(store) => store,
-        Err(error) => {
-            tell(&report::chain(&error));
-            return exit::ERROR;
-        }
-    };
-    let container = match store.find(&args.id) {
-        Ok(container) if container.record.id == args.id => container,
-        Ok(_) | Err(_) => {
-            tell(&format!("no such container: {}", args.id));
-            return exit::ERROR;
-        }
-    };
-    let life = match container.hold_supervision() {
-        Ok(Some(held)) => held,
-        Ok(None) => {
-            tell("another supervisor watches this container");
-            return exit::ERROR;
-        }
-        Err(error) => {
-            tell(&report::chain(&error));
+    let (store, container, life) = match take_charge(&args.id) {
+        Ok(taken) => taken,
+        Err(message) => {
+            tell(&message);
             return exit::ERROR;
         }
     };
@@ -87,6 +69,23 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
     drain(pumps);
     finish(&store, &container, &life);
     0
+}
+
+/// The container `id` (its full ID) and its supervisor's lock, or why this
+/// process cannot supervise it.
+fn take_charge(id: &str) -> Result<(Containers, Container, Held), String> {
+    let store =
+        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::chain(&e))?;
+    let container = store
+        .find(id)
+        .ok()
+        .filter(|c| c.record.id == id)
+        .ok_or_else(|| format!("no such container: {id}"))?;
+    let life = container
+        .hold_supervision()
+        .map_err(|e| report::chain(&e))?
+        .ok_or("another supervisor watches this container")?;
+    Ok((store, container, life))
 }
 
 /// Ends the guest's output (its pipes' last write ends are this process's
@@ -198,9 +197,10 @@ fn watch_signals(
             if let Ok(life) = &life {
                 let _ = life.write(&exit::for_signal(signal).to_string());
             }
-            // Let the pumps take what the guest wrote last.
+            // Let the pumps take what the guest wrote last, then end with
+            // no entry half-written.
             std::thread::sleep(Duration::from_millis(20));
-            drop(log.lock());
+            let _writing = log.lock();
             remove_if_asked(&store, &container);
             exit::exit(0)
         });
