@@ -11,6 +11,7 @@
 
 pub mod containers;
 mod error;
+pub mod flock;
 pub mod mount;
 pub mod run;
 pub mod spec;

@@ -6,13 +6,14 @@
 //! and a second flock, held shared by the daemon for its whole life, tells
 //! whether it still runs.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use wharf_lifecycle::flock;
 
 use crate::args::Args;
 
@@ -107,16 +108,7 @@ pub fn lock(socket: &Path, label: &str) -> Result<GroupLock, String> {
     let path = socket.with_extension("lock");
     let failed = |e: std::io::Error| format!("{}: {e}", path.display());
     loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(failed)?;
-        // SAFETY: flock on a descriptor we own; blocks until granted.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(failed(std::io::Error::last_os_error()));
-        }
+        let file = flock::wait_for_lock(&path, true).map_err(failed)?;
         let held = file.metadata().map_err(failed)?;
         match fs::metadata(&path) {
             Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
@@ -137,41 +129,20 @@ pub fn lock(socket: &Path, label: &str) -> Result<GroupLock, String> {
 /// holds the group's alive lock shared for as long as it runs, and the
 /// kernel lets go of it when the daemon ends, however it ends.
 pub fn daemon_alive(socket: &Path) -> Result<bool, String> {
-    let alive = open_alive(socket)?;
-    // SAFETY: flock on a descriptor we own; does not block.
-    if unsafe { libc::flock(alive.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(false);
-    }
-    let error = std::io::Error::last_os_error();
-    match error.kind() {
-        std::io::ErrorKind::WouldBlock => Ok(true),
-        _ => Err(format!("{}: {error}", alive_path(socket).display())),
-    }
+    let path = alive_path(socket);
+    flock::lock_file(&path, true, false)
+        .map(|free| free.is_none())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The alive lock for a daemon about to start, held shared through the
-/// returned file (which the daemon inherits).
+/// returned file (which the daemon inherits). The caller holds the group
+/// lock and found no daemon, so nothing holds it exclusively.
 pub fn hold_alive(socket: &Path) -> Result<File, String> {
-    let alive = open_alive(socket)?;
-    // SAFETY: flock on a descriptor we own; the caller holds the group
-    // lock and found no daemon, so nothing holds this one exclusively.
-    if unsafe { libc::flock(alive.as_raw_fd(), libc::LOCK_SH) } != 0 {
-        let error = std::io::Error::last_os_error();
-        return Err(format!("{}: {error}", alive_path(socket).display()));
-    }
-    Ok(alive)
+    let path = alive_path(socket);
+    flock::wait_for_lock(&path, false).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn alive_path(socket: &Path) -> PathBuf {
     socket.with_extension("alive")
-}
-
-fn open_alive(socket: &Path) -> Result<File, String> {
-    let path = alive_path(socket);
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -2,10 +2,10 @@
 //! container, and one its supervisor holds for its whole life, which the
 //! kernel drops however the supervisor ends.
 
-use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::Path;
+
+use crate::flock;
 
 /// A held flock, released when dropped.
 #[derive(Debug)]
@@ -44,45 +44,15 @@ impl Held {
 /// Takes `path`'s flock, `exclusive` or shared, without waiting; `None`
 /// when someone else holds it in a way that conflicts.
 pub(crate) fn try_lock(path: &Path, exclusive: bool) -> std::io::Result<Option<Held>> {
-    flock(path, exclusive, false)
+    Ok(flock::lock_file(path, exclusive, false)?.map(|file| Held { file }))
 }
 
 /// Takes `path`'s flock exclusive, waiting as long as it takes.
 pub(crate) fn wait_lock_exclusive(path: &Path) -> std::io::Result<Held> {
-    flock(path, true, true)?.ok_or_else(|| std::io::Error::other("flock refused a waiting lock"))
+    flock::wait_for_lock(path, true).map(|file| Held { file })
 }
 
 /// Takes `path`'s flock shared, waiting as long as it takes.
 pub(crate) fn wait_lock(path: &Path) -> std::io::Result<Held> {
-    flock(path, false, true)?.ok_or_else(|| std::io::Error::other("flock refused a waiting lock"))
-}
-
-fn flock(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Option<Held>> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .open(path)?;
-    let mut operation = if exclusive {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_SH
-    };
-    if !wait {
-        operation |= libc::LOCK_NB;
-    }
-    loop {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-            return Ok(Some(Held { file }));
-        }
-        let error = std::io::Error::last_os_error();
-        match error.kind() {
-            std::io::ErrorKind::WouldBlock => return Ok(None),
-            std::io::ErrorKind::Interrupted => continue,
-            _ => return Err(error),
-        }
-    }
+    flock::wait_for_lock(path, false).map(|file| Held { file })
 }
