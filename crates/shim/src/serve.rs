@@ -18,6 +18,9 @@ use crate::task::Service;
 
 pub fn serve(args: &Args) -> Result<(), String> {
     let socket = args.socket.clone().ok_or("serve needs -socket")?;
+    let listener = inherited(LISTENER_FD, libc::S_IFSOCK, "listening socket")?;
+    // Held until this process ends: `start` sees the daemon alive.
+    let _alive = inherited(ALIVE_FD, libc::S_IFREG, "alive lock")?;
     // glibc gives each thread that allocates an arena of its own, up to
     // eight per core, and each keeps its free memory: an idle daemon of
     // many threads needs two.
@@ -40,9 +43,6 @@ pub fn serve(args: &Args) -> Result<(), String> {
     };
     let service = Service::new(host, publisher, shutdown, socket.clone(), containerd);
     let services = create_task(Arc::new(Box::new(service)));
-    let listener = inherited(LISTENER_FD, libc::S_IFSOCK, "listening socket")?;
-    // Held until this process ends: `start` sees the daemon alive.
-    let _alive = inherited(ALIVE_FD, libc::S_IFREG, "alive lock")?;
     let mut server = Server::new()
         .add_listener(listener.into_raw_fd())
         .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?

@@ -90,3 +90,27 @@ fn a_tty_is_a_clear_error_not_a_hang() {
     assert!(text.contains("tty is not supported"), "{text}");
     let _ = harness.ctr(&["container", "delete", "tty1"]);
 }
+
+#[test]
+fn the_daemon_refuses_to_serve_without_what_start_hands_it() {
+    let dir = common::temp();
+    let output = Command::new(common::shim_binary())
+        .args([
+            "-namespace",
+            "default",
+            "-address",
+            "/nonexistent/containerd.sock",
+        ])
+        .args(["-id", "orphan", "-socket"])
+        .arg(dir.path().join("group.sock"))
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the shim");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        common::stderr(&output),
+        "containerd-shim-wharf-v1: serve needs its listening socket on descriptor 3: run by `start` only\n"
+    );
+    assert!(!dir.path().join("group.sock").exists(), "nothing made");
+}
