@@ -1,9 +1,10 @@
 //! Command-line definitions: parsing and validation only.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::exit;
 use crate::flags;
@@ -352,7 +353,7 @@ pub struct RunArgs {
     pub volumes: Vec<wharf_engine::Volume>,
 
     /// The guest's working directory (an absolute guest path)
-    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    #[arg(short = 'w', long = "workdir", value_name = "DIR", value_parser = flags::guest_path)]
     pub workdir: Option<String>,
 
     /// Keep stdin open for the guest (without it the guest reads end of file)
@@ -404,7 +405,8 @@ pub struct RunArgs {
     #[arg(value_name = "FILE|REF")]
     pub program: String,
 
-    /// Arguments for the guest; everything after FILE belongs to it
+    /// Arguments for the guest; everything after FILE belongs to it,
+    /// --help and --version included
     #[arg(
         value_name = "ARGS",
         trailing_var_arg = true,
@@ -452,9 +454,7 @@ struct RunOnly {
 pub fn parse() -> Result<Cli, i32> {
     let mut words = std::env::args_os();
     let parsed = if words.nth(1).is_some_and(|word| word == "run") {
-        RunOnly::try_parse_from(std::iter::once("wharf run".into()).chain(words)).map(|only| Cli {
-            command: Command::Run(only.run),
-        })
+        parse_run(words.collect())
     } else {
         Cli::try_parse()
     };
@@ -462,4 +462,73 @@ pub fn parse() -> Result<Cli, i32> {
         let _ = error.print();
         if error.use_stderr() { exit::ERROR } else { 0 }
     })
+}
+
+/// `wharf run`'s words: wharf's flags up to the program, then the guest's
+/// arguments untouched — `--help` and `--version` after the program are the
+/// guest's, never wharf's.
+fn parse_run(words: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let command = RunOnly::command();
+    let split = program_position(&command, &words).map_or(words.len(), |at| at + 1);
+    let (ours, guest) = words.split_at(split);
+    let mut parsed = RunOnly::from_arg_matches(
+        &command.try_get_matches_from(std::iter::once(&OsString::from("wharf run")).chain(ours))?,
+    )?;
+    parsed.run.args = guest
+        .iter()
+        .map(|word| {
+            word.to_str().map(str::to_owned).ok_or_else(|| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::InvalidUtf8,
+                    format!("argument {word:?} is not UTF-8\n"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Cli {
+        command: Command::Run(parsed.run),
+    })
+}
+
+/// Where the program (the first positional word) stands among `words`,
+/// skipping each flag and the value it takes.
+fn program_position(command: &clap::Command, words: &[OsString]) -> Option<usize> {
+    let takes_value =
+        |arg: Option<&clap::Arg>| arg.is_some_and(|arg| arg.get_action().takes_values());
+    let mut index = 0;
+    while let Some(word) = words.get(index) {
+        let text = word.to_string_lossy();
+        if text == "--" {
+            return (index + 1 < words.len()).then_some(index + 1);
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = long
+                .split_once('=')
+                .map_or((long, false), |(n, _)| (n, true));
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(name));
+            if takes_value(arg) && !inline {
+                index += 1;
+            }
+        } else if text.len() > 1 && text.starts_with('-') {
+            // A cluster of short flags: the first that takes a value takes
+            // the rest of the cluster, or the next word.
+            for (at, short) in text.char_indices().skip(1) {
+                let arg = command
+                    .get_arguments()
+                    .find(|arg| arg.get_short() == Some(short));
+                if takes_value(arg) {
+                    if at + short.len_utf8() == text.len() {
+                        index += 1;
+                    }
+                    break;
+                }
+            }
+        } else {
+            return Some(index);
+        }
+        index += 1;
+    }
+    None
 }

@@ -35,27 +35,26 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     }
 }
 
-/// `500ms`, `10s`, `2m`, `1h`, or a plain number of seconds.
+/// `500ms`, `10s`, `2m`, `1h`, `1h30m` (jiff's friendly durations), or a
+/// plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 10s or 2m)"))?;
-    let seconds = match unit {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return Err(format!("`{text}` has an unknown unit (use ms, s, m or h)")),
+    let invalid = || format!("`{text}` is not a duration (try 500ms, 10s or 2m)");
+    let duration = match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is too long"))?
+        }
+        Ok(_) => return Err("the duration must be more than zero".to_owned()),
+        Err(_) => {
+            let signed: jiff::SignedDuration = text.parse().map_err(|_| invalid())?;
+            Duration::try_from(signed)
+                .map_err(|_| "the duration must be more than zero".to_owned())?
+        }
     };
-    if !(seconds.is_finite() && seconds > 0.0) {
+    if duration.is_zero() {
         return Err("the duration must be more than zero".to_owned());
     }
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is too long"))
+    Ok(duration)
 }
 
 /// `HOST:GUEST[:ro|:rw]`; GUEST must be absolute, HOST must be a directory.
@@ -75,9 +74,7 @@ pub fn parse_volume(text: &str) -> Result<Volume, String> {
     if host.is_empty() {
         return Err(format!("`{text}` names no host directory"));
     }
-    if !guest.starts_with('/') {
-        return Err(format!("guest path `{guest}` must be absolute"));
-    }
+    let guest = guest_path(guest)?;
     let host = Path::new(host)
         .canonicalize()
         .map_err(|e| format!("host directory `{host}`: {e}"))?;
@@ -86,9 +83,26 @@ pub fn parse_volume(text: &str) -> Result<Volume, String> {
     }
     Ok(Volume {
         host,
-        guest: guest.to_owned(),
+        guest,
         read_only,
     })
+}
+
+/// An absolute guest path in its plain form: `/data/` and `/data/./` are
+/// `/data`; `..` is refused (the guest's tree has no outside to climb to).
+pub fn guest_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!("guest path `{text}` must be absolute"));
+    }
+    let mut parts = Vec::new();
+    for part in text.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(format!("guest path `{text}` must not contain `..`")),
+            part => parts.push(part),
+        }
+    }
+    Ok(format!("/{}", parts.join("/")))
 }
 
 /// The guest's environment: env files first, then `-e` flags, later
@@ -156,7 +170,13 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5 days").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("1e400").is_err());
+        assert_eq!(
+            parse_duration("3000000000000000h"),
+            Ok(Duration::from_secs(3_000_000_000_000_000 * 3600))
+        );
     }
 
     #[test]
@@ -171,6 +191,10 @@ mod tests {
         assert!(parse_volume("/tmp:/data:rx").is_err());
         assert!(parse_volume("/no/such/dir:/data").is_err());
         assert!(parse_volume("/tmp").is_err());
+        let spec = format!("{}:/data//x/./:ro", tmp.display());
+        assert_eq!(parse_volume(&spec).expect("valid").guest, "/data/x");
+        assert!(parse_volume(&format!("{}:/data/../etc", tmp.display())).is_err());
+        assert_eq!(guest_path("/"), Ok("/".to_owned()));
     }
 
     #[test]

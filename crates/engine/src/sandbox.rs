@@ -1,6 +1,10 @@
 //! Builds the WASI context from a run description: only what it names.
 
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::fs::FileTypeExt as _;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use wasmtime_wasi::cli::{AsyncStdinStream, InputFile, OutputFile};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -69,7 +73,8 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
         .workdir
         .as_deref()
         .and_then(|dir| workdir_volume(spec, dir));
-    for volume in spec.volumes.iter().chain(&workdir) {
+    let workdir = workdir.as_ref().map(|w| &w.volume);
+    for volume in spec.volumes.iter().chain(workdir) {
         let perms = if volume.read_only {
             FsPerms::ReadOnly
         } else {
@@ -88,45 +93,48 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
 /// The working directory as an extra preopen named `.`, when it lies inside
 /// a volume. Guests built on wasi-libc for preview 1 ignore the host's
 /// initial working directory; they resolve relative paths through a `.`
-/// preopen instead. `None` when the directory is not inside a volume, does
-/// not exist, or resolves (through a symlink) outside its volume.
-fn workdir_volume(spec: &RunSpec, workdir: &str) -> Option<Volume> {
-    let volume = spec
+/// preopen instead. The directory is opened beneath the volume's own
+/// directory (`openat2` with `RESOLVE_BENEATH`), so no symlink — including
+/// one swapped in after any check — leads it out of the volume, and the
+/// preopen is made from that descriptor. `None` when the directory is not
+/// inside a volume, does not exist, or resolves outside its volume.
+fn workdir_volume(spec: &RunSpec, workdir: &str) -> Option<WorkdirPreopen> {
+    let (volume, rest) = spec
         .volumes
         .iter()
-        .filter(|v| within(workdir, &v.guest))
-        .max_by_key(|v| v.guest.len())?;
-    let rest = workdir[volume.guest.len()..].trim_start_matches('/');
-    if rest.split('/').any(|part| part == "..") {
+        .filter_map(|v| Some((v, Path::new(workdir).strip_prefix(&v.guest).ok()?)))
+        .max_by_key(|(v, _)| Path::new(&v.guest).components().count())?;
+    if rest.components().any(|c| c == Component::ParentDir) {
         return None;
     }
-    let host = volume.host.join(rest).canonicalize().ok()?;
-    let root = volume.host.canonicalize().ok()?;
-    (host.starts_with(&root) && host.is_dir()).then(|| Volume {
-        host,
-        guest: ".".to_owned(),
-        read_only: volume.read_only,
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let root = rustix::fs::open(&volume.host, flags, Mode::empty()).ok()?;
+    let rest = if rest.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rest
+    };
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+    let dir = rustix::fs::openat2(&root, rest, flags, Mode::empty(), resolve).ok()?;
+    Some(WorkdirPreopen {
+        volume: Volume {
+            host: PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())),
+            guest: ".".to_owned(),
+            read_only: volume.read_only,
+        },
+        _dir: dir,
     })
 }
 
-/// Whether guest path `path` is `dir` or below it.
-fn within(path: &str, dir: &str) -> bool {
-    let dir = dir.trim_end_matches('/');
-    path.strip_prefix(dir)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+/// The `.` preopen and the descriptor its host path names.
+struct WorkdirPreopen {
+    volume: Volume,
+    _dir: OwnedFd,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guest_path_containment() {
-        assert!(within("/data", "/data"));
-        assert!(within("/data/x", "/data"));
-        assert!(within("/data/x", "/"));
-        assert!(!within("/database", "/data"));
-    }
 
     #[test]
     fn workdir_cannot_climb_out_of_its_volume() {
@@ -139,8 +147,33 @@ mod tests {
         });
         assert!(workdir_volume(&spec, "/data/../etc").is_none());
         assert!(workdir_volume(&spec, "/elsewhere").is_none());
+        assert!(workdir_volume(&spec, "/database").is_none());
         let found = workdir_volume(&spec, "/data").expect("inside the volume");
-        assert_eq!(found.guest, ".");
-        assert!(found.read_only);
+        assert_eq!(found.volume.guest, ".");
+        assert!(found.volume.read_only);
+        assert!(
+            workdir_volume(&spec, "/data/").is_some(),
+            "a trailing slash"
+        );
+    }
+
+    #[test]
+    fn workdir_through_a_symlink_out_of_its_volume_is_not_preopened() {
+        let dir = tempfile::tempdir().expect("dir");
+        let volume = dir.path().join("volume");
+        std::fs::create_dir(&volume).expect("volume");
+        std::os::unix::fs::symlink("/etc", volume.join("out")).expect("absolute link");
+        std::os::unix::fs::symlink("../", volume.join("up")).expect("relative link");
+        std::fs::create_dir(volume.join("in")).expect("in");
+        std::os::unix::fs::symlink("in", volume.join("inside")).expect("inside link");
+        let mut spec = RunSpec::new("x.wasm");
+        spec.volumes.push(Volume {
+            host: volume,
+            guest: "/data/".to_owned(),
+            read_only: false,
+        });
+        assert!(workdir_volume(&spec, "/data/out").is_none());
+        assert!(workdir_volume(&spec, "/data/up").is_none());
+        assert!(workdir_volume(&spec, "/data/inside").is_some());
     }
 }

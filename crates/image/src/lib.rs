@@ -16,7 +16,6 @@ mod reference;
 mod refs;
 pub mod registry;
 pub mod store;
-pub mod time;
 mod unpack;
 
 pub use blobs::{BlobError, BlobStore, Expected};

@@ -68,5 +68,8 @@ fn parse_since(text: &str) -> Result<SystemTime, String> {
     let back = flags::parse_duration(text).map_err(|_| {
         format!("invalid --since `{text}`: give an RFC 3339 time or a duration like 10m")
     })?;
-    Ok(SystemTime::now() - back)
+    // Further back than the clock goes means from the start.
+    Ok(SystemTime::now()
+        .checked_sub(back)
+        .unwrap_or(SystemTime::UNIX_EPOCH))
 }

@@ -325,14 +325,11 @@ fn put_manifest(
     Ok(descriptor)
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`; a time past what
+/// RFC 3339 can write (after the year 9999) is written as that last second.
 pub(crate) fn rfc3339(seconds: u64) -> String {
-    let (year, month, day) = crate::time::civil_from_days((seconds / 86_400) as i64);
-    let rest = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+    let at = jiff::Timestamp::from_second(seconds.min(jiff::Timestamp::MAX.as_second()))
+        .unwrap_or(jiff::Timestamp::MAX);
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -1,6 +1,7 @@
 //! Crafted layers, one per attack, plus the well-formed cases.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt as _;
 
 use super::*;
 
@@ -312,4 +313,122 @@ fn a_failing_upper_layer_leaves_nothing() {
         3,
         "only outside.txt and the two layer files: {left:?}"
     );
+}
+
+#[test]
+fn a_directory_entry_over_a_symlink_replaces_it() {
+    let case = Case::new();
+    let victim = case.dir.path().join("victim");
+    fs::create_dir(&victim).expect("victim");
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o700)).expect("mode");
+    let lower = case.dir.path().join("lower.tar");
+    let upper = case.dir.path().join("upper.tar");
+    // The lower layer's symlink stays inside by its text; the upper layer's
+    // directory entry of the same name must replace it, not follow it.
+    fs::write(&lower, layer(&[("d", Symlink, ".", b"")])).expect("lower");
+    fs::write(&upper, layer(&[("d/", Directory, "", b"")])).expect("upper");
+    let layers = [(lower, TAR.to_owned()), (upper, TAR.to_owned())];
+    unpack_layers(&layers, &case.target(), UnpackLimits::default()).expect("unpack");
+    let meta = fs::symlink_metadata(case.target().join("d")).expect("d");
+    assert!(meta.is_dir(), "the symlink was replaced by a directory");
+    let mode = fs::metadata(&victim).expect("victim").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "nothing outside changed");
+}
+
+#[test]
+fn whiteouts_of_dot_and_dotdot_are_refused() {
+    for name in [".wh..", ".wh...", "sub/.wh..", "sub/.wh...", ".wh."] {
+        let case = Case::new();
+        let sibling = case.dir.path().join("sibling");
+        fs::create_dir(&sibling).expect("sibling");
+        fs::write(sibling.join("f"), "kept").expect("f");
+        let lower = case.dir.path().join("lower.tar");
+        let upper = case.dir.path().join("upper.tar");
+        fs::write(
+            &lower,
+            layer(&[("sub/", Directory, "", b""), ("sub/f", Regular, "", b"f")]),
+        )
+        .expect("lower");
+        fs::write(&upper, layer(&[(name, Regular, "", b"")])).expect("upper");
+        let layers = [
+            (lower.clone(), TAR.to_owned()),
+            (upper.clone(), TAR.to_owned()),
+        ];
+        let error =
+            unpack_layers(&layers, &case.target(), UnpackLimits::default()).expect_err(name);
+        assert!(
+            matches!(error, UnpackError::Unsafe { .. }),
+            "{name}: {error}"
+        );
+        assert_eq!(fs::read_to_string(sibling.join("f")).expect("f"), "kept");
+        assert!(!case.target().exists(), "{name}: no tree");
+        assert!(case.dir.path().join("outside.txt").exists());
+    }
+}
+
+#[test]
+fn the_budget_covers_all_layers_together() {
+    let case = Case::new();
+    let mut layers = Vec::new();
+    for i in 0..4 {
+        let file = case.dir.path().join(format!("l{i}.tar"));
+        let names: Vec<String> = (0..4).map(|j| format!("l{i}f{j}")).collect();
+        let entries: Vec<_> = names
+            .iter()
+            .map(|n| (n.as_str(), Regular, "", &b"1234"[..]))
+            .collect();
+        fs::write(&file, layer(&entries)).expect("layer");
+        layers.push((file, TAR.to_owned()));
+    }
+    let limits = UnpackLimits {
+        max_entries: 10,
+        ..UnpackLimits::default()
+    };
+    let error = unpack_layers(&layers, &case.target(), limits).expect_err("16 entries in all");
+    assert!(
+        matches!(
+            error,
+            UnpackError::TooLarge {
+                what: "entries",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let bytes = fs::metadata(&layers[0].0).expect("size").len();
+    let limits = UnpackLimits {
+        max_bytes: bytes * 2 + bytes / 2,
+        ..UnpackLimits::default()
+    };
+    let error =
+        unpack_layers(&layers, &case.target(), limits).expect_err("4 layers in 2.5 budgets");
+    assert!(
+        matches!(error, UnpackError::TooLarge { what: "bytes", .. }),
+        "{error}"
+    );
+    assert!(!case.target().exists());
+}
+
+#[test]
+fn paths_deeper_than_the_limit_are_refused() {
+    let case = Case::new();
+    let deep = vec!["d"; 20].join("/");
+    let limits = UnpackLimits {
+        max_depth: 10,
+        ..UnpackLimits::default()
+    };
+    let error = case
+        .unpack(&layer(&[(&deep, Regular, "", b"x")]), TAR, limits)
+        .expect_err("deep");
+    assert!(
+        matches!(
+            error,
+            UnpackError::TooLarge {
+                what: "path components",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    case.assert_nothing_left();
 }
