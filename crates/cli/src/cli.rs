@@ -259,6 +259,10 @@ pub struct ImagesArgs {
 /// `wharf rmi`
 #[derive(Debug, Args)]
 pub struct RmiArgs {
+    /// Remove the name even if a container uses the image (its files stay
+    /// until no container needs them)
+    #[arg(short = 'f', long)]
+    pub force: bool,
     /// The images
     #[arg(value_name = "REF", required = true)]
     pub references: Vec<String>,

@@ -1,13 +1,14 @@
 //! `wharf images`, `rmi`, `tag`, `inspect`: the images in the store.
 
 use serde_json::json;
-use wharf_image::Store;
 use wharf_image::manifest::Descriptor;
+use wharf_image::{Digest, Reference, Store};
+use wharf_lifecycle::containers::Containers;
 
 use super::{Outcome, open_store, reference};
 use crate::cli::{ImagesArgs, InspectArgs, RmiArgs, TagArgs};
 use crate::progress::human_size;
-use crate::report;
+use crate::{paths, report};
 
 pub fn list(args: ImagesArgs) -> Outcome {
     let store = open_store()?;
@@ -56,24 +57,84 @@ pub fn list(args: ImagesArgs) -> Outcome {
 
 pub fn remove(args: RmiArgs) -> Outcome {
     let store = open_store()?;
+    let in_use = images_in_use(&store)?;
     let mut code = 0;
     for text in &args.references {
         let Ok(reference) = reference(text) else {
             code = crate::exit::ERROR;
             continue;
         };
+        if !args.force
+            && let Err(message) = check_unused(&store, &reference, &in_use)
+        {
+            code = report::fail_with(&message);
+            continue;
+        }
         match store.untag(&reference) {
             Ok(descriptor) => {
                 println!("Untagged: {}", reference.familiar());
-                if !still_named(&store, &descriptor) {
+                if !still_named(&store, &descriptor) && !used(&store, &descriptor.digest, &in_use) {
                     println!("Deleted: {}", descriptor.digest);
                 }
             }
             Err(error) => code = report::fail(&error),
         }
     }
-    store.collect_garbage().map_err(|e| report::fail(&e))?;
+    let keep: Vec<Digest> = in_use.iter().map(|(_, digest)| digest.clone()).collect();
+    store.collect_garbage(&keep).map_err(|e| report::fail(&e))?;
     Ok(code)
+}
+
+/// Each container (its short ID) and the stored image its program lives in,
+/// whatever its state: running, stopped or restarting.
+fn images_in_use(store: &Store) -> Result<Vec<(String, Digest)>, i32> {
+    let containers =
+        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
+    let (containers, _damaged) = containers.list().map_err(|e| report::fail(&e))?;
+    Ok(containers
+        .iter()
+        .filter_map(|c| {
+            let digest = store.holding(&c.record.run.program)?;
+            Some((c.record.id.chars().take(12).collect(), digest))
+        })
+        .collect())
+}
+
+/// Refuses to remove the last name of an image a container uses, in
+/// Docker's words.
+fn check_unused(
+    store: &Store,
+    reference: &Reference,
+    in_use: &[(String, Digest)],
+) -> Result<(), String> {
+    let Ok(descriptor) = store.lookup(reference) else {
+        return Ok(()); // untag says why
+    };
+    let names = store.refs().list().map_err(|e| e.to_string())?;
+    let other_names = names
+        .iter()
+        .filter(|(name, d)| d.digest == descriptor.digest && *name != reference.to_string())
+        .count();
+    if other_names > 0 {
+        return Ok(());
+    }
+    let reached = store.reachable(vec![descriptor.digest.clone()]);
+    let Some((container, _)) = in_use.iter().find(|(_, digest)| reached.contains(digest)) else {
+        return Ok(());
+    };
+    let id = store
+        .image(&reference.familiar(), &descriptor)
+        .map_or_else(|_| descriptor.digest.clone(), |image| image.id().clone());
+    Err(format!(
+        "conflict: unable to remove repository reference \"{}\" (must force) - container {container} is using its referenced image {}",
+        reference.familiar(),
+        id.hex().get(..12).unwrap_or_default()
+    ))
+}
+
+fn used(store: &Store, top: &Digest, in_use: &[(String, Digest)]) -> bool {
+    let reached = store.reachable(vec![top.clone()]);
+    in_use.iter().any(|(_, digest)| reached.contains(digest))
 }
 
 fn still_named(store: &Store, descriptor: &Descriptor) -> bool {

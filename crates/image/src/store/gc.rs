@@ -58,10 +58,18 @@ impl Store {
         Ok(descriptor)
     }
 
-    /// Removes every blob and unpacked tree that no name reaches.
-    pub fn collect_garbage(&self) -> Result<Collected, StoreError> {
+    /// Removes every blob and unpacked tree that neither a name nor one of
+    /// `keep` (the images of containers: tops, manifests or blobs) reaches.
+    pub fn collect_garbage(&self, keep: &[Digest]) -> Result<Collected, StoreError> {
         let _exclusive = self.lock(FlockOperation::LockExclusive)?;
-        let live = self.reachable()?;
+        let mut roots: Vec<Digest> = self
+            .refs
+            .list()?
+            .into_iter()
+            .map(|(_, d)| d.digest)
+            .collect();
+        roots.extend_from_slice(keep);
+        let live = self.reachable(roots);
         let mut collected = Collected::default();
         let blob_dir = self.layout.join("blobs/sha256");
         for entry in fs::read_dir(&blob_dir)
@@ -85,15 +93,11 @@ impl Store {
         Ok(collected)
     }
 
-    /// Every digest a name reaches: tops, manifests, configs, layers.
-    fn reachable(&self) -> Result<HashSet<Digest>, StoreError> {
+    /// Every digest `roots` reach: themselves, and the manifests, configs
+    /// and layers below them.
+    pub fn reachable(&self, roots: Vec<Digest>) -> HashSet<Digest> {
         let mut live = HashSet::new();
-        let mut pending: Vec<Digest> = self
-            .refs
-            .list()?
-            .into_iter()
-            .map(|(_, d)| d.digest)
-            .collect();
+        let mut pending = roots;
         while let Some(digest) = pending.pop() {
             if !live.insert(digest.clone()) {
                 continue;
@@ -112,7 +116,23 @@ impl Store {
                 Err(_) => {}
             }
         }
-        Ok(live)
+        live
+    }
+
+    /// The stored image a path of the store belongs to: the manifest of an
+    /// unpacked tree (`rootfs/<hex>/...`) or a blob (`blobs/sha256/<hex>`,
+    /// an artifact's module). What a container's program path names is
+    /// what it needs kept.
+    pub fn holding(&self, path: &Path) -> Option<Digest> {
+        let path = std::path::absolute(path).ok()?;
+        let rootfs = std::path::absolute(&self.rootfs).ok()?;
+        let blobs = std::path::absolute(self.layout.join("blobs/sha256")).ok()?;
+        let rest = path
+            .strip_prefix(&rootfs)
+            .or_else(|_| path.strip_prefix(&blobs))
+            .ok()?;
+        let hex = rest.components().next()?;
+        format!("sha256:{}", hex.as_os_str().to_str()?).parse().ok()
     }
 }
 

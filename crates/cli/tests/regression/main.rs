@@ -1,0 +1,16 @@
+//! One test per attack or crash on the command line that once worked,
+//! named after what it stops. Escape tests check the host is unchanged.
+
+#[path = "../run/common.rs"]
+#[allow(dead_code)]
+mod common;
+#[path = "../images/layout.rs"]
+#[allow(dead_code)]
+mod layout;
+#[path = "../containers/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+mod argv;
+mod flags;
+mod images;
