@@ -18,9 +18,12 @@ pub(crate) struct Context {
     ignore: Vec<Pattern>,
 }
 
+/// One `.dockerignore` line: a pattern matched against context paths and
+/// their parents, with Docker's rules (`*` and `?` within a component, `**`
+/// across components, `[...]` classes, `\\` escapes), or an exception (`!`).
 #[derive(Debug)]
 struct Pattern {
-    parts: Vec<String>,
+    matcher: globset::GlobMatcher,
     exception: bool,
 }
 
@@ -43,7 +46,7 @@ impl Context {
         }
         let ignore_file = root.join(".dockerignore");
         let ignore = match fs::read_to_string(&ignore_file) {
-            Ok(text) => text.lines().filter_map(Pattern::parse).collect(),
+            Ok(text) => parse_ignore_file(&ignore_file, &text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(source) => {
                 return Err(BuildError::Io {
@@ -59,9 +62,13 @@ impl Context {
     /// the last pattern matching it or one of its parents decides.
     pub fn ignored(&self, rel: &str) -> bool {
         let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        let prefixes: Vec<String> = (1..=parts.len()).map(|k| parts[..k].join("/")).collect();
         let mut ignored = false;
         for pattern in &self.ignore {
-            if (1..=parts.len()).any(|k| match_parts(&pattern.parts, &parts[..k])) {
+            if prefixes
+                .iter()
+                .any(|prefix| pattern.matcher.is_match(prefix))
+            {
                 ignored = !pattern.exception;
             }
         }
@@ -121,6 +128,11 @@ impl Context {
             let mut next = Vec::new();
             for base in found {
                 if is_glob(part) {
+                    let matcher =
+                        component_matcher(part).map_err(|source| InstructionError::Pattern {
+                            pattern: part.to_owned(),
+                            source,
+                        })?;
                     let dir = self.root.join(&base);
                     let Ok(listing) = fs::read_dir(&dir) else {
                         continue;
@@ -128,7 +140,7 @@ impl Context {
                     let mut names: Vec<String> = listing
                         .flatten()
                         .filter_map(|e| e.file_name().into_string().ok())
-                        .filter(|name| glob_match(part, name))
+                        .filter(|name| matcher.is_match(name))
                         .collect();
                     names.sort();
                     next.extend(names.iter().map(|name| join(&base, name)));
@@ -210,23 +222,81 @@ impl Context {
     }
 }
 
-impl Pattern {
-    fn parse(line: &str) -> Option<Pattern> {
+/// The patterns of a `.dockerignore` file, in order.
+fn parse_ignore_file(path: &Path, text: &str) -> Result<Vec<Pattern>, BuildError> {
+    let mut patterns = Vec::new();
+    for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
-            return None;
+            continue;
         }
         let (exception, text) = match line.strip_prefix('!') {
             Some(rest) => (true, rest.trim()),
             None => (false, line),
         };
-        let parts: Vec<String> = text
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .map(str::to_owned)
-            .collect();
-        (!parts.is_empty()).then_some(Pattern { parts, exception })
+        let Some(cleaned) = clean_pattern(text) else {
+            continue;
+        };
+        let matcher = path_matcher(&cleaned).map_err(|source| BuildError::IgnorePattern {
+            path: path.to_owned(),
+            line: index + 1,
+            pattern: text.to_owned(),
+            source,
+        })?;
+        patterns.push(Pattern { matcher, exception });
     }
+    Ok(patterns)
+}
+
+/// A pattern as Docker cleans it: relative to the context root, `.` parts
+/// and empty parts dropped, `..` taking the part before it away; `None`
+/// when nothing is left (the context itself is never ignored).
+fn clean_pattern(text: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// A matcher of whole `/`-separated context paths.
+fn path_matcher(pattern: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(globset::GlobBuilder::new(&literal_braces(pattern))
+        .literal_separator(true)
+        .backslash_escape(true)
+        .empty_alternates(false)
+        .build()?
+        .compile_matcher())
+}
+
+/// `pattern` with `{` and `}` outside classes escaped: Docker's patterns
+/// (Go's `filepath.Match`) have no alternates, globset's do.
+fn literal_braces(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let (mut in_class, mut escaped) = (false, false);
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '{' | '}' if !in_class => out.push('\\'),
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A matcher of one path component (a COPY source's glob part).
+fn component_matcher(pattern: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    path_matcher(pattern)
 }
 
 fn dir_node(mode: CopyMode) -> Node {
@@ -300,52 +370,9 @@ pub(crate) fn join(base: &str, name: &str) -> String {
 }
 
 fn is_glob(part: &str) -> bool {
-    part.contains(['*', '?'])
+    part.contains(['*', '?', '['])
 }
 
-/// Shell-style match of one path component: `*` any run, `?` one char.
-pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    let (mut p, mut n) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while n < name.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                backtrack = Some((p, n));
-                p += 1;
-            }
-            Some('?') => {
-                p += 1;
-                n += 1;
-            }
-            Some(&c) if c == name[n] => {
-                p += 1;
-                n += 1;
-            }
-            _ => match backtrack {
-                Some((bp, bn)) => {
-                    backtrack = Some((bp, bn + 1));
-                    p = bp + 1;
-                    n = bn + 1;
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
-
-/// Matches `.dockerignore` pattern components against path components;
-/// `**` stands for any number of components.
-fn match_parts(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
-        }
-        Some((first, rest)) => path
-            .split_first()
-            .is_some_and(|(head, tail)| glob_match(first, head) && match_parts(rest, tail)),
-    }
-}
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;

@@ -32,6 +32,18 @@ pub enum BuildError {
         /// The cause.
         source: io::Error,
     },
+    /// A `.dockerignore` line is not a valid pattern.
+    #[error("{}:{line}: invalid pattern `{pattern}`", path.display())]
+    IgnorePattern {
+        /// The `.dockerignore` file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// The pattern.
+        pattern: String,
+        /// What is wrong with it.
+        source: globset::Error,
+    },
     /// The build context is not a directory.
     #[error("build context {} is not a directory", .0.display())]
     ContextNotDirectory(PathBuf),
@@ -91,6 +103,14 @@ pub enum InstructionError {
         instruction: String,
         /// Why.
         reason: &'static str,
+    },
+    /// A COPY source is not a valid pattern.
+    #[error("invalid pattern `{pattern}`")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// What is wrong with it.
+        source: globset::Error,
     },
     /// Not a Dockerfile instruction at all.
     #[error("unknown instruction {0}")]
