@@ -12,5 +12,6 @@ mod layout;
 mod support;
 
 mod argv;
+mod faults;
 mod flags;
 mod images;
