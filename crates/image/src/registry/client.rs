@@ -8,6 +8,7 @@ use super::auth::{Access, AuthState};
 use super::http::header;
 use super::names::{is_loopback, registry_host, valid_repository, valid_tag};
 use super::request::{Method, Reply, network};
+use super::roots::trusted_roots;
 use super::{ClientOptions, FetchedManifest, RegistryError};
 use crate::blobs::{BlobStore, Expected};
 use crate::digest::Digest;
@@ -46,6 +47,7 @@ impl Client {
             });
         }
         let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(trusted_roots())
             .disable_verification(options.insecure)
             .build();
         let agent = ureq::Agent::config_builder()
@@ -180,6 +182,15 @@ impl Client {
         let url = self.url("blobs", &digest.to_string())?;
         let response = self.send(Method::Get, &url, Access::Pull, &[], None)?;
         let response = self.expect(Method::Get, &url, response, &[200])?;
+        if let Some(announced) = response.body().content_length()
+            && announced > size
+        {
+            return Err(RegistryError::ContentLength {
+                url,
+                announced,
+                expected: size,
+            });
+        }
         let mut reader = Counting {
             inner: response.into_body().into_reader(),
             total: 0,
@@ -193,13 +204,15 @@ impl Client {
         };
         match store.write(&expected, &mut reader) {
             Ok(_) => Ok(()),
-            Err(_) if reader.error.is_some() => {
-                let cause = reader.error.take().map(ureq::Error::Io);
-                Err(network(
-                    &url,
-                    cause.unwrap_or(ureq::Error::ConnectionFailed),
-                ))
-            }
+            Err(_) if reader.error.is_some() => Err(RegistryError::Interrupted {
+                url,
+                received: reader.total,
+                expected: size,
+                source: reader
+                    .error
+                    .take()
+                    .unwrap_or_else(|| io::ErrorKind::Other.into()),
+            }),
             Err(source) => Err(RegistryError::Blob {
                 registry: self.registry.clone(),
                 digest: digest.clone(),
@@ -231,6 +244,7 @@ impl Client {
     }
 
     /// `<base>/v2/<repository>/<kind>/<reference>`, the reference checked.
+    // Joined by hand: every part is checked to hold only URL-safe characters.
     pub(crate) fn url(&self, kind: &str, reference: &str) -> Result<String, RegistryError> {
         if reference.parse::<Digest>().is_err() && !valid_tag(reference) {
             return Err(RegistryError::InvalidName {
