@@ -178,7 +178,9 @@ pub enum ManifestError {
     #[error("media type `{0}` is not an image manifest or index")]
     MediaType(String),
     /// A descriptor announces more bytes than wharf accepts for its kind.
-    #[error("its {what} {digest} announces {size} bytes, more than the {limit} wharf accepts")]
+    #[error(
+        "its {what} {digest} announces {size} bytes, more than the {limit} bytes wharf accepts"
+    )]
     Oversized {
         /// What the descriptor points at: `config`, `layer`, `manifest`.
         what: &'static str,
@@ -190,7 +192,7 @@ pub enum ManifestError {
         limit: u64,
     },
     /// The layers announce more bytes in all than wharf accepts for an image.
-    #[error("its layers announce {size} bytes in all, more than the {limit} wharf accepts")]
+    #[error("its layers announce {size} bytes in all, more than the {limit} bytes wharf accepts")]
     ImageTooLarge {
         /// The sum announced (saturated at `u64::MAX`).
         size: u64,
