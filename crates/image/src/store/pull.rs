@@ -4,9 +4,9 @@
 //! before a byte of that content is read (see
 //! [`Manifest::check_sizes`](crate::manifest::Manifest::check_sizes)).
 //! Order makes it crash-safe: blobs first (each verified and renamed into
-//! place whole), manifests after them, the name last. A pull killed at any moment leaves only
-//! complete blobs and ingest files that the next open clears; pulling
-//! again fetches only what is missing. Two pulls of one image at once
+//! place whole), manifests after them, the name last. A pull killed or
+//! failed at any moment leaves only complete blobs and ingest files that
+//! the next open clears; pulling again fetches only what is missing. Two pulls of one image at once
 //! both succeed (a blob stored twice is stored once).
 
 use super::{Image, Progress, Store, StoreError, parallel, parse_manifest};
