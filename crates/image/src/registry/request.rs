@@ -146,7 +146,7 @@ impl Client {
                 }
                 let credentials = self.options.credentials.as_ref();
                 let token = fetch_token(
-                    &self.agent,
+                    self.agent(&realm),
                     self.registry(),
                     &realm,
                     service.as_deref(),
@@ -188,11 +188,11 @@ impl Client {
             (Method::Post | Method::Put | Method::Patch, body) => builder
                 .body(body.unwrap_or_default())
                 .map_err(ureq::Error::from)
-                .and_then(|request| self.agent.run(request)),
+                .and_then(|request| self.agent(url).run(request)),
             (_, _) => builder
                 .body(())
                 .map_err(ureq::Error::from)
-                .and_then(|request| self.agent.run(request)),
+                .and_then(|request| self.agent(url).run(request)),
         };
         result.map_err(|source| network(url, source))
     }
