@@ -203,8 +203,25 @@ impl BlobStore {
 
     /// Reads a stored blob, checking that it still hashes to its name.
     pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, BlobError> {
+        self.read_at_most(digest, u64::MAX)
+    }
+
+    /// Like [`BlobStore::read`], but a blob larger than `limit` is refused
+    /// before it is read.
+    pub fn read_at_most(&self, digest: &Digest, limit: u64) -> Result<Vec<u8>, BlobError> {
         let path = self.path(digest);
-        let bytes = fs::read(&path).map_err(io_error(&path))?;
+        let file = fs::File::open(&path).map_err(io_error(&path))?;
+        let size = file.metadata().map_err(io_error(&path))?.len();
+        if size > limit {
+            return Err(BlobError::TooLarge {
+                digest: digest.clone(),
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(io_error(&path))?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
             return Err(BlobError::DigestMismatch {
@@ -407,6 +424,20 @@ mod tests {
             "{error}"
         );
         assert_eq!(ingest_files(&store), 0);
+    }
+
+    #[test]
+    fn capped_reads_refuse_large_blobs_unread() {
+        let (_dir, store) = store();
+        let digest = store.put(b"twelve bytes").expect("put");
+        assert_eq!(
+            store.read_at_most(&digest, 12).expect("read"),
+            b"twelve bytes"
+        );
+        assert!(matches!(
+            store.read_at_most(&digest, 11),
+            Err(BlobError::TooLarge { limit: 11, .. })
+        ));
     }
 
     #[test]

@@ -10,6 +10,13 @@ use crate::digest::Digest;
 /// The largest manifest or index wharf reads (registries cap theirs at 4 MiB).
 pub const MAX_MANIFEST_SIZE: usize = 4 << 20;
 
+/// The largest image config wharf reads (configs are a few KiB).
+pub const MAX_CONFIG_SIZE: u64 = 4 << 20;
+
+/// The most bytes the layers of one image may announce, each and in all:
+/// the byte budget of unpacking an image.
+pub const MAX_IMAGE_SIZE: u64 = 4 << 30;
+
 /// Media types wharf reads and writes.
 pub mod media_type {
     /// OCI image manifest.
@@ -103,6 +110,40 @@ pub struct Index {
     pub manifests: Vec<Descriptor>,
 }
 
+impl Manifest {
+    /// Checks the sizes the manifest announces against wharf's caps, before
+    /// any of its content is read: the config against [`MAX_CONFIG_SIZE`],
+    /// each layer and their sum against [`MAX_IMAGE_SIZE`].
+    pub fn check_sizes(&self) -> Result<(), ManifestError> {
+        check_size("config", &self.config, MAX_CONFIG_SIZE)?;
+        let mut total: u64 = 0;
+        for layer in &self.layers {
+            check_size("layer", layer, MAX_IMAGE_SIZE)?;
+            total = total.saturating_add(layer.size);
+        }
+        if total > MAX_IMAGE_SIZE {
+            return Err(ManifestError::ImageTooLarge {
+                size: total,
+                limit: MAX_IMAGE_SIZE,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks one announced size against its cap.
+pub fn check_size(what: &'static str, blob: &Descriptor, limit: u64) -> Result<(), ManifestError> {
+    if blob.size > limit {
+        return Err(ManifestError::Oversized {
+            what,
+            digest: blob.digest.clone(),
+            size: blob.size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 impl Index {
     /// The manifest for a Wasm platform, if the index has one.
     pub fn wasm_manifest(&self) -> Option<&Descriptor> {
@@ -136,6 +177,28 @@ pub enum ManifestError {
     /// A media type wharf does not read.
     #[error("media type `{0}` is not an image manifest or index")]
     MediaType(String),
+    /// A descriptor announces more bytes than wharf accepts for its kind.
+    #[error(
+        "its {what} {digest} announces {size} bytes, more than the {limit} bytes wharf accepts"
+    )]
+    Oversized {
+        /// What the descriptor points at: `config`, `layer`, `manifest`.
+        what: &'static str,
+        /// The blob.
+        digest: Digest,
+        /// The size announced.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
+    /// The layers announce more bytes in all than wharf accepts for an image.
+    #[error("its layers announce {size} bytes in all, more than the {limit} bytes wharf accepts")]
+    ImageTooLarge {
+        /// The sum announced (saturated at `u64::MAX`).
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -264,6 +327,37 @@ mod tests {
         assert!(matches!(
             parse(negative.as_bytes(), None),
             Err(ManifestError::Malformed(_))
+        ));
+        let overflowing = artifact().replace("1234", "18446744073709551616");
+        assert!(matches!(
+            parse(overflowing.as_bytes(), None),
+            Err(ManifestError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn announced_sizes_are_capped() {
+        let Parsed::Manifest(mut manifest) = parse(artifact().as_bytes(), None).expect("parse")
+        else {
+            panic!("not a manifest");
+        };
+        manifest.check_sizes().expect("small sizes pass");
+        manifest.config.size = MAX_CONFIG_SIZE + 1;
+        assert!(matches!(
+            manifest.check_sizes(),
+            Err(ManifestError::Oversized { what: "config", .. })
+        ));
+        manifest.config.size = 2;
+        manifest.layers[0].size = MAX_IMAGE_SIZE + 1;
+        assert!(matches!(
+            manifest.check_sizes(),
+            Err(ManifestError::Oversized { what: "layer", .. })
+        ));
+        manifest.layers[0].size = MAX_IMAGE_SIZE;
+        manifest.layers.push(manifest.layers[0].clone());
+        assert!(matches!(
+            manifest.check_sizes(),
+            Err(ManifestError::ImageTooLarge { .. })
         ));
     }
 }

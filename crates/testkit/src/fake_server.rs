@@ -123,12 +123,28 @@ impl fmt::Debug for FakeServer {
 }
 
 impl FakeServer {
-    /// Starts serving; `handler` answers every request.
+    /// Starts serving on `127.0.0.1`; `handler` answers every request.
     ///
     /// # Panics
     /// When no loopback port can be bound.
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Self::start_on("127.0.0.1", handler)
+    }
+
+    /// Starts serving on another loopback address (`127.0.0.2`: loopback,
+    /// but another host than `127.0.0.1` to a client).
+    ///
+    /// # Panics
+    /// When `ip` is not a loopback address, or no port can be bound on it.
+    pub fn start_on(
+        ip: &str,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> FakeServer {
+        let loopback = ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+        assert!(loopback, "{ip} is not a loopback address");
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
         let address = listener.local_addr().expect("local address").to_string();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -156,12 +172,12 @@ impl FakeServer {
         }
     }
 
-    /// `127.0.0.1:PORT`.
+    /// `IP:PORT` (`127.0.0.1:PORT` unless started elsewhere).
     pub fn address(&self) -> &str {
         &self.address
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://IP:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
@@ -200,6 +216,11 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) -> io:
 }
 
 fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
+    // A TLS handshake (record type 22): this server speaks plain HTTP, so
+    // it hangs up at once, as a client trying HTTPS first needs.
+    if reader.fill_buf()?.first() == Some(&0x16) {
+        return Ok(None);
+    }
     let mut line = String::new();
     let mut head_size = reader.read_line(&mut line)?;
     if head_size == 0 {

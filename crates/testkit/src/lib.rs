@@ -1,6 +1,6 @@
 //! Test support for wharf: the real CNCF registry on loopback, a private
 //! Docker Engine and containerd, and a tiny HTTP server whose answers a
-//! test scripts (for registries that lie).
+//! test scripts (for registries that lie), and throwaway certificates.
 #![deny(missing_docs)]
 
 mod archive;
@@ -10,6 +10,7 @@ mod fake_server;
 mod guests;
 mod mounts;
 mod registry;
+mod tls;
 
 pub use archive::docker_archive_with_platform;
 pub use containerd::{TestContainerd, skip_unless_root};
@@ -17,3 +18,4 @@ pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
 pub use guests::{build_once, compile_wasi_c};
 pub use registry::TestRegistry;
+pub use tls::TestCertificates;

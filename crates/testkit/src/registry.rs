@@ -11,13 +11,22 @@ use std::time::{Duration, Instant};
 const BINARY: &str = "/usr/bin/docker-registry";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A CNCF distribution registry serving plain HTTP on `127.0.0.1`, storing
-/// into a temporary directory; killed when dropped.
+/// A CNCF distribution registry serving plain HTTP on `127.0.0.1` (or
+/// HTTPS, see [`TestRegistry::start_tls`]), storing into a temporary
+/// directory; killed when dropped.
 #[derive(Debug)]
 pub struct TestRegistry {
     child: Child,
     address: String,
+    tls: bool,
     dir: tempfile::TempDir,
+}
+
+/// How the registry listens.
+struct Listen<'a> {
+    ip: &'a str,
+    /// Certificate and key files (PEM) for HTTPS.
+    tls: Option<(&'a Path, &'a Path)>,
 }
 
 impl TestRegistry {
@@ -26,7 +35,20 @@ impl TestRegistry {
     /// # Panics
     /// When `docker-registry` is not installed, or does not come up.
     pub fn start() -> TestRegistry {
-        Self::launch(None)
+        Self::launch(None, PLAIN)
+    }
+
+    /// Starts an open registry serving HTTPS on the loopback address `ip`
+    /// with the certificate and key in `certificate` and `key` (PEM).
+    ///
+    /// # Panics
+    /// When `docker-registry` is not installed, or does not come up.
+    pub fn start_tls(ip: &str, certificate: &Path, key: &Path) -> TestRegistry {
+        let listen = Listen {
+            ip,
+            tls: Some((certificate, key)),
+        };
+        Self::launch(None, listen)
     }
 
     /// Starts a registry that demands HTTP basic authentication, with one
@@ -36,17 +58,19 @@ impl TestRegistry {
     /// When `docker-registry` or `htpasswd` is not installed, or the
     /// registry does not come up.
     pub fn start_with_auth(user: &str, password: &str) -> TestRegistry {
-        Self::launch(Some((user, password)))
+        Self::launch(Some((user, password)), PLAIN)
     }
 
-    /// `127.0.0.1:PORT`, as a registry name for references and clients.
+    /// `IP:PORT` (`127.0.0.1:PORT` unless started elsewhere), as a
+    /// registry name for references and clients.
     pub fn address(&self) -> &str {
         &self.address
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://IP:PORT`, or `https://` for a TLS registry.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
     }
 
     /// The directory the registry stores its content in.
@@ -54,7 +78,7 @@ impl TestRegistry {
         self.dir.path().join("storage")
     }
 
-    fn launch(auth: Option<(&str, &str)>) -> TestRegistry {
+    fn launch(auth: Option<(&str, &str)>, listen: Listen<'_>) -> TestRegistry {
         if !Path::new(BINARY).is_file() {
             panic!(
                 "{BINARY} is missing: install the Debian package `docker-registry` \
@@ -77,14 +101,22 @@ impl TestRegistry {
         // process could take it in between, so a failed start is retried.
         let mut last_log = String::new();
         for _attempt in 0..3 {
-            let port = free_port();
-            let address = format!("127.0.0.1:{port}");
+            let port = free_port(listen.ip);
+            let address = format!("{}:{port}", listen.ip);
+            let tls_section = match listen.tls {
+                Some((certificate, key)) => format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    certificate.display(),
+                    key.display()
+                ),
+                None => String::new(),
+            };
             let config = dir.path().join("config.yml");
             let yaml = format!(
                 "version: 0.1\n\
                  log:\n  level: error\n  accesslog:\n    disabled: true\n\
                  storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: {address}\n\
+                 http:\n  addr: {address}\n{tls_section}\
                  {auth_section}",
                 storage = dir.path().join("storage").display(),
             );
@@ -102,10 +134,15 @@ impl TestRegistry {
                 .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
             let deadline = Instant::now() + STARTUP_TIMEOUT;
             loop {
-                if answers_v2(&address) {
+                let up = match listen.tls {
+                    Some(_) => answers_http(&address),
+                    None => answers_v2(&address),
+                };
+                if up {
                     return TestRegistry {
                         child,
                         address,
+                        tls: listen.tls.is_some(),
                         dir,
                     };
                 }
@@ -118,7 +155,10 @@ impl TestRegistry {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        panic!("{BINARY} did not come up on 127.0.0.1; its log:\n{last_log}");
+        panic!(
+            "{BINARY} did not come up on {}; its log:\n{last_log}",
+            listen.ip
+        );
     }
 }
 
@@ -144,27 +184,37 @@ fn htpasswd_line(user: &str, password: &str) -> Vec<u8> {
     output.stdout
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+const PLAIN: Listen<'static> = Listen {
+    ip: "127.0.0.1",
+    tls: None,
+};
+
+fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
         .port()
 }
 
+/// Whether something answers HTTP on `address` at all: a TLS server
+/// answers a plain request with 400, which shows it is up.
+fn answers_http(address: &str) -> bool {
+    status_of_v2(address).is_some()
+}
+
 /// Whether something answers `GET /v2/` with 200 or 401.
 fn answers_v2(address: &str) -> bool {
-    let Ok(mut stream) = TcpStream::connect(address) else {
-        return false;
-    };
+    status_of_v2(address).is_some_and(|status| status == "200" || status == "401")
+}
+
+/// The status of a plain `GET /v2/`, if anything answers.
+fn status_of_v2(address: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(address).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = format!("GET /v2/ HTTP/1.0\r\nHost: {address}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
+    stream.write_all(request.as_bytes()).ok()?;
     let mut head = [0u8; 12];
-    if stream.read_exact(&mut head).is_err() {
-        return false;
-    }
-    let status = String::from_utf8_lossy(&head[9..12]).into_owned();
-    status == "200" || status == "401"
+    stream.read_exact(&mut head).ok()?;
+    head.starts_with(b"HTTP/1.")
+        .then(|| String::from_utf8_lossy(&head[9..12]).into_owned())
 }

@@ -6,7 +6,8 @@ use std::io::Read;
 
 use base64::Engine as _;
 
-use super::http::{encode, error_message};
+use super::http::{error_message, parse_http, with_query};
+use super::request::network;
 use super::{Credentials, RegistryError};
 
 /// The most of a token reply read (tokens are a few KiB).
@@ -123,6 +124,41 @@ pub(crate) fn basic_header(credentials: &Credentials) -> String {
     )
 }
 
+/// Whether the user's password may go to `target`, for the registry at
+/// `registry` (its `scheme://host[:port]`; `loopback` when its name is
+/// `localhost`, `127.0.0.1` or `::1`). The one rule, for HTTP basic
+/// credentials sent to the registry and to a bearer token service alike:
+///
+/// - over HTTPS, yes: to the registry itself (requests to another origin,
+///   such as a redirect to blob storage, never carry credentials), and to
+///   a token service on any host (Docker Hub's is `auth.docker.io`);
+/// - over plain HTTP, only to the registry's own host (any port), and only
+///   when that host is loopback: `http://127.0.0.1:5001/token` for the
+///   registry `127.0.0.1:5000`, but neither `http://127.0.0.2:5001/token`
+///   (another host) nor a registry on `10.0.0.5:5000` reached over plain
+///   HTTP with `insecure`.
+///
+/// Where the password may not go, the request goes without it; the error
+/// says why when the request is then refused.
+pub(crate) fn password_allowed(
+    target: &str,
+    registry: &str,
+    loopback: bool,
+) -> Result<(), &'static str> {
+    let (Some(target), Some(registry)) = (parse_http(target), parse_http(registry)) else {
+        return Err("it is not an http or https URL");
+    };
+    if target.scheme() == "https" {
+        Ok(())
+    } else if target.host() != registry.host() {
+        Err("plain HTTP to another host than the registry's")
+    } else if !loopback {
+        Err("plain HTTP to a registry that is not on loopback")
+    } else {
+        Ok(())
+    }
+}
+
 /// What the client knows about authenticating to its registry.
 #[derive(Default)]
 pub(crate) struct AuthState {
@@ -130,6 +166,8 @@ pub(crate) struct AuthState {
     pub(crate) challenge: Option<Challenge>,
     /// Bearer tokens by the scopes they were granted for.
     pub(crate) tokens: HashMap<String, String>,
+    /// Where the password was asked for but not sent, and why.
+    pub(crate) withheld: Option<(String, &'static str)>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -138,11 +176,13 @@ impl std::fmt::Debug for AuthState {
         f.debug_struct("AuthState")
             .field("challenge", &self.challenge)
             .field("tokens", &self.tokens.len())
+            .field("withheld", &self.withheld.is_some())
             .finish()
     }
 }
 
-/// Asks the token service for a token covering `scopes`.
+/// Asks the token service for a token covering `scopes`, with the
+/// credentials given (the caller decides, by [`password_allowed`]).
 pub(crate) fn fetch_token(
     agent: &ureq::Agent,
     registry: &str,
@@ -151,25 +191,20 @@ pub(crate) fn fetch_token(
     scopes: &[String],
     credentials: Option<&Credentials>,
 ) -> Result<String, RegistryError> {
-    let mut url = realm.to_owned();
-    let mut separator = if url.contains('?') { '&' } else { '?' };
-    for (name, value) in service
+    let pairs: Vec<(&str, &str)> = service
         .map(|s| ("service", s))
         .into_iter()
         .chain(scopes.iter().map(|s| ("scope", s.as_str())))
-    {
-        url.push(separator);
-        url.push_str(&format!("{name}={}", encode(value)));
-        separator = '&';
-    }
+        .collect();
+    let url = with_query(realm, &pairs).ok_or_else(|| RegistryError::Protocol {
+        url: realm.to_owned(),
+        detail: "the token service (realm) is not an http or https URL".to_owned(),
+    })?;
     let mut request = agent.get(&url);
     if let Some(credentials) = credentials {
         request = request.header("Authorization", basic_header(credentials));
     }
-    let mut response = request.call().map_err(|source| RegistryError::Network {
-        url: realm.to_owned(),
-        source: Box::new(source),
-    })?;
+    let mut response = request.call().map_err(|source| network(realm, source))?;
     let status = response.status().as_u16();
     if status == 401 || status == 403 {
         let message = error_message(&mut response);
@@ -204,10 +239,7 @@ pub(crate) fn fetch_token(
         .as_reader()
         .take(TOKEN_REPLY_LIMIT)
         .read_to_end(&mut body)
-        .map_err(|e| RegistryError::Network {
-            url: realm.to_owned(),
-            source: Box::new(ureq::Error::Io(e)),
-        })?;
+        .map_err(|e| network(realm, ureq::Error::Io(e)))?;
     let reply: Reply = serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
         url: realm.to_owned(),
         detail: format!("token reply is not JSON with a token: {e}"),
@@ -268,6 +300,36 @@ mod tests {
             Access::Mount("c/d").scopes("a/b"),
             ["repository:a/b:pull,push", "repository:c/d:pull"]
         );
+    }
+
+    #[test]
+    fn the_password_goes_over_https_or_to_the_loopback_registrys_host() {
+        let local = "http://127.0.0.1:5000";
+        assert_eq!(
+            password_allowed("http://127.0.0.1:5000/v2/", local, true),
+            Ok(())
+        );
+        assert_eq!(
+            password_allowed("http://127.0.0.1:6000/token", local, true),
+            Ok(())
+        );
+        assert!(password_allowed("http://127.0.0.2:6000/token", local, true).is_err());
+        assert!(password_allowed("http://localhost:5000/token", local, true).is_err());
+        assert_eq!(
+            password_allowed("https://auth.example/token", local, true),
+            Ok(())
+        );
+        let remote = "http://10.0.0.5:5000";
+        assert!(password_allowed("http://10.0.0.5:5000/v2/", remote, false).is_err());
+        assert!(password_allowed("http://10.0.0.5:6000/token", remote, false).is_err());
+        let hub = "https://registry-1.docker.io";
+        assert_eq!(
+            password_allowed("https://auth.docker.io/token", hub, false),
+            Ok(())
+        );
+        assert!(password_allowed("http://auth.docker.io/token", hub, false).is_err());
+        assert!(password_allowed("http://registry-1.docker.io/token", hub, false).is_err());
+        assert!(password_allowed("ftp://registry-1.docker.io/token", hub, false).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::auth::{Access, AuthState};
 use super::http::header;
 use super::names::{is_loopback, registry_host, valid_repository, valid_tag};
 use super::request::{Method, Reply, network};
+use super::roots::trusted_roots;
 use super::{ClientOptions, FetchedManifest, RegistryError};
 use crate::blobs::{BlobStore, Expected};
 use crate::digest::Digest;
@@ -22,7 +23,11 @@ pub struct Client {
     pub(super) registry: String,
     pub(super) repository: String,
     pub(super) options: ClientOptions,
-    pub(super) agent: ureq::Agent,
+    /// For `http://` URLs.
+    plain: ureq::Agent,
+    /// For `https://` URLs, made on first use: reading the system's CA
+    /// store takes milliseconds that a loopback registry need not pay.
+    tls: OnceLock<ureq::Agent>,
     /// `scheme://host[:port]`; for an insecure registry, found on first use.
     pub(super) base: OnceLock<String>,
     pub(super) host: String,
@@ -45,18 +50,6 @@ impl Client {
                 name: repository.to_owned(),
             });
         }
-        let tls = ureq::tls::TlsConfig::builder()
-            .disable_verification(options.insecure)
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .tls_config(tls)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_per_read(Some(Duration::from_secs(300)))
-            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
         let base = OnceLock::new();
         if is_loopback(&host) {
             let _ = base.set(format!("http://{host}"));
@@ -67,7 +60,8 @@ impl Client {
             registry: registry.to_owned(),
             repository: repository.to_owned(),
             options,
-            agent,
+            plain: agent(ureq::tls::TlsConfig::default()),
+            tls: OnceLock::new(),
             base,
             host,
             auth: Mutex::new(AuthState::default()),
@@ -180,6 +174,15 @@ impl Client {
         let url = self.url("blobs", &digest.to_string())?;
         let response = self.send(Method::Get, &url, Access::Pull, &[], None)?;
         let response = self.expect(Method::Get, &url, response, &[200])?;
+        if let Some(announced) = response.body().content_length()
+            && announced > size
+        {
+            return Err(RegistryError::ContentLength {
+                url,
+                announced,
+                expected: size,
+            });
+        }
         let mut reader = Counting {
             inner: response.into_body().into_reader(),
             total: 0,
@@ -193,13 +196,15 @@ impl Client {
         };
         match store.write(&expected, &mut reader) {
             Ok(_) => Ok(()),
-            Err(_) if reader.error.is_some() => {
-                let cause = reader.error.take().map(ureq::Error::Io);
-                Err(network(
-                    &url,
-                    cause.unwrap_or(ureq::Error::ConnectionFailed),
-                ))
-            }
+            Err(_) if reader.error.is_some() => Err(RegistryError::Interrupted {
+                url,
+                received: reader.total,
+                expected: size,
+                source: reader
+                    .error
+                    .take()
+                    .unwrap_or_else(|| io::ErrorKind::Other.into()),
+            }),
             Err(source) => Err(RegistryError::Blob {
                 registry: self.registry.clone(),
                 digest: digest.clone(),
@@ -231,6 +236,7 @@ impl Client {
     }
 
     /// `<base>/v2/<repository>/<kind>/<reference>`, the reference checked.
+    // Joined by hand: every part is checked to hold only URL-safe characters.
     pub(crate) fn url(&self, kind: &str, reference: &str) -> Result<String, RegistryError> {
         if reference.parse::<Digest>().is_err() && !valid_tag(reference) {
             return Err(RegistryError::InvalidName {
@@ -250,16 +256,47 @@ impl Client {
         format!("{}/v2/{}/blobs/uploads/", self.base(), self.repository)
     }
 
+    /// The agent for `url`: the TLS one for `https://`, else the plain one.
+    pub(super) fn agent(&self, url: &str) -> &ureq::Agent {
+        if !url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        {
+            return &self.plain;
+        }
+        self.tls.get_or_init(|| {
+            let tls = ureq::tls::TlsConfig::builder()
+                .root_certs(trusted_roots())
+                .disable_verification(self.options.insecure)
+                .build();
+            agent(tls)
+        })
+    }
+
     pub(super) fn base(&self) -> &str {
         self.base.get_or_init(|| {
             // Insecure: HTTPS (unverified) if the registry answers it.
             let https = format!("https://{}", self.host);
-            match self.agent.get(format!("{https}/v2/")).call() {
+            match self.agent(&https).get(format!("{https}/v2/")).call() {
                 Ok(_) => https,
                 Err(_) => format!("http://{}", self.host),
             }
         })
     }
+}
+
+/// An agent that follows no redirect (the client does, checking each)
+/// and hands every status back.
+fn agent(tls: ureq::tls::TlsConfig) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(tls)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_per_read(Some(Duration::from_secs(300)))
+        .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
 }
 
 /// Counts and reports bytes; keeps the network's error for the caller.
@@ -330,6 +367,7 @@ mod tests {
     fn loopback_registries_get_plain_http() {
         let client = Client::new("[::1]:5000", "a/b", ClientOptions::default()).expect("client");
         assert_eq!(client.base(), "http://[::1]:5000");
+        assert!(client.tls.get().is_none(), "no CA store read for loopback");
         let client =
             Client::new("docker.io", "library/alpine", ClientOptions::default()).expect("client");
         assert_eq!(client.base(), "https://registry-1.docker.io");

@@ -1,69 +1,68 @@
-//! Small HTTP helpers: URLs, query encoding, the registry's error bodies.
+//! Small HTTP helpers: URLs (with the `url` crate), the registry's error
+//! bodies.
 
 use std::io::Read;
+
+use url::Url;
 
 /// The most of an error body read to quote it.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
-/// `scheme://authority` of an absolute URL, lowercased, default port dropped.
-pub(crate) fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit('@').next().unwrap_or_default();
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = authority.to_ascii_lowercase();
-    let authority = match (
-        scheme.as_str(),
-        authority.strip_suffix(":443"),
-        authority.strip_suffix(":80"),
-    ) {
-        ("https", Some(host), _) | ("http", _, Some(host)) => host.to_owned(),
-        _ => authority,
-    };
-    Some(format!("{scheme}://{authority}"))
+/// An absolute `http` or `https` URL with a host; anything else is `None`.
+pub(crate) fn parse_http(url: &str) -> Option<Url> {
+    let url = Url::parse(url.trim()).ok()?;
+    let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
+    web.then_some(url)
 }
 
-/// Resolves a `Location` header against the URL that answered it.
+/// Whether two URLs share an origin: scheme, host and port (default ports
+/// count as given), compared as the `url` crate normalizes them.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (parse_http(a), parse_http(b)) {
+        (Some(a), Some(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Resolves a `Location` header against the URL that answered it; only an
+/// `http` or `https` result is usable.
 pub(crate) fn resolve(base: &str, location: &str) -> Option<String> {
-    let location = location.trim();
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return Some(location.to_owned());
-    }
-    let (scheme, _) = base.split_once("://")?;
-    if let Some(rest) = location.strip_prefix("//") {
-        return Some(format!("{scheme}://{rest}"));
-    }
-    let base_origin = {
-        let rest = &base[scheme.len() + 3..];
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        &base[..scheme.len() + 3 + end]
-    };
-    if location.starts_with('/') {
-        return Some(format!("{base_origin}{location}"));
-    }
-    let path = &base[base_origin.len()..];
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
-    Some(format!("{base_origin}{dir}{location}"))
+    let next = parse_http(base)?.join(location.trim()).ok()?;
+    parse_http(next.as_str()).map(String::from)
 }
 
-/// Appends `name=value` (value percent-encoded) to a URL's query.
-pub(crate) fn with_query(url: &str, name: &str, value: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{name}={}", encode(value))
+/// Appends `name=value` pairs (form-encoded, as registries decode them) to
+/// a URL's query; `None` when `url` is not an http(s) URL.
+pub(crate) fn with_query(url: &str, pairs: &[(&str, &str)]) -> Option<String> {
+    let mut url = parse_http(url)?;
+    url.query_pairs_mut().extend_pairs(pairs);
+    Some(url.into())
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
+/// A URL as it may be printed: no query, fragment or user info, which is
+/// where signed storage URLs and token services carry their secrets
+/// (`X-Amz-Signature=`, `sig=`, `token=`). The one place that decides it.
+pub(crate) fn redact(url: &str) -> String {
+    match parse_http(url) {
+        Some(mut url) => {
+            let had_query = url.query().is_some();
+            url.set_query(None);
+            url.set_fragment(None);
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            let mut text = String::from(url);
+            if had_query {
+                text.push_str("?<redacted>");
+            }
+            text
+        }
+        // Not a URL we would send to: no query, fragment or user info.
+        None => {
+            let cut = url.find(['?', '#']).unwrap_or(url.len());
+            let url = &url[..cut];
+            url.rsplit('@').next().unwrap_or_default().to_owned()
         }
     }
-    out
 }
 
 /// A header's value as text.
@@ -133,22 +132,20 @@ mod tests {
 
     #[test]
     fn origins_ignore_case_and_default_ports() {
-        assert_eq!(
-            origin("https://Example.com:443/v2/"),
-            origin("https://example.com/x")
-        );
-        assert_ne!(
-            origin("https://example.com/"),
-            origin("http://example.com/")
-        );
-        assert_ne!(
-            origin("http://127.0.0.1:5000/"),
-            origin("http://localhost:5000/")
-        );
-        assert_eq!(
-            origin("http://[::1]:5000/v2/").as_deref(),
-            Some("http://[::1]:5000")
-        );
+        assert!(same_origin(
+            "https://Example.com:443/v2/",
+            "https://example.com/x"
+        ));
+        assert!(!same_origin("https://example.com/", "http://example.com/"));
+        assert!(!same_origin(
+            "http://127.0.0.1:5000/",
+            "http://localhost:5000/"
+        ));
+        assert!(same_origin(
+            "http://[::1]:5000/v2/",
+            "http://[0:0::1]:5000/"
+        ));
+        assert!(!same_origin("file:///etc/passwd", "file:///etc/passwd"));
     }
 
     #[test]
@@ -167,18 +164,47 @@ mod tests {
             resolve(base, "u2").as_deref(),
             Some("http://r:5000/v2/a/b/blobs/uploads/u2")
         );
+        assert_eq!(
+            resolve(base, "../../c?y=2").as_deref(),
+            Some("http://r:5000/v2/a/b/c?y=2")
+        );
+    }
+
+    #[test]
+    fn locations_outside_the_web_are_refused() {
+        let base = "https://r/v2/a/blobs/x";
+        for location in ["file:///etc/passwd", "ftp://h/x", "data:,x", "http://"] {
+            assert_eq!(resolve(base, location), None, "{location}");
+        }
+        assert_eq!(resolve("not a url", "/x"), None);
     }
 
     #[test]
     fn queries_are_appended_and_encoded() {
         assert_eq!(
-            with_query("http://r/u", "digest", "sha256:ab"),
-            "http://r/u?digest=sha256%3Aab"
+            with_query("http://r/u", &[("digest", "sha256:ab")]).as_deref(),
+            Some("http://r/u?digest=sha256%3Aab")
         );
         assert_eq!(
-            with_query("http://r/u?_state=x", "from", "a/b"),
-            "http://r/u?_state=x&from=a%2Fb"
+            with_query("http://r/u?_state=x%3D", &[("from", "a/b"), ("s", "p,q r")]).as_deref(),
+            Some("http://r/u?_state=x%3D&from=a%2Fb&s=p%2Cq+r")
         );
+        assert_eq!(with_query("/relative", &[("a", "b")]), None);
+    }
+
+    #[test]
+    fn printed_urls_keep_no_secrets() {
+        assert_eq!(
+            redact("https://user:pw@s3.example/bucket/blob?X-Amz-Signature=abc&sig=def#frag"),
+            "https://s3.example/bucket/blob?<redacted>"
+        );
+        assert_eq!(
+            redact("http://127.0.0.1:5000/v2/a/manifests/v1"),
+            "http://127.0.0.1:5000/v2/a/manifests/v1"
+        );
+        assert_eq!(redact("junk?token=secret"), "junk");
+        assert_eq!(redact("junk#token=secret"), "junk");
+        assert_eq!(redact("ftp://u:pw@h/x?k=v"), "h/x");
     }
 
     #[test]

@@ -2,12 +2,17 @@
 //! stored registry credentials.
 //!
 //! A [`Client`] talks to one repository on one registry. It speaks HTTPS,
-//! except to loopback registries (`localhost`, `127.0.0.1`, `::1`, any
-//! port), which get plain HTTP, and to registries marked insecure (see
-//! [`ClientOptions::insecure`]). It authenticates the way registries ask
-//! it to: anonymously first, then with HTTP basic credentials or a bearer
-//! token from the registry's token service, scoped to the repository.
-//! Credentials never follow a redirect to another host.
+//! except to loopback registries named `localhost`, `127.0.0.1` or `::1`
+//! (any port), which get plain HTTP, and to registries marked insecure (see
+//! [`ClientOptions::insecure`]). Certificates are checked against the
+//! system's CA store (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`) and
+//! Mozilla's roots bundled with wharf. It authenticates the way registries
+//! ask it to: anonymously first, then with HTTP basic credentials or a
+//! bearer token from the registry's token service, scoped to the
+//! repository. Where the password may go is decided in one place (see
+//! `auth::password_allowed`): never over plain HTTP beyond loopback, never
+//! along a redirect to another origin. URLs in error messages are printed
+//! without their query, where signed URLs keep their secrets.
 
 mod auth;
 mod client;
@@ -15,6 +20,7 @@ mod credentials;
 mod http;
 mod names;
 mod request;
+mod roots;
 mod upload;
 
 use std::path::PathBuf;
@@ -25,6 +31,7 @@ pub use credentials::{
     store_credentials_in, stored_credentials, stored_credentials_in,
 };
 
+use self::http::redact;
 use crate::blobs::BlobError;
 use crate::digest::Digest;
 
@@ -82,9 +89,9 @@ pub enum RegistryError {
         name: String,
     },
     /// The registry could not be reached, or the connection broke.
-    #[error("cannot reach {url}")]
+    #[error("cannot reach {}", redact(.url))]
     Network {
-        /// The URL being requested.
+        /// The URL being requested (printed without its query).
         url: String,
         /// The cause.
         source: Box<ureq::Error>,
@@ -105,19 +112,19 @@ pub enum RegistryError {
         message: String,
     },
     /// The manifest, blob or repository does not exist (404).
-    #[error("not found: {url}: {message}")]
+    #[error("not found: {}: {message}", redact(.url))]
     NotFound {
-        /// The URL requested.
+        /// The URL requested (printed without its query).
         url: String,
         /// What the registry said.
         message: String,
     },
     /// The registry answered with a status this request does not expect.
-    #[error("{method} {url} failed with HTTP {status}: {message}")]
+    #[error("{method} {} failed with HTTP {status}: {message}", redact(.url))]
     Status {
         /// The request method.
         method: String,
-        /// The URL requested.
+        /// The URL requested (printed without its query).
         url: String,
         /// The HTTP status.
         status: u16,
@@ -136,17 +143,17 @@ pub enum RegistryError {
         source: BlobError,
     },
     /// A manifest longer than wharf reads; reading stopped at the limit.
-    #[error("manifest at {url} is larger than the {limit} bytes wharf reads")]
+    #[error("manifest at {} is larger than the {limit} bytes wharf reads", redact(.url))]
     TooLarge {
-        /// The URL requested.
+        /// The URL requested (printed without its query).
         url: String,
         /// The limit in bytes.
         limit: usize,
     },
     /// Content does not hash to the digest it was asked for or announced with.
-    #[error("content at {url} is {actual}, but {claimed_by} says {expected}")]
+    #[error("content at {} is {actual}, but {claimed_by} says {expected}", redact(.url))]
     DigestMismatch {
-        /// The URL requested.
+        /// The URL requested (printed without its query).
         url: String,
         /// Who announced the expected digest (the reference, a header).
         claimed_by: &'static str,
@@ -156,12 +163,58 @@ pub enum RegistryError {
         actual: Digest,
     },
     /// The registry's reply breaks the protocol.
-    #[error("{url}: {detail}")]
+    #[error("{}: {detail}", redact(.url))]
     Protocol {
-        /// The URL requested.
+        /// The URL requested (printed without its query).
         url: String,
         /// What was wrong.
         detail: String,
+    },
+    /// The reply announces more bytes (`Content-Length`) than the manifest
+    /// says the content has; nothing was read.
+    #[error("{} announces {announced} bytes, but the manifest says {expected}", redact(.url))]
+    ContentLength {
+        /// The URL requested (printed without its query).
+        url: String,
+        /// The reply's `Content-Length`.
+        announced: u64,
+        /// The size the manifest gives.
+        expected: u64,
+    },
+    /// The connection broke in the middle of a download; nothing was stored.
+    #[error("download of {} broke off after {received} of {expected} bytes", redact(.url))]
+    Interrupted {
+        /// The URL requested (printed without its query).
+        url: String,
+        /// The bytes received before the break.
+        received: u64,
+        /// The size the manifest gives.
+        expected: u64,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The registry's certificate is not signed by a trusted CA (or does
+    /// not name the registry).
+    #[error(
+        "the certificate of {} is not trusted ({detail}): add its CA to the system's store or to SSL_CERT_FILE, or turn verification off (--tls-verify=false)",
+        redact(.url)
+    )]
+    Certificate {
+        /// The URL requested (printed without its query).
+        url: String,
+        /// What the TLS library found wrong.
+        detail: String,
+    },
+    /// The registry or its token service asked for the password somewhere
+    /// wharf does not send it (see the module docs for the rule).
+    #[error("the credentials for {registry} were not sent to {}: {why}", redact(.url))]
+    CredentialsWithheld {
+        /// The registry.
+        registry: String,
+        /// Where they were asked for (printed without its query).
+        url: String,
+        /// Why they were not sent.
+        why: &'static str,
     },
     /// The credentials file could not be read or written.
     #[error("{}", path.display())]
@@ -191,7 +244,9 @@ impl RegistryError {
     pub fn is_unauthorized(&self) -> bool {
         matches!(
             self,
-            RegistryError::AuthenticationRequired { .. } | RegistryError::Unauthorized { .. }
+            RegistryError::AuthenticationRequired { .. }
+                | RegistryError::Unauthorized { .. }
+                | RegistryError::CredentialsWithheld { .. }
         )
     }
 }

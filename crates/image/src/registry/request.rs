@@ -2,9 +2,12 @@
 //! (credentials only to the registry's own origin), error replies.
 
 use super::RegistryError;
-use super::auth::{Access, Challenge, basic_header, fetch_token, parse_challenges};
+use super::auth::{
+    Access, Challenge, basic_header, fetch_token, parse_challenges, password_allowed,
+};
 use super::client::Client;
-use super::http::{error_message, header, origin, resolve};
+use super::http::{error_message, header, resolve, same_origin};
+use super::names::is_loopback;
 
 /// Redirects followed at most by one request.
 const MAX_REDIRECTS: usize = 5;
@@ -38,8 +41,9 @@ pub(crate) type Reply = ureq::http::Response<ureq::Body>;
 
 impl Client {
     /// Sends a request, authenticating as the registry asks and following
-    /// redirects of GET and HEAD; credentials go only to the registry's own
-    /// origin. Returns whatever final reply came.
+    /// redirects of GET and HEAD (to http and https URLs only); credentials
+    /// go only to the registry's own origin. Returns whatever final reply
+    /// came.
     pub(crate) fn send(
         &self,
         method: Method,
@@ -48,12 +52,11 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Reply, RegistryError> {
-        let home = origin(self.base());
         let mut url = url.to_owned();
         let mut retried = false;
         let mut redirects = 0;
         loop {
-            let ours = origin(&url) == home;
+            let ours = same_origin(&url, self.base());
             let authorization = if ours {
                 self.authorization(access, false)?
             } else {
@@ -127,20 +130,35 @@ impl Client {
         match challenge {
             None => Ok(None),
             Some(Challenge::Basic) => match &self.options.credentials {
-                Some(credentials) => Ok(Some(basic_header(credentials))),
+                Some(credentials) => match self.password_allowed(self.base()) {
+                    Ok(()) => Ok(Some(basic_header(credentials))),
+                    Err(why) => Err(self.withheld(self.base(), why)),
+                },
                 None => Err(RegistryError::AuthenticationRequired {
                     registry: self.registry().to_owned(),
                 }),
             },
             Some(Challenge::Bearer { realm, service }) => {
+                let allowed = self.password_allowed(&realm);
+                if let (Some(_), Err(why)) = (&self.options.credentials, allowed) {
+                    let mut state = self.auth.lock().map_err(|_| self.poisoned())?;
+                    state.withheld = Some((realm.clone(), why));
+                }
+                let credentials = self.options.credentials.as_ref();
                 let token = fetch_token(
-                    &self.agent,
+                    self.agent(&realm),
                     self.registry(),
                     &realm,
                     service.as_deref(),
                     &scopes,
-                    self.options.credentials.as_ref(),
-                )?;
+                    credentials.filter(|_| allowed.is_ok()),
+                )
+                .map_err(|error| {
+                    match (error.is_unauthorized(), allowed, credentials) {
+                        (true, Err(why), Some(_)) => self.withheld(&realm, why),
+                        _ => error,
+                    }
+                })?;
                 let header = format!("Bearer {token}");
                 let mut state = self.auth.lock().map_err(|_| self.poisoned())?;
                 state.tokens.insert(key, token);
@@ -170,11 +188,11 @@ impl Client {
             (Method::Post | Method::Put | Method::Patch, body) => builder
                 .body(body.unwrap_or_default())
                 .map_err(ureq::Error::from)
-                .and_then(|request| self.agent.run(request)),
+                .and_then(|request| self.agent(url).run(request)),
             (_, _) => builder
                 .body(())
                 .map_err(ureq::Error::from)
-                .and_then(|request| self.agent.run(request)),
+                .and_then(|request| self.agent(url).run(request)),
         };
         result.map_err(|source| network(url, source))
     }
@@ -212,8 +230,25 @@ impl Client {
         }
     }
 
+    /// Whether the password may go to `url` (see [`password_allowed`]).
+    fn password_allowed(&self, url: &str) -> Result<(), &'static str> {
+        password_allowed(url, self.base(), is_loopback(&self.host))
+    }
+
+    fn withheld(&self, url: &str, why: &'static str) -> RegistryError {
+        RegistryError::CredentialsWithheld {
+            registry: self.registry().to_owned(),
+            url: url.to_owned(),
+            why,
+        }
+    }
+
     fn unauthorized(&self, response: &mut Reply) -> RegistryError {
         let message = error_message(response);
+        let withheld = self.auth.lock().ok().and_then(|s| s.withheld.clone());
+        if let Some((url, why)) = withheld {
+            return self.withheld(&url, why);
+        }
         match self.options.credentials {
             Some(_) => RegistryError::Unauthorized {
                 registry: self.registry().to_owned(),
@@ -233,7 +268,20 @@ impl Client {
     }
 }
 
+/// The error a failed request stands for: an untrusted certificate, or
+/// the network.
 pub(crate) fn network(url: &str, source: ureq::Error) -> RegistryError {
+    let certificate = match &source {
+        ureq::Error::Rustls(error) => Some(error),
+        ureq::Error::Io(error) => error.get_ref().and_then(|e| e.downcast_ref()),
+        _ => None,
+    };
+    if let Some(error @ rustls::Error::InvalidCertificate(_)) = certificate {
+        return RegistryError::Certificate {
+            url: url.to_owned(),
+            detail: error.to_string(),
+        };
+    }
     RegistryError::Network {
         url: url.to_owned(),
         source: Box::new(source),

@@ -25,8 +25,9 @@ impl Client {
         digest: &Digest,
         from_repository: &str,
     ) -> Result<bool, RegistryError> {
-        let url = with_query(&self.uploads_url(), "mount", &digest.to_string());
-        let url = with_query(&url, "from", from_repository);
+        let digest_text = digest.to_string();
+        let pairs = [("mount", digest_text.as_str()), ("from", from_repository)];
+        let url = self.with_query(&self.uploads_url(), &pairs)?;
         let response = self.send(
             Method::Post,
             &url,
@@ -85,7 +86,7 @@ impl Client {
                 .read_to_end(&mut bytes)
                 .map_err(read_error)?;
             self.check_size(digest, size, bytes.len() as u64)?;
-            let url = with_query(&location, "digest", &digest.to_string());
+            let url = self.with_query(&location, &[("digest", &digest.to_string())])?;
             let headers = [("Content-Type", "application/octet-stream")];
             let response = self.send(Method::Put, &url, Access::Push, &headers, Some(&bytes))?;
             self.expect(Method::Put, &url, response, &[201, 204])?;
@@ -130,7 +131,7 @@ impl Client {
             progress(sent);
         }
         self.check_size(digest, size, sent)?;
-        let url = with_query(&location, "digest", &digest.to_string());
+        let url = self.with_query(&location, &[("digest", &digest.to_string())])?;
         let response = self.send(Method::Put, &url, Access::Push, &[], Some(&[]))?;
         self.expect(Method::Put, &url, response, &[201, 204])?;
         Ok(())
@@ -144,6 +145,14 @@ impl Client {
                 url: url.to_owned(),
                 detail: "upload reply has no Location".to_owned(),
             })
+    }
+
+    /// `url` with `pairs` added to its query.
+    fn with_query(&self, url: &str, pairs: &[(&str, &str)]) -> Result<String, RegistryError> {
+        with_query(url, pairs).ok_or_else(|| RegistryError::Protocol {
+            url: url.to_owned(),
+            detail: "not an http or https URL".to_owned(),
+        })
     }
 
     fn check_size(&self, digest: &Digest, expected: u64, actual: u64) -> Result<(), RegistryError> {

@@ -231,7 +231,7 @@ impl Store {
     }
 
     fn config(&self, digest: &Digest) -> Result<ImageConfig, StoreError> {
-        let bytes = self.blobs.read(digest)?;
+        let bytes = self.blobs.read_at_most(digest, manifest::MAX_CONFIG_SIZE)?;
         serde_json::from_slice(&bytes).map_err(|source| StoreError::Config {
             digest: digest.clone(),
             source,

@@ -1,14 +1,19 @@
 //! Pulling an image from a registry into the store.
 //!
+//! Every size the registry announces is checked against wharf's caps
+//! before a byte of that content is read (see
+//! [`Manifest::check_sizes`](crate::manifest::Manifest::check_sizes)).
 //! Order makes it crash-safe: blobs first (each verified and renamed into
-//! place whole), the name last. A pull killed at any moment leaves only
-//! complete blobs and ingest files that the next open clears; pulling
-//! again fetches only what is missing. Two pulls of one image at once
+//! place whole), manifests after them, the name last. A pull killed or
+//! failed at any moment leaves only complete blobs and ingest files that
+//! the next open clears; pulling again fetches only what is missing. Two pulls of one image at once
 //! both succeed (a blob stored twice is stored once).
 
 use super::{Image, Progress, Store, StoreError, parallel, parse_manifest};
-use crate::blobs::Expected;
-use crate::manifest::{Descriptor, MAX_MANIFEST_SIZE, Parsed, media_type};
+use crate::blobs::{BlobError, Expected};
+use crate::manifest::{
+    Descriptor, MAX_MANIFEST_SIZE, ManifestError, Parsed, check_size, media_type,
+};
 use crate::reference::Reference;
 use crate::registry::{Client, ClientOptions, stored_credentials};
 use crate::store::BlobEvent;
@@ -38,21 +43,26 @@ pub fn pull(
         platform: None,
         annotations: Default::default(),
     };
-    let manifest = match top_type {
-        Parsed::Manifest(manifest) => manifest,
+    let (manifest, child) = match top_type {
+        Parsed::Manifest(manifest) => (manifest, None),
         Parsed::Index(index) => {
             let entry = index.wasm_manifest().ok_or_else(|| StoreError::NotWasm {
                 reference: reference.familiar(),
                 why: platforms(&index.manifests),
             })?;
+            check_size("manifest", entry, MAX_MANIFEST_SIZE as u64)
+                .map_err(|source| manifest_error(&fetched.digest, source))?;
             let child = client.manifest(&entry.digest.to_string())?;
-            if !store.blobs.contains(&entry.digest) {
-                store
-                    .blobs
-                    .write(&manifest_expected(entry), &child.bytes[..])?;
+            if child.bytes.len() as u64 != entry.size {
+                return Err(BlobError::SizeMismatch {
+                    digest: entry.digest.clone(),
+                    expected: entry.size,
+                    actual: child.bytes.len() as u64,
+                }
+                .into());
             }
             match parse_manifest(&entry.digest, &child.bytes)? {
-                Parsed::Manifest(manifest) => manifest,
+                Parsed::Manifest(manifest) => (manifest, Some((entry.clone(), child.bytes))),
                 Parsed::Index(_) => {
                     return Err(StoreError::NotWasm {
                         reference: reference.familiar(),
@@ -62,6 +72,10 @@ pub fn pull(
             }
         }
     };
+    let manifest_digest = child.as_ref().map_or(&fetched.digest, |(e, _)| &e.digest);
+    manifest
+        .check_sizes()
+        .map_err(|source| manifest_error(manifest_digest, source))?;
     // The config first: an image for another platform is refused before
     // any of its layers moves.
     fetch_all(
@@ -72,6 +86,11 @@ pub fn pull(
     )?;
     store.check_runnable(&reference.familiar(), &manifest)?;
     fetch_all(&client, store, &manifest.layers, progress)?;
+    if let Some((entry, bytes)) = &child
+        && !store.blobs.contains(&entry.digest)
+    {
+        store.blobs.write(&manifest_expected(entry), &bytes[..])?;
+    }
     if !store.blobs.contains(&fetched.digest) {
         store.blobs.write(
             &Expected {
@@ -100,6 +119,13 @@ pub(crate) fn client_for(reference: &Reference, insecure: bool) -> Result<Client
             credentials,
         },
     )?)
+}
+
+fn manifest_error(digest: &crate::digest::Digest, source: ManifestError) -> StoreError {
+    StoreError::Manifest {
+        digest: digest.clone(),
+        source,
+    }
 }
 
 fn manifest_expected(entry: &Descriptor) -> Expected {

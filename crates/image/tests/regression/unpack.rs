@@ -1,5 +1,4 @@
-//! One test per attack on the image store that once worked, named after
-//! the attack it stops. Each checks that the host outside is unchanged.
+//! Crafted layers: each test checks that the host outside is unchanged.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
