@@ -201,9 +201,14 @@ impl BlobStore {
         &self.root
     }
 
-    /// Reads a stored blob, checking that it still hashes to its name.
+    /// Reads a stored document — a manifest, index or config — checking
+    /// that it still hashes to its name. Documents are small: one larger
+    /// than the largest a registry may send (4 MiB) is refused before it is
+    /// read, whatever an archive or a descriptor claims.
     pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, BlobError> {
-        self.read_at_most(digest, u64::MAX)
+        let limit =
+            crate::manifest::MAX_MANIFEST_SIZE.max(crate::manifest::MAX_CONFIG_SIZE as usize);
+        self.read_at_most(digest, limit as u64)
     }
 
     /// Like [`BlobStore::read`], but a blob larger than `limit` is refused
@@ -438,6 +443,19 @@ mod tests {
             store.read_at_most(&digest, 11),
             Err(BlobError::TooLarge { limit: 11, .. })
         ));
+    }
+
+    #[test]
+    fn a_stored_document_larger_than_a_manifest_may_be_is_not_read() {
+        let (_dir, store) = store();
+        let huge = vec![b' '; (4 << 20) + 1];
+        let digest = store.put(&huge).expect("put");
+        let error = store.read(&digest).expect_err("too large to be a document");
+        assert!(matches!(error, BlobError::TooLarge { .. }), "{error}");
+        assert_eq!(
+            store.read(&store.put(b"{}").expect("put")).expect("small"),
+            b"{}"
+        );
     }
 
     #[test]

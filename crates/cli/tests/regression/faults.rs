@@ -122,7 +122,10 @@ fn a_full_disk_fails_a_pull_with_one_line_and_leaves_no_image() {
     let output = wharf(&root, &["pull", &reference]);
     assert_code(&output, 125);
     let message = stderr(&output);
-    let errors: Vec<&str> = message.lines().filter(|l| l.starts_with("wharf:")).collect();
+    let errors: Vec<&str> = message
+        .lines()
+        .filter(|l| l.starts_with("wharf:"))
+        .collect();
     assert_eq!(errors.len(), 1, "one error line: {message}");
     assert!(errors[0].to_lowercase().contains("no space"), "{message}");
     assert_eq!(stdout(&crate::layout::wharf(&root, &["images", "-q"])), "");
