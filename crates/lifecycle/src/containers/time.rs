@@ -30,7 +30,11 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut clock = clock.split(':').map(|p| p.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    // Four-digit years only: a hostile state file's year must not overflow.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if hour > 23 || minute > 59 {
         return None;
     }
     if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) || second > 60 {
@@ -39,7 +43,7 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let nanos = format!("{fraction:0<9}").parse::<u32>().ok()?;
     let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::new(seconds, nanos))
+    UNIX_EPOCH.checked_add(Duration::new(seconds, nanos))
 }
 
 /// Days from 1970-01-01 to the given date (the inverse of the above).
@@ -78,6 +82,8 @@ mod tests {
             "2023-11-14",
             "2023-13-01T00:00:00Z",
             "2023-11-14T22:13:20+01:00",
+            "99999999999999999-01-01T00:00:00Z",
+            "-9223372036854775808-01-01T00:00:00Z",
             "x",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
