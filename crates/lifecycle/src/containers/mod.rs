@@ -159,10 +159,15 @@ impl Containers {
 
     /// The container with this name, ID, or unique ID prefix.
     pub fn find(&self, query: &str) -> Result<Container, ContainerError> {
-        if let Some(id) = names::lookup(&self.root, query)
-            && let Ok(container) = self.read(&id)
-        {
-            return Ok(container);
+        if let Some(id) = names::lookup(&self.root, query) {
+            match self.read(&id) {
+                Ok(container) => return Ok(container),
+                // A name whose container is damaged names it still.
+                Err(error @ (ContainerError::Damaged { .. } | ContainerError::WrongId { .. })) => {
+                    return Err(error);
+                }
+                Err(_) => {}
+            }
         }
         let lowered = query.to_ascii_lowercase();
         if lowered.is_empty() || !lowered.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -63,11 +63,7 @@ pub fn own_start_time() -> Option<u64> {
 /// `started` (its start time) or, with none recorded, the holder of the
 /// supervisor lock at `lock`; `None` when it is some other process or
 /// none at all.
-pub(super) fn find(
-    pid: u32,
-    started: Option<u64>,
-    lock: &Path,
-) -> io::Result<Option<Supervisor>> {
+pub(super) fn find(pid: u32, started: Option<u64>, lock: &Path) -> io::Result<Option<Supervisor>> {
     let Some(pid) = checked_pid(pid) else {
         return Ok(None);
     };
