@@ -41,5 +41,40 @@ pub fn is_root() -> bool {
 /// Whether the tests run in CI: `CI` is set, and not to ``, `0` or
 /// `false`.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+    is_ci_value(std::env::var("CI").ok().as_deref())
+}
+
+fn is_ci_value(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_is_any_value_but_empty_0_or_false() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("0"), false),
+            (Some("false"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+        ] {
+            assert_eq!(is_ci_value(value), ci, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_need_that_is_met_is_no_skip() {
+        assert!(!skip_unless("t", true, "nothing"));
+        if !in_ci() {
+            assert!(skip_unless(
+                "t",
+                false,
+                "what it lacks (a test of the skip)"
+            ));
+        }
+    }
 }
