@@ -32,6 +32,34 @@ pub enum LifecycleError {
     /// The spec names no program: `process.args` is missing or empty.
     #[error("the OCI spec names no program (process.args is empty)")]
     NoProgram,
+    /// `root.path` names no directory below the bundle.
+    #[error("the OCI spec's root.path `{root_path}` is not a directory inside the bundle {}", bundle.display())]
+    RootOutsideBundle {
+        /// The spec's `root.path`.
+        root_path: String,
+        /// The bundle.
+        bundle: PathBuf,
+    },
+    /// A part of the rootfs path inside the bundle is a symbolic link.
+    #[error("{} is a symbolic link: the rootfs must lie inside the bundle", path.display())]
+    RootIsLink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A part of the rootfs path inside the bundle is not a directory.
+    #[error("{} is not a directory", path.display())]
+    RootNotDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A part of the rootfs path could not be looked at.
+    #[error("cannot read {}", path.display())]
+    ReadRoot {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// `process.cwd` is not an absolute path.
     #[error("the OCI spec's process.cwd `{cwd}` is not an absolute path")]
     RelativeCwd {

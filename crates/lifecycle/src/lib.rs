@@ -9,6 +9,7 @@
 //! (CLI, shim, runc-compatible runtime).
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod containers;
 mod error;
 pub mod flock;

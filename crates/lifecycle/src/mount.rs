@@ -225,7 +225,8 @@ fn unescape(field: &[u8]) -> Vec<u8> {
 
 fn detach(target: &CStr) -> io::Result<()> {
     // SAFETY: `target` is a NUL-terminated string that outlives the call.
-    let rc = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    // UMOUNT_NOFOLLOW: a target that became a link is not followed.
+    let rc = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
     if rc == 0 {
         Ok(())
     } else {

@@ -3,13 +3,9 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    eprintln!("SKIPPED: needs root");
-    false
+/// Whether test `test` may mount (else it is skipped, visibly).
+fn can_mount(test: &str) -> bool {
+    !wharf_testkit::skip_unless_root(test, "to mount")
 }
 
 /// Unmounts `target` when dropped, so a failed test leaves no mount behind.
@@ -73,7 +69,7 @@ fn no_mounts_and_nothing_to_unmount_are_fine() {
     let dir = tempfile::tempdir().expect("tempdir");
     mount_rootfs(&[], dir.path()).expect("no mounts");
     assert!(!is_mount_point(dir.path()).expect("mountinfo"));
-    if !is_root() {
+    if !can_mount("no_mounts_and_nothing_to_unmount_are_fine") {
         return;
     }
     unmount_rootfs(dir.path()).expect("not mounted");
@@ -82,7 +78,7 @@ fn no_mounts_and_nothing_to_unmount_are_fine() {
 
 #[test]
 fn bind_mount_then_unmount() {
-    if !is_root() {
+    if !can_mount("bind_mount_then_unmount") {
         return;
     }
     let (_dir, src, target, _cleanup) = setup();
@@ -102,7 +98,7 @@ fn bind_mount_then_unmount() {
 
 #[test]
 fn read_only_bind_refuses_writes() {
-    if !is_root() {
+    if !can_mount("read_only_bind_refuses_writes") {
         return;
     }
     let (_dir, src, target, _cleanup) = setup();
@@ -119,7 +115,7 @@ fn read_only_bind_refuses_writes() {
 
 #[test]
 fn overlay_of_two_lowers_and_an_upper() {
-    if !is_root() {
+    if !can_mount("overlay_of_two_lowers_and_an_upper") {
         return;
     }
     let (dir, _src, target, _cleanup) = setup();
@@ -152,7 +148,7 @@ fn overlay_of_two_lowers_and_an_upper() {
 
 #[test]
 fn failed_second_mount_leaves_nothing_mounted() {
-    if !is_root() {
+    if !can_mount("failed_second_mount_leaves_nothing_mounted") {
         return;
     }
     let (dir, src, target, _cleanup) = setup();

@@ -246,9 +246,10 @@ impl OciSpec {
         &self.root.path
     }
 
-    /// The rootfs directory of this spec's bundle `bundle`.
-    pub fn rootfs(&self, bundle: &Path) -> PathBuf {
-        bundle.join(&self.root.path)
+    /// The rootfs directory of this spec's bundle `bundle`, which must lie
+    /// inside it (see [`crate::bundle::rootfs_in`]).
+    pub fn rootfs(&self, bundle: &Path) -> Result<PathBuf, LifecycleError> {
+        crate::bundle::rootfs_in(bundle, &self.root.path)
     }
 
     /// `root.readonly`: whether the container may not change its rootfs.

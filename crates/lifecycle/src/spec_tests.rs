@@ -28,7 +28,10 @@ fn defaults_and_nulls() {
     assert!(spec.args().is_empty() && spec.env().is_empty() && spec.mounts().is_empty());
     assert_eq!(spec.cwd(), "/");
     assert_eq!(spec.root_path(), "rootfs");
-    assert_eq!(spec.rootfs(Path::new("/b")), Path::new("/b/rootfs"));
+    assert_eq!(
+        spec.rootfs(Path::new("/b")).expect("inside"),
+        Path::new("/b/rootfs")
+    );
     assert!(!spec.root_readonly() && !spec.is_pod_sandbox() && !spec.terminal());
     assert_eq!(spec.memory_limit(), None);
     let spec = OciSpec::parse(b"{}", Path::new("config.json")).expect("parse");
@@ -42,7 +45,11 @@ fn root_and_mount_fields() {
                   {"destination":"/p","type":"proc","source":"proc"}]}"#;
     let spec = OciSpec::parse(json, Path::new("config.json")).expect("parse");
     assert_eq!(spec.root_path(), "/abs/rootfs");
-    assert_eq!(spec.rootfs(Path::new("/b")), Path::new("/abs/rootfs"));
+    assert!(spec.rootfs(Path::new("/b")).is_err(), "outside the bundle");
+    assert_eq!(
+        spec.rootfs(Path::new("/abs")).expect("inside"),
+        Path::new("/abs/rootfs")
+    );
     assert!(spec.root_readonly());
     let [bind, proc] = spec.mounts() else {
         panic!("two mounts")

@@ -14,8 +14,9 @@ use crate::time::timestamp;
 
 pub fn delete(args: &Args) -> Result<(), String> {
     let bundle = args.bundle()?;
-    wharf_lifecycle::unmount_rootfs(&bundle.join("rootfs"))
-        .map_err(|e| crate::report::chain(&e))?;
+    if let Some(rootfs) = rootfs_of(&bundle) {
+        wharf_lifecycle::unmount_rootfs(&rootfs).map_err(|e| crate::report::chain(&e))?;
+    }
     forget_dead_daemon(args, &bundle)?;
     let response = DeleteResponse {
         pid: 0,
@@ -31,10 +32,20 @@ pub fn delete(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("stdout: {e}"))
 }
 
+/// Where Create mounted the rootfs: the spec's root.path (`rootfs` when
+/// the spec cannot be read); `None` when that is not inside the bundle
+/// (Create refused it, so nothing is mounted there).
+fn rootfs_of(bundle: &std::path::Path) -> Option<std::path::PathBuf> {
+    match wharf_lifecycle::load(bundle) {
+        Ok(spec) => spec.rootfs(bundle).ok(),
+        Err(_) => wharf_lifecycle::bundle::rootfs_in(bundle, "rootfs").ok(),
+    }
+}
+
 /// A daemon that was killed leaves its group's socket and lock files.
 fn forget_dead_daemon(args: &Args, bundle: &std::path::Path) -> Result<(), String> {
     let group = group::group_of(bundle);
-    let socket = group::socket_path(args, &group);
+    let socket = group::socket_path(args, &group)?;
     let lock = group::lock(&socket, &group::label(args, &group))?;
     if !group::daemon_alive(&socket)? {
         lock.remove_group();

@@ -9,29 +9,13 @@
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use wharf_lifecycle::flock;
 
 use crate::args::Args;
-
-/// Where group sockets live: under /run when we may write there.
-fn socket_dir() -> PathBuf {
-    let run = PathBuf::from("/run/wharf-shim");
-    if fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&run)
-        .is_ok()
-    {
-        return run;
-    }
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    std::env::temp_dir().join(format!("wharf-shim-{uid}"))
-}
 
 /// The group of the container in `bundle`.
 pub fn group_of(bundle: &Path) -> String {
@@ -53,16 +37,13 @@ pub fn label(args: &Args, group: &str) -> String {
     format!("{} {} {group}\n", args.address, args.namespace)
 }
 
-/// The socket of a group's daemon.
-pub fn socket_path(args: &Args, group: &str) -> PathBuf {
+/// The socket of a group's daemon, in the private socket directory (see
+/// [`crate::socket_dir`]).
+pub fn socket_path(args: &Args, group: &str) -> Result<PathBuf, String> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (args.address.as_str(), args.namespace.as_str(), group).hash(&mut hasher);
-    let dir = socket_dir();
-    let _ = fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir);
-    dir.join(format!("{:016x}.sock", hasher.finish()))
+    let dir = crate::socket_dir::socket_dir()?;
+    Ok(dir.join(format!("{:016x}.sock", hasher.finish())))
 }
 
 /// An exclusive hold on a group's socket, released when dropped.

@@ -10,12 +10,14 @@
 mod args;
 mod artifact;
 mod container;
+mod creating;
 mod delete;
 mod drain;
 mod events;
 mod group;
 mod report;
 mod serve;
+mod socket_dir;
 mod start;
 mod task;
 mod time;

@@ -20,7 +20,7 @@ pub const ALIVE_FD: i32 = 4;
 pub fn start(args: &Args) -> Result<(), String> {
     let bundle = args.bundle()?;
     let group = group::group_of(&bundle);
-    let socket = group::socket_path(args, &group);
+    let socket = group::socket_path(args, &group)?;
     let address = format!("unix://{}", socket.display());
     {
         let lock = group::lock(&socket, &group::label(args, &group))?;

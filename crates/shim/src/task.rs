@@ -22,6 +22,7 @@ use wharf_lifecycle::{LifecycleError, RootfsMount};
 
 use crate::artifact::{self, Containerd};
 use crate::container::{Container, Status, Workload};
+use crate::creating::Creating;
 use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
 use crate::group;
@@ -36,6 +37,7 @@ pub struct Service {
     socket: PathBuf,
     containerd: Containerd,
     unmounts: Unmounts,
+    creating: Creating,
 }
 
 /// How long an idle daemon waits for a next container before it exits:
@@ -73,6 +75,7 @@ impl Service {
             socket,
             containerd,
             unmounts: Unmounts::default(),
+            creating: Creating::default(),
         }
     }
 
@@ -102,7 +105,7 @@ impl Service {
         }
         let bundle = PathBuf::from(&request.bundle);
         let spec = wharf_lifecycle::load(&bundle).map_err(|e| crate::report::chain(&e))?;
-        let rootfs = bundle.join(spec.root_path());
+        let rootfs = spec.rootfs(&bundle).map_err(|e| crate::report::chain(&e))?;
         let mounts: Vec<RootfsMount> = request
             .rootfs
             .iter()
@@ -240,12 +243,19 @@ impl Task for Service {
         _: &TtrpcContext,
         request: CreateTaskRequest,
     ) -> ttrpc::Result<CreateTaskResponse> {
-        if self.containers().contains_key(&request.id) {
+        // Held until the container is in the map (or its Create failed):
+        // a second Create of this ID mounts nothing.
+        let reserved = {
+            let containers = self.containers();
+            self.creating
+                .reserve(&request.id, containers.contains_key(&request.id))
+        };
+        let Some(_reserved) = reserved else {
             return Err(rpc_error(
                 Code::ALREADY_EXISTS,
                 format!("container {} exists", request.id),
             ));
-        }
+        };
         let container = self
             .prepare(&request)
             .map_err(|message| rpc_error(Code::FAILED_PRECONDITION, message))?;

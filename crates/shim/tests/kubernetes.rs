@@ -126,7 +126,7 @@ fn create_and_start(
 #[test]
 fn a_pod_with_runtime_class_wharf_runs_under_cri() {
     let test = "a_pod_with_runtime_class_wharf_runs_under_cri";
-    if skip_unless_root(test) {
+    if skip_unless_root(test, "containerd with CRI runs as root") {
         return;
     }
     let work = temp();

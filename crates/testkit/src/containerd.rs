@@ -3,8 +3,8 @@
 //! shims a test names on its `PATH`.
 
 use crate::mounts::unmount_under;
+use crate::skip::is_root;
 use std::fs;
-use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -19,23 +19,6 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// `timeout` kills it (exit status 124), so a hung shim fails a test
 /// instead of hanging it.
 const CTR_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Whether a test that needs root should be skipped: prints
-/// `SKIPPED <test>: needs root` and returns `true` when not run as root
-/// and not in CI (`CI` unset). In CI, which runs as root, it returns
-/// `false`, and the test's own start of the daemon panics if it cannot
-/// have root.
-pub fn skip_unless_root(test: &str) -> bool {
-    if is_root() || std::env::var_os("CI").is_some() {
-        return false;
-    }
-    eprintln!("SKIPPED {test}: needs root (containerd; CI runs the tests as root)");
-    true
-}
-
-fn is_root() -> bool {
-    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
 
 /// A containerd run as root on a Unix socket in a temporary directory,
 /// without the CRI plugin, using its own namespace for everything a test

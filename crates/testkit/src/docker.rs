@@ -3,7 +3,6 @@
 
 use crate::mounts::unmount_under;
 use std::fs;
-use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,8 +32,7 @@ impl TestDocker {
     /// When not run as root, when `dockerd` is not installed, or when it
     /// does not come up within 30 seconds (with its log).
     pub fn start() -> TestDocker {
-        let is_root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-        if !is_root {
+        if !crate::skip::is_root() {
             panic!(
                 "the Docker Engine tests start their own dockerd and must run as root \
                  (they do in CI); run the test suite as root"

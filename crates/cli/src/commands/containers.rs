@@ -182,7 +182,7 @@ fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), Contai
         if !force {
             return Err(ContainerError::Running(container.label().to_owned()));
         }
-        kill_supervisor(&container);
+        kill_supervisor(&container)?;
     }
     store.remove(&container)
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use wharf_lifecycle::containers::{Container, ContainerError, Containers};
+use wharf_lifecycle::containers::{Container, ContainerError, Containers, Supervisor};
 
 use super::Outcome;
 use super::containers::open;
@@ -52,7 +52,8 @@ pub fn kill(args: KillArgs) -> Outcome {
 /// Sends `number` to the container's supervisor and waits up to `grace`
 /// for it to end, then kills it; then records an exit the supervisor could
 /// not, and removes a `--rm` container. SIGSTOP and SIGCONT only pause and
-/// resume it.
+/// resume it. Only a process that is the supervisor the state names is
+/// signalled (see [`Container::supervisor`]).
 fn signal(
     store: &Containers,
     container: Container,
@@ -60,17 +61,16 @@ fn signal(
     grace: Duration,
 ) -> Result<(), ContainerError> {
     let _held = container.lock()?;
-    let Some(pid) = container.state.pid.filter(|_| container.supervisor_alive()) else {
+    let Some(supervisor) = container.supervisor()? else {
         return Ok(());
     };
-    // SAFETY: kill has no memory effects; the pid is the live supervisor's
-    // (it holds its lock, so it has not ended and been reused).
-    unsafe { libc::kill(pid as i32, number) };
+    send(&container, &supervisor, number)?;
     if matches!(number, libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP) {
         return Ok(());
     }
     if !ended_within(&container, grace) {
-        kill_supervisor(&container);
+        send(&container, &supervisor, libc::SIGKILL)?;
+        ended_within(&container, Duration::from_secs(30));
     }
     let mut ended = store.find(&container.record.id)?;
     ended.settle_lost()?;
@@ -80,13 +80,24 @@ fn signal(
     Ok(())
 }
 
-/// Kills the supervisor with SIGKILL and waits until it is gone.
-pub(super) fn kill_supervisor(container: &Container) {
-    if let Some(pid) = container.state.pid {
-        // SAFETY: as in `signal`: the pid is the live supervisor's.
-        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+/// Kills the supervisor, if one lives, with SIGKILL and waits until it is
+/// gone.
+pub(super) fn kill_supervisor(container: &Container) -> Result<(), ContainerError> {
+    if let Some(supervisor) = container.supervisor()? {
+        send(container, &supervisor, libc::SIGKILL)?;
     }
     ended_within(container, Duration::from_secs(30));
+    Ok(())
+}
+
+fn send(container: &Container, supervisor: &Supervisor, number: i32) -> Result<(), ContainerError> {
+    supervisor
+        .signal(number)
+        .map_err(|source| ContainerError::Signal {
+            container: container.label().to_owned(),
+            pid: supervisor.pid(),
+            source,
+        })
 }
 
 fn ended_within(container: &Container, limit: Duration) -> bool {

@@ -70,7 +70,7 @@ pub fn stats(args: StatsArgs) -> Outcome {
 /// The supervisor's CPU time (user + system) and resident set, or zeros
 /// when it is gone.
 fn sample(container: &Container) -> Sample {
-    let Some(pid) = container.state.pid.filter(|_| container.supervisor_alive()) else {
+    let Some(pid) = container.supervisor().ok().flatten().map(|s| s.pid()) else {
         return Sample::default();
     };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

@@ -190,7 +190,7 @@ fn watch_signals(
             let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
             let mut state = container.state.clone();
             state.status = Status::Exited;
-            state.pid = None;
+            state.unsupervised();
             state.exit_code = Some(exit::for_signal(signal));
             state.finished_at = Some(time::rfc3339(SystemTime::now()));
             let _ = container.set_state(state);
@@ -245,7 +245,7 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
         let started = Instant::now();
         record(container, |state| {
             state.status = Status::Running;
-            state.pid = Some(std::process::id());
+            state.supervised_here();
             state.started_at = Some(time::rfc3339(SystemTime::now()));
             state.error = None;
         });
@@ -269,7 +269,7 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
             state.finished_at = Some(time::rfc3339(SystemTime::now()));
             state.error = error;
             if !again {
-                state.pid = None;
+                state.unsupervised();
             }
         });
         if !again {

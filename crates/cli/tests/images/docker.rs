@@ -35,12 +35,8 @@ fn docker_ok(docker: &TestDocker, args: &[&str]) -> Output {
 
 #[test]
 fn docker_loads_a_wharf_archive_and_wharf_loads_dockers() {
-    // SAFETY: geteuid has no preconditions.
-    let root_user = unsafe { libc::geteuid() } == 0;
-    if !root_user && std::env::var_os("CI").is_none() {
-        eprintln!(
-            "SKIPPED docker_loads_a_wharf_archive_and_wharf_loads_dockers: dockerd needs root (CI runs it as root)"
-        );
+    let test = "docker_loads_a_wharf_archive_and_wharf_loads_dockers";
+    if wharf_testkit::skip_unless_root(test, "dockerd runs as root") {
         return;
     }
     let docker = TestDocker::start();

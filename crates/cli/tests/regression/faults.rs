@@ -104,8 +104,10 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_full_disk_fails_a_pull_with_one_line_and_leaves_no_image() {
-    if wharf_testkit::skip_unless_root("a_full_disk_fails_a_pull_with_one_line_and_leaves_no_image")
-    {
+    if wharf_testkit::skip_unless_root(
+        "a_full_disk_fails_a_pull_with_one_line_and_leaves_no_image",
+        "mounts a tmpfs",
+    ) {
         return;
     }
     let registry = TestRegistry::start();
@@ -143,7 +145,10 @@ fn a_full_disk_fails_a_pull_with_one_line_and_leaves_no_image() {
 
 #[test]
 fn a_tree_that_does_not_fit_leaves_no_partial_tree() {
-    if wharf_testkit::skip_unless_root("a_tree_that_does_not_fit_leaves_no_partial_tree") {
+    if wharf_testkit::skip_unless_root(
+        "a_tree_that_does_not_fit_leaves_no_partial_tree",
+        "mounts a tmpfs",
+    ) {
         return;
     }
     let registry = TestRegistry::start();

@@ -15,3 +15,4 @@ mod argv;
 mod faults;
 mod flags;
 mod images;
+mod signals;

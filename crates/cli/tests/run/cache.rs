@@ -143,9 +143,8 @@ fn unusable_cache_location_still_runs() {
 
 #[test]
 fn cache_owned_by_another_user_is_never_used() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED cache_owned_by_another_user_is_never_used: needs root to chown");
+    let test = "cache_owned_by_another_user_is_never_used";
+    if wharf_testkit::skip_unless_root(test, "to chown the cache to another user") {
         return;
     }
     let root = temp();

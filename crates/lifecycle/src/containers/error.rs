@@ -60,6 +60,26 @@ pub enum ContainerError {
     /// The container does not run, and the command needs it running.
     #[error("container {0} is not running")]
     NotRunning(String),
+    /// A supervisor lives, but the state names another process as it.
+    #[error(
+        "container {container}: process {pid} is not its supervisor (its state.json is stale or damaged): nothing was signalled"
+    )]
+    NotItsSupervisor {
+        /// The container's name or short ID.
+        container: String,
+        /// The pid its state names.
+        pid: u32,
+    },
+    /// The supervisor could not be signalled.
+    #[error("cannot signal the supervisor (pid {pid}) of container {container}")]
+    Signal {
+        /// The container's name or short ID.
+        container: String,
+        /// The supervisor's pid.
+        pid: u32,
+        /// The kernel's answer.
+        source: std::io::Error,
+    },
     /// A `--restart` value wharf does not know.
     #[error("invalid restart policy `{0}`: use no, on-failure[:N] or always")]
     InvalidRestart(String),

@@ -21,6 +21,7 @@ mod error;
 mod lock;
 pub mod logs;
 mod names;
+mod process;
 mod record;
 pub mod time;
 
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::ContainerError;
 pub use lock::Held;
+pub use process::{Supervisor, own_start_time};
 pub use record::{LogOptions, Record, RestartPolicy, RunRecord, State, Status, VolumeRecord};
 
 /// The containers under one root directory.
@@ -157,10 +159,15 @@ impl Containers {
 
     /// The container with this name, ID, or unique ID prefix.
     pub fn find(&self, query: &str) -> Result<Container, ContainerError> {
-        if let Some(id) = names::lookup(&self.root, query)
-            && let Ok(container) = self.read(&id)
-        {
-            return Ok(container);
+        if let Some(id) = names::lookup(&self.root, query) {
+            match self.read(&id) {
+                Ok(container) => return Ok(container),
+                // A name whose container is damaged names it still.
+                Err(error @ (ContainerError::Damaged { .. } | ContainerError::WrongId { .. })) => {
+                    return Err(error);
+                }
+                Err(_) => {}
+            }
         }
         let lowered = query.to_ascii_lowercase();
         if lowered.is_empty() || !lowered.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -221,6 +228,7 @@ fn lost(state: State) -> State {
     State {
         status: Status::Exited,
         pid: None,
+        pid_start_time: None,
         exit_code: Some(LOST_EXIT_CODE),
         finished_at: None,
         error: Some(SUPERVISOR_DIED.to_owned()),
@@ -265,6 +273,23 @@ impl Container {
             lock::try_lock(&self.dir.join("supervisor.lock"), false),
             Ok(None)
         )
+    }
+
+    /// Its supervisor's process, to signal: `None` when no supervisor
+    /// lives (or it has not yet recorded its pid); an error when one lives
+    /// but the state names a process that is not it.
+    pub fn supervisor(&self) -> Result<Option<Supervisor>, ContainerError> {
+        let Some(pid) = self.state.pid.filter(|_| self.supervisor_alive()) else {
+            return Ok(None);
+        };
+        let lock = self.dir.join("supervisor.lock");
+        process::find(pid, self.state.pid_start_time, &lock)
+            .map_err(ContainerError::io(format!("/proc/{pid}")))?
+            .ok_or_else(|| ContainerError::NotItsSupervisor {
+                container: self.label().to_owned(),
+                pid,
+            })
+            .map(Some)
     }
 
     /// For the supervisor: holds the supervisor's lock for as long as the

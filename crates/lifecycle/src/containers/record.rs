@@ -213,6 +213,11 @@ pub struct State {
     pub status: Status,
     /// The supervisor's process ID while it runs.
     pub pid: Option<u32>,
+    /// When that process started: field 22 of `/proc/PID/stat`, in clock
+    /// ticks after boot. It tells the supervisor apart from a later
+    /// process given the same pid; states of older wharfs lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start_time: Option<u64>,
     /// When the guest last started (RFC 3339, UTC).
     pub started_at: Option<String>,
     /// When the guest last ended (RFC 3339, UTC).
@@ -231,12 +236,25 @@ impl State {
         State {
             status: Status::Created,
             pid: None,
+            pid_start_time: None,
             started_at: None,
             finished_at: None,
             exit_code: None,
             restarts: 0,
             error: None,
         }
+    }
+
+    /// Records this process as the supervisor: its pid and start time.
+    pub fn supervised_here(&mut self) {
+        self.pid = Some(std::process::id());
+        self.pid_start_time = super::own_start_time();
+    }
+
+    /// Records that no supervisor runs the guest any more.
+    pub fn unsupervised(&mut self) {
+        self.pid = None;
+        self.pid_start_time = None;
     }
 
     /// Whether the guest runs or will run again.

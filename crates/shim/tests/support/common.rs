@@ -264,7 +264,8 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// A started [`Harness`], or a return from the test (which printed
-/// `SKIPPED`) when not root and not in CI.
+/// `SKIPPED`) when not root and not in CI (see
+/// [`wharf_testkit::skip_unless`]).
 #[allow(unused_macros)]
 macro_rules! harness {
     ($name:literal) => {
@@ -286,7 +287,7 @@ impl Harness {
     /// Starts containerd and imports both images; `None` (after printing
     /// `SKIPPED`) when not root and not in CI.
     pub fn start(test: &str) -> Option<Harness> {
-        if wharf_testkit::skip_unless_root(test) {
+        if wharf_testkit::skip_unless_root(test, "containerd runs as root") {
             return None;
         }
         let wasm = wasm_image_archive();
