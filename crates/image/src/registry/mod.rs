@@ -9,7 +9,7 @@
 //! token from the registry's token service, scoped to the repository.
 //! Credentials never follow a redirect to another host.
 
-mod auth;
+pub(crate) mod auth;
 mod client;
 mod credentials;
 mod http;
