@@ -40,7 +40,12 @@ fn context() -> &'static PathBuf {
     })
 }
 
-const PLATFORMS: [Option<&str>; 4] = [None, Some("wasi/wasm"), Some("wasip1/wasm"), Some("wasip2/wasm")];
+const PLATFORMS: [Option<&str>; 4] = [
+    None,
+    Some("wasi/wasm"),
+    Some("wasip1/wasm"),
+    Some("wasip2/wasm"),
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, text)) = data.split_first() else {

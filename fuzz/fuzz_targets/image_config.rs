@@ -39,8 +39,14 @@ fuzz_target!(|data: &[u8]| {
     let layer = blobs.put(b"\0asm\x01\0\0\0").expect("store layer");
     let mut stored = vec![config.clone()];
     let shapes = [
-        (media_type::OCI_CONFIG, "application/vnd.oci.image.layer.v1.tar"),
-        (media_type::DOCKER_CONFIG, "application/vnd.oci.image.layer.v1.tar"),
+        (
+            media_type::OCI_CONFIG,
+            "application/vnd.oci.image.layer.v1.tar",
+        ),
+        (
+            media_type::DOCKER_CONFIG,
+            "application/vnd.oci.image.layer.v1.tar",
+        ),
         (media_type::WASM_CONFIG, media_type::WASM_LAYER),
     ];
     for (config_type, layer_type) in shapes {

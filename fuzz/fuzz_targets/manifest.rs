@@ -21,9 +21,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let again = match &parsed {
-            Parsed::Manifest(manifest) => {
-                serde_json::to_vec(manifest).expect("serialize manifest")
-            }
+            Parsed::Manifest(manifest) => serde_json::to_vec(manifest).expect("serialize manifest"),
             Parsed::Index(index) => {
                 let _ = index.wasm_manifest();
                 serde_json::to_vec(index).expect("serialize index")

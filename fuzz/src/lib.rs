@@ -8,13 +8,20 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// A directory of this process for the targets' scratch trees, removed
-/// when the process ends normally.
+/// when the process ends normally. On tmpfs (`/dev/shm`) when there is
+/// one: the blob store syncs every blob it writes.
 pub fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_owned()
+        } else {
+            std::env::temp_dir()
+        };
         tempfile::Builder::new()
             .prefix("wharf-fuzz-")
-            .tempdir()
+            .tempdir_in(base)
             .expect("scratch directory")
     })
     .path()

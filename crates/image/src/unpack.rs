@@ -191,6 +191,15 @@ fn place<R: Read>(
     let path = root.join(&relative);
     ensure_no_symlink_on_the_way(root, &relative)
         .map_err(|()| unsafe_entry("it would be written through a symlink"))?;
+    // `.wh.`, `.wh..` and `.wh...` would hide the directory itself or its
+    // parent: refused before anything looks at what they name.
+    if relative
+        .file_name()
+        .and_then(|name| name.to_str()?.strip_prefix(WHITEOUT_PREFIX))
+        .is_some_and(|hidden| matches!(hidden, "" | "." | ".."))
+    {
+        return Err(unsafe_entry("it is a whiteout of no name, `.` or `..`"));
+    }
     if let Some(hidden) = whiteout(&relative) {
         return apply_whiteout(root, hidden, placed);
     }
