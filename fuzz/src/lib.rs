@@ -150,7 +150,8 @@ pub fn unpack_and_check(content: &[u8], media_type: &str) {
             assert_eq!(names(case.path()), ["layer", "sentinel"]);
             let meta = fs::symlink_metadata(&target).expect("the target is missing");
             assert!(meta.is_dir(), "the target is not a directory");
-            check_links_inside(&target, Path::new(""));
+            let root = target.canonicalize().expect("canonical target");
+            check_links_inside(&root, Path::new(""));
         }
         Err(_) => {
             assert_eq!(
@@ -162,7 +163,9 @@ pub fn unpack_and_check(content: &[u8], media_type: &str) {
     }
 }
 
-/// Panics if a symlink under `root/rel` points outside `root`.
+/// Panics if a symlink under `root/rel` (`root` canonical) points outside
+/// `root`: where it resolves, by where it leads; where it dangles, by its
+/// text.
 fn check_links_inside(root: &Path, rel: &Path) {
     let dir = root.join(rel);
     for entry in fs::read_dir(&dir).expect("list unpacked directory") {
@@ -173,6 +176,16 @@ fn check_links_inside(root: &Path, rel: &Path) {
             check_links_inside(root, &child);
         } else if kind.is_symlink() {
             let link = fs::read_link(root.join(&child)).expect("read link");
+            if let Ok(real) = root.join(&child).canonicalize() {
+                assert!(
+                    real.starts_with(root),
+                    "{} -> {} leads to {}, outside the tree",
+                    child.display(),
+                    link.display(),
+                    real.display()
+                );
+                continue;
+            }
             let mut depth = child.components().count() - 1;
             for component in link.components() {
                 match component {
@@ -188,4 +201,16 @@ fn check_links_inside(root: &Path, rel: &Path) {
             }
         }
     }
+}
+
+/// `error` and its sources, one after the other.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -4,7 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use wharf_image::{UnpackError, UnpackLimits, unpack_layer};
+use wharf_image::build::{BuildError, BuildOptions, InstructionError, build};
+use wharf_image::{BlobStore, UnpackError, UnpackLimits, unpack_layer};
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
@@ -63,4 +64,73 @@ fn whiteouts_of_dot_dot_dot_or_nothing_remove_nothing_outside_the_target() {
             "keep\n"
         );
     }
+}
+
+/// Builds `dockerfile` in a context holding `app.wasm`.
+fn build_dockerfile(dockerfile: &[u8]) -> Result<(), BuildError> {
+    let dir = tempfile::tempdir().expect("dir");
+    let context = dir.path().join("context");
+    fs::create_dir(&context).expect("context");
+    fs::write(context.join("app.wasm"), b"\0asm\x01\0\0\0").expect("module");
+    fs::write(dir.path().join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let blobs = BlobStore::open(dir.path().join("blobs")).expect("blobs");
+    let options = BuildOptions {
+        context,
+        dockerfile: Some(dir.path().join("Dockerfile")),
+        ..BuildOptions::default()
+    };
+    build(&blobs, &options).map(|_| ())
+}
+
+/// fuzz/corpus/dockerfile/crash-nul-in-copy-destination (found by
+/// `dockerfile`): a quoted NUL in a COPY destination built an image whose
+/// layer has a NUL in an entry's name, which no unpacker reads; the same
+/// for WORKDIR.
+#[test]
+fn nul_bytes_in_image_paths_are_refused_at_build() {
+    let found: &[u8] = b"FROM scratch\nCOPY app.wasm .\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\
+        \x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\
+        \x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\
+        .................................................../aB\"/as\x00\"";
+    let workdir: &[u8] = b"FROM scratch\nWORKDIR \"/srv\x00x\"\nCOPY app.wasm .\n";
+    for dockerfile in [found, workdir] {
+        let error = build_dockerfile(dockerfile).expect_err("a NUL in an image path");
+        assert!(error.to_string().contains("NUL"), "{error}");
+        assert!(
+            matches!(
+                &error,
+                BuildError::Instruction {
+                    kind: InstructionError::BadImagePath { .. },
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+}
+
+/// fuzz/corpus/dockerfile/crash-long-name-in-copy-destination (found by
+/// `dockerfile`): a COPY destination named with more than 255 bytes built
+/// an image that no file system can unpack (ENAMETOOLONG).
+#[test]
+fn names_longer_than_255_bytes_are_refused_at_build() {
+    let found =
+        include_bytes!("../../../fuzz/corpus/dockerfile/crash-long-name-in-copy-destination");
+    // The fuzz target's first byte holds its build options: here, none.
+    assert_eq!(found[0], 0);
+    let error = build_dockerfile(&found[1..]).expect_err("a 256-byte name");
+    assert!(
+        matches!(
+            &error,
+            BuildError::Instruction {
+                line: 2,
+                kind: InstructionError::BadImagePath { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("255 bytes"), "{error}");
+    let ok = format!("FROM scratch\nCOPY app.wasm /{}\n", "x".repeat(255));
+    build_dockerfile(ok.as_bytes()).expect("a 255-byte name is fine");
 }

@@ -305,6 +305,7 @@ impl State<'_> {
             return Err(missing("COPY", "a source and a destination"));
         }
         let dest = parts.pop().unwrap_or_default();
+        check_image_path(&dest)?;
         let dest_path = self.image_path(&dest);
         let dest_is_dir = dest.ends_with('/')
             || dest.ends_with("/.")
@@ -337,6 +338,7 @@ impl State<'_> {
         if dir.is_empty() {
             return Err(missing("WORKDIR", "a directory"));
         }
+        check_image_path(&dir)?;
         let path = self.image_path(&dir);
         self.config.workdir = format!("/{path}");
         if path.is_empty() || matches!(self.image.get(&path), Some(Node::Dir { .. })) {
@@ -368,6 +370,24 @@ impl State<'_> {
             .iter()
             .fold(String::new(), |acc, part| join(&acc, part))
     }
+}
+
+/// Refuses a COPY or WORKDIR path that would build an image no one can
+/// unpack.
+fn check_image_path(path: &str) -> Result<(), InstructionError> {
+    let bad = |reason| {
+        Err(InstructionError::BadImagePath {
+            path: path.to_owned(),
+            reason,
+        })
+    };
+    if path.contains('\0') {
+        return bad("it has a NUL byte");
+    }
+    if path.split('/').any(|name| name.len() > 255) {
+        return bad("a name in it is longer than 255 bytes");
+    }
+    Ok(())
 }
 
 /// ENTRYPOINT and CMD: the JSON form as is; the shell form split on
