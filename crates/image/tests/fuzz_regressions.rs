@@ -134,3 +134,48 @@ fn names_longer_than_255_bytes_are_refused_at_build() {
     let ok = format!("FROM scratch\nCOPY app.wasm /{}\n", "x".repeat(255));
     build_dockerfile(ok.as_bytes()).expect("a 255-byte name is fine");
 }
+
+/// fuzz/corpus/dockerfile/crash-whiteout-name-in-copy-destination (found
+/// by `dockerfile`): `COPY ... .wh../` built a layer entry that unpacking
+/// reads as a whiteout. Any `.wh.NAME` is one: in a later layer it deletes
+/// NAME of the layers below, so the build refuses such names, given as a
+/// destination or found in a copied directory.
+#[test]
+fn whiteout_names_are_refused_at_build() {
+    let found =
+        include_bytes!("../../../fuzz/corpus/dockerfile/crash-whiteout-name-in-copy-destination");
+    assert_eq!(found[0], 0);
+    // The fuzz target's context has static/, *.tmp and run.sh; here the
+    // COPY of line 11 needs only run.sh and one *.tmp.
+    let dir = tempfile::tempdir().expect("dir");
+    let context = dir.path().join("context");
+    fs::create_dir_all(context.join("static")).expect("context");
+    fs::write(context.join("static/index.html"), b"hi").expect("file");
+    fs::write(context.join("run.sh"), b"#!/bin/sh\n").expect("file");
+    fs::write(context.join("keep.tmp"), b"k").expect("file");
+    fs::write(context.join("link-in"), b"\0asm\x01\0\0\0").expect("file");
+    fs::write(dir.path().join("Dockerfile"), &found[1..]).expect("Dockerfile");
+    let blobs = BlobStore::open(dir.path().join("blobs")).expect("blobs");
+    let options = BuildOptions {
+        context: context.clone(),
+        dockerfile: Some(dir.path().join("Dockerfile")),
+        ..BuildOptions::default()
+    };
+    let error = build(&blobs, &options).expect_err("a whiteout name");
+    assert!(
+        matches!(
+            &error,
+            BuildError::Instruction {
+                line: 11,
+                kind: InstructionError::BadImagePath { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    fs::create_dir(context.join("dir")).expect("dir");
+    fs::write(context.join("dir/.wh.app.wasm"), b"").expect("file");
+    fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY dir /\n").expect("Dockerfile");
+    let error = build(&blobs, &options).expect_err("a whiteout name in a directory");
+    assert!(error.to_string().contains(".wh.app.wasm"), "{error}");
+}

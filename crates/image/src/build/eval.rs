@@ -305,7 +305,6 @@ impl State<'_> {
             return Err(missing("COPY", "a source and a destination"));
         }
         let dest = parts.pop().unwrap_or_default();
-        check_image_path(&dest)?;
         let dest_path = self.image_path(&dest);
         let dest_is_dir = dest.ends_with('/')
             || dest.ends_with("/.")
@@ -321,6 +320,7 @@ impl State<'_> {
     fn apply(&mut self, entries: Tree) -> Result<Tree, InstructionError> {
         let entries = with_parents(entries, &self.image);
         for (path, node) in &entries {
+            check_image_path(path)?;
             let existing = self.image.get(path);
             let clash = matches!(node, Node::Dir { .. })
                 && existing.is_some_and(|n| !matches!(n, Node::Dir { .. }));
@@ -338,7 +338,6 @@ impl State<'_> {
         if dir.is_empty() {
             return Err(missing("WORKDIR", "a directory"));
         }
-        check_image_path(&dir)?;
         let path = self.image_path(&dir);
         self.config.workdir = format!("/{path}");
         if path.is_empty() || matches!(self.image.get(&path), Some(Node::Dir { .. })) {
@@ -372,12 +371,14 @@ impl State<'_> {
     }
 }
 
-/// Refuses a COPY or WORKDIR path that would build an image no one can
-/// unpack.
+/// Refuses an image path that would build a layer no one can unpack as
+/// meant: a NUL byte, a name too long for any file system, or a name that
+/// unpacking reads as a whiteout (`.wh.NAME` deletes NAME of the layers
+/// below).
 fn check_image_path(path: &str) -> Result<(), InstructionError> {
     let bad = |reason| {
         Err(InstructionError::BadImagePath {
-            path: path.to_owned(),
+            path: format!("/{path}"),
             reason,
         })
     };
@@ -386,6 +387,9 @@ fn check_image_path(path: &str) -> Result<(), InstructionError> {
     }
     if path.split('/').any(|name| name.len() > 255) {
         return bad("a name in it is longer than 255 bytes");
+    }
+    if path.split('/').any(|name| name.starts_with(".wh.")) {
+        return bad("a name in it starts with .wh., which marks a whiteout");
     }
     Ok(())
 }
