@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use wharf_image::build::{BuildError, BuildOptions, InstructionError, build};
-use wharf_image::{BlobStore, UnpackError, UnpackLimits, unpack_layer};
+use wharf_image::{BlobStore, Reference, UnpackError, UnpackLimits, unpack_layer};
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
@@ -178,4 +178,26 @@ fn whiteout_names_are_refused_at_build() {
     fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY dir /\n").expect("Dockerfile");
     let error = build(&blobs, &options).expect_err("a whiteout name in a directory");
     assert!(error.to_string().contains(".wh.app.wasm"), "{error}");
+}
+
+/// fuzz/corpus/reference/crash-hub-repository-with-a-dot (found by
+/// `reference`): the familiar name of Docker Hub's `l.io/libraryne` was
+/// `l.io/libraryne:3.19`, which names registry `l.io`; `wharf save` writes
+/// familiar names into `manifest.json`, so a save and load renamed it.
+#[test]
+fn familiar_names_of_hub_repositories_that_look_like_registries_keep_docker_io() {
+    let found = include_str!("../../../fuzz/corpus/reference/crash-hub-repository-with-a-dot");
+    for text in [
+        found,
+        "docker.io/localhost/app",
+        "docker.io/library/a.b/c:1",
+    ] {
+        let reference: Reference = text.parse().expect(text);
+        let familiar = reference.familiar();
+        assert_eq!(familiar.parse::<Reference>(), Ok(reference), "{familiar}");
+    }
+    let found: Reference = found.parse().expect("parse");
+    assert_eq!(found.familiar(), "docker.io/l.io/libraryne:3.19");
+    let plain: Reference = "docker.io/library/alpine:3".parse().expect("parse");
+    assert_eq!(plain.familiar(), "alpine:3");
 }
