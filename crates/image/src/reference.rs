@@ -93,7 +93,7 @@ impl Reference {
     /// `localhost:5000/app:1`.
     pub fn familiar(&self) -> String {
         // `docker.io/a.b/c` stays whole: `a.b/c` would name registry `a.b`.
-        let on_hub = split_registry(&self.repository).0 == DEFAULT_REGISTRY;
+        let on_hub = split_registry(&self.repository).1 == self.repository;
         let mut name = if self.registry == DEFAULT_REGISTRY && on_hub {
             self.repository
                 .strip_prefix("library/")

@@ -184,6 +184,8 @@ fn whiteout_names_are_refused_at_build() {
 /// `reference`): the familiar name of Docker Hub's `l.io/libraryne` was
 /// `l.io/libraryne:3.19`, which names registry `l.io`; `wharf save` writes
 /// familiar names into `manifest.json`, so a save and load renamed it.
+/// Then crash-hub-repository-named-docker-io: the same for Hub's
+/// `docker.io/x/y`.
 #[test]
 fn familiar_names_of_hub_repositories_that_look_like_registries_keep_docker_io() {
     let found = include_str!("../../../fuzz/corpus/reference/crash-hub-repository-with-a-dot");
