@@ -158,11 +158,13 @@ pub fn read_and_follow(path: &Path, kept: u32) -> std::io::Result<(Vec<Entry>, F
     Ok((entries, follower))
 }
 
+/// Each line judged on its own: one that is not UTF-8 is skipped like any
+/// other line that is not an entry, and the lines after it still count.
 fn parse_lines(reader: impl BufRead) -> impl Iterator<Item = Entry> {
     reader
-        .lines()
+        .split(b'\n')
         .map_while(Result::ok)
-        .filter_map(|line| serde_json::from_str(&line).ok())
+        .filter_map(|line| serde_json::from_slice(&line).ok())
 }
 
 /// Reads what is appended to a log, across rotations.

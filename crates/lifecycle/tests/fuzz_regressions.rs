@@ -1,0 +1,29 @@
+//! Inputs the fuzz targets in `fuzz/` found crashing, one test each, named
+//! after what the fix stops. Each input is also in `fuzz/corpus/`.
+
+use std::fs;
+
+use wharf_lifecycle::containers::logs;
+
+/// fuzz/corpus/log_lines/crash-not-utf8-line-hides-the-rest (found by
+/// `log_lines`): one line of a log that is not UTF-8 (a write cut short,
+/// then appended to) ended the reading of its file, so `wharf logs`
+/// showed none of the lines after it.
+#[test]
+fn a_line_that_is_not_utf8_does_not_hide_the_lines_after_it() {
+    let found = include_bytes!("../../../fuzz/corpus/log_lines/crash-not-utf8-line-hides-the-rest");
+    // As the fuzz target lays it out: container.log.2, .1, the current log.
+    let mut parts = found.splitn(4, |b| *b == 0);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("container.log");
+    for name in ["container.log.2", "container.log.1", "container.log"] {
+        let part = parts.next().unwrap_or_default();
+        fs::write(dir.path().join(name), part).expect("write log");
+    }
+    let texts: Vec<String> = logs::read_all(&path, 2)
+        .expect("read")
+        .into_iter()
+        .map(|entry| entry.log)
+        .collect();
+    assert_eq!(texts, ["a\n", "b\n", "c\n"]);
+}
