@@ -2,8 +2,8 @@
 //! file `container.log.2`, a NUL, `container.log.1`, a NUL, the current
 //! `container.log`, a NUL, bytes appended to it once it is being followed.
 //! Nothing panics; every line that is an entry on its own is read, in
-//! order, whatever the lines around it; entry times are read as `logs
-//! --since` reads them; and what `pump` writes reads back as it was.
+//! order, whatever the lines around it; entry times and the input's
+//! first line are read as `logs --since` reads them; and what `pump` writes reads back as it was.
 #![no_main]
 
 use std::fs;
@@ -31,6 +31,10 @@ fn complete_lines(bytes: &[u8]) -> usize {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // `logs --since` reads a time from the command line as well.
+    if let Ok(text) = std::str::from_utf8(data.split(|b| *b == b'\n').next().unwrap_or_default()) {
+        let _ = time::parse_rfc3339(text);
+    }
     let mut parts = data.splitn(4, |b| *b == 0);
     let old = parts.next().unwrap_or_default();
     let older = parts.next().unwrap_or_default();

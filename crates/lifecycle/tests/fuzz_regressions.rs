@@ -27,3 +27,23 @@ fn a_line_that_is_not_utf8_does_not_hide_the_lines_after_it() {
         .collect();
     assert_eq!(texts, ["a\n", "b\n", "c\n"]);
 }
+
+/// fuzz/corpus/log_lines/crash-year-past-systemtime and
+/// crash-year-overflows-days (seen reading `parse_rfc3339` for the
+/// `log_lines` target, which then crashed on them): a log entry, record or
+/// state, or `logs --since`, with the year 300000000000 panicked adding
+/// the seconds to the epoch, and with a 19-digit year overflowed the day
+/// count (a panic in debug builds, a wrong time in release).
+#[test]
+fn times_with_years_past_9999_are_refused_not_a_panic() {
+    use wharf_lifecycle::containers::time::parse_rfc3339;
+    for input in [
+        &include_bytes!("../../../fuzz/corpus/log_lines/crash-year-past-systemtime")[..],
+        &include_bytes!("../../../fuzz/corpus/log_lines/crash-year-overflows-days")[..],
+    ] {
+        let line = input.strip_prefix(b"\0\0").expect("the current log only");
+        let entry: logs::Entry = serde_json::from_slice(line).expect("an entry");
+        assert_eq!(parse_rfc3339(&entry.time), None, "{}", entry.time);
+    }
+    assert!(parse_rfc3339("9999-12-31T23:59:59Z").is_some());
+}

@@ -30,6 +30,10 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut clock = clock.split(':').map(|p| p.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    // RFC 3339 years have four digits; larger ones overflowed the sums below.
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }
