@@ -165,6 +165,12 @@ def layers():
         ("a/out/keep", "file", b"x", 0o644),
     ]))
     write("layer", "fifo.tar", tar([("pipe", "fifo", None, 0o644)]))
+    # Each link stays inside by its text; together, m leads out.
+    write("layer", "symlink-chain-out.tar", tar([
+        ("a", "dir", None, 0o755),
+        ("a/l", "sym", "..", 0o777),
+        ("m", "sym", "a/l/..", 0o777),
+    ]))
     # The structured target reads any bytes; a few to start from.
     write("layer_entries", "0", bytes(range(64)))
     write("layer_entries", "1", b"\x01\x02\x03\x00\x04\x05a/b\x00\x01\x02")

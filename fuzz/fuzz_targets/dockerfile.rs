@@ -40,6 +40,7 @@ fn context() -> &'static PathBuf {
         // the owners of each.
         std::os::unix::fs::symlink("../../../etc/passwd", dir.join("link-out")).expect("link");
         std::os::unix::fs::symlink("../app.wasm", dir.join("static/up")).expect("link");
+        std::os::unix::fs::symlink("sub/../index.html", dir.join("static/chain")).expect("link");
         std::os::unix::fs::symlink("../../..", dir.join("static/sub/escape")).expect("link");
         dir
     })

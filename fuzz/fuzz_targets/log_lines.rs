@@ -3,7 +3,8 @@
 //! `container.log`, a NUL, bytes appended to it once it is being followed.
 //! Nothing panics; every line that is an entry on its own is read, in
 //! order, whatever the lines around it; entry times and the input's
-//! first line are read as `logs --since` reads them; and what `pump` writes reads back as it was.
+//! first line are read as `logs --since` reads them; and what `pump`
+//! writes reads back as it was.
 #![no_main]
 
 use std::fs;

@@ -232,7 +232,10 @@ fn place<R: Read>(
         .ok_or_else(|| unsafe_entry("a link without a target"))?;
     if kind.is_symlink() {
         let base = relative.parent().unwrap_or(Path::new(""));
-        if Path::new(&link).is_absolute() || contained(&base.join(&link)).is_none() {
+        if Path::new(&link).is_absolute()
+            || contained(&base.join(&link)).is_none()
+            || descends_then_climbs(Path::new(&link))
+        {
             return Err(unsafe_entry("it is a symlink pointing outside the layer"));
         }
         return std::os::unix::fs::symlink(&link, &path).map_err(io_error(&path));
@@ -323,6 +326,21 @@ fn contained(path: &Path) -> Option<PathBuf> {
         }
     }
     Some(parts.iter().collect())
+}
+
+/// Whether `link` climbs (`..`) after going down: `a/l/..` stays inside
+/// by its text, but where `a/l` is itself a link to `..` it leads out of
+/// the tree. Climbing only first, each link of a chain stays inside.
+fn descends_then_climbs(link: &Path) -> bool {
+    let mut descended = false;
+    link.components().any(|component| match component {
+        Component::Normal(_) => {
+            descended = true;
+            false
+        }
+        Component::ParentDir => descended,
+        _ => false,
+    })
 }
 
 /// Fails if any existing ancestor of `relative` under `root` is a symlink.

@@ -203,3 +203,43 @@ fn familiar_names_of_hub_repositories_that_look_like_registries_keep_docker_io()
     let plain: Reference = "docker.io/library/alpine:3".parse().expect("parse");
     assert_eq!(plain.familiar(), "alpine:3");
 }
+
+/// fuzz/corpus/layer/symlink-chain-out.tar (seen writing the `layer`
+/// targets' check, which resolves every symlink of an unpacked tree):
+/// `a/l -> ..` and `m -> a/l/..` each stay inside by their text, but `m`
+/// resolves to the directory beside the target. Unpacking refuses a link
+/// that climbs after going down, and the build refuses to make one.
+#[test]
+fn symlinks_that_climb_after_going_down_are_refused() {
+    let found = include_bytes!("../../../fuzz/corpus/layer/symlink-chain-out.tar");
+    let dir = tempfile::tempdir().expect("dir");
+    let target = dir.path().join("layer");
+    let error = unpack_layer(&found[..], TAR, &target, UnpackLimits::default())
+        .expect_err("a link that climbs after going down");
+    assert!(error.to_string().contains("`m`"), "{error}");
+    assert!(matches!(error, UnpackError::Unsafe { .. }), "{error}");
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+
+    let context = dir.path().join("context");
+    fs::create_dir_all(context.join("app/sub")).expect("context");
+    fs::write(context.join("app/main.wasm"), b"\0asm\x01\0\0\0").expect("module");
+    std::os::unix::fs::symlink("sub/../main.wasm", context.join("app/chain")).expect("link");
+    fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY app /\n").expect("Dockerfile");
+    let blobs = BlobStore::open(dir.path().join("blobs")).expect("blobs");
+    let options = BuildOptions {
+        context,
+        dockerfile: Some(dir.path().join("Dockerfile")),
+        ..BuildOptions::default()
+    };
+    let error = build(&blobs, &options).expect_err("a link that climbs after going down");
+    assert!(
+        matches!(
+            &error,
+            BuildError::Instruction {
+                kind: InstructionError::SymlinkOutsideImage { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
