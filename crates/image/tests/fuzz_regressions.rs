@@ -243,3 +243,38 @@ fn symlinks_that_climb_after_going_down_are_refused() {
         "{error}"
     );
 }
+
+/// fuzz/corpus/dockerignore/crash-many-double-stars-take-exponential-time
+/// (seen reading the matcher for the `dockerignore` target, which then
+/// timed out on it): twelve `**` against a path 24 deep tried every split
+/// for each `**`, and a build in such a context did not end.
+#[test]
+fn many_double_stars_in_dockerignore_match_in_linear_time() {
+    let found = include_str!(
+        "../../../fuzz/corpus/dockerignore/crash-many-double-stars-take-exponential-time"
+    );
+    let (patterns, paths) = found.split_once('\0').expect("patterns, NUL, paths");
+    let deep = paths.trim();
+    let dir = tempfile::tempdir().expect("dir");
+    let context = dir.path().join("context");
+    fs::create_dir_all(context.join(deep)).expect("deep directory");
+    fs::write(context.join(deep).join("x"), b"ignored").expect("file");
+    fs::write(context.join(deep).join("app.wasm"), b"\0asm\x01\0\0\0").expect("module");
+    fs::write(context.join(".dockerignore"), patterns).expect(".dockerignore");
+    fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY a /a\n").expect("Dockerfile");
+    let (done, wait) = std::sync::mpsc::channel();
+    let root = dir.path().to_owned();
+    std::thread::spawn(move || {
+        let blobs = BlobStore::open(root.join("blobs")).expect("blobs");
+        let options = BuildOptions {
+            context,
+            dockerfile: Some(root.join("Dockerfile")),
+            ..BuildOptions::default()
+        };
+        let _ = done.send(build(&blobs, &options).map(|_| ()));
+    });
+    let built = wait
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the build ends");
+    built.expect("build");
+}

@@ -344,15 +344,21 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
 }
 
 /// Matches `.dockerignore` pattern components against path components;
-/// `**` stands for any number of components.
+/// `**` stands for any number of components. One pass per pattern part
+/// (trying every split for each `**` took exponential time in their count).
 fn match_parts(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
+    // `rest[j]`: the pattern parts after this one match `path[j..]`.
+    let mut rest: Vec<bool> = (0..=path.len()).map(|j| j == path.len()).collect();
+    for part in pattern.iter().rev() {
+        let mut here = vec![false; path.len() + 1];
+        for j in (0..=path.len()).rev() {
+            here[j] = if part == "**" {
+                rest[j] || (j < path.len() && here[j + 1])
+            } else {
+                j < path.len() && rest[j + 1] && glob_match(part, path[j])
+            };
         }
-        Some((first, rest)) => path
-            .split_first()
-            .is_some_and(|(head, tail)| glob_match(first, head) && match_parts(rest, tail)),
+        rest = here;
     }
+    rest[0]
 }
