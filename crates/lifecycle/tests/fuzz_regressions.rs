@@ -47,3 +47,41 @@ fn times_with_years_past_9999_are_refused_not_a_panic() {
     }
     assert!(parse_rfc3339("9999-12-31T23:59:59Z").is_some());
 }
+
+/// fuzz/corpus/container_record/crash-billions-of-log-files (seen reading
+/// `read_all` for the `container_record` target, which then timed out on
+/// it): a record keeping 4294967295 log files (`--log-opt
+/// max-file=4294967295` writes one) made `wharf logs` probe every number
+/// for a rotated file, and the supervisor's every rotation rename each.
+#[test]
+fn a_record_keeping_billions_of_log_files_reads_and_rotates_at_once() {
+    use wharf_lifecycle::containers::Containers;
+    use wharf_lifecycle::containers::logs::LogWriter;
+
+    let found = include_bytes!("../../../fuzz/corpus/container_record/crash-billions-of-log-files");
+    let mut parts = found.splitn(3, |b| *b == 0);
+    let (record, state) = (parts.next().expect("record"), parts.next().expect("state"));
+    let id = "0123456789abcdef".repeat(4);
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Containers::open(dir.path().to_owned()).expect("store");
+    fs::create_dir(dir.path().join(&id)).expect("container");
+    fs::write(dir.path().join(&id).join("record.json"), record).expect("record");
+    fs::write(dir.path().join(&id).join("state.json"), state).expect("state");
+    let container = store.find(&id).expect("find");
+    let kept = container.record.log.rotated();
+    assert_eq!(kept, u32::MAX - 1);
+    let log = container.log_path();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut writer = LogWriter::open(&log, 1, kept).expect("open");
+        for text in ["one\n", "two\n", "three\n"] {
+            writer.write("stdout", text.as_bytes()).expect("write");
+        }
+        let _ = done.send(logs::read_all(&log, kept).expect("read"));
+    });
+    let entries = wait
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("writing and reading end");
+    let texts: Vec<&str> = entries.iter().map(|e| e.log.as_str()).collect();
+    assert_eq!(texts, ["one\n", "two\n", "three\n"]);
+}
