@@ -11,6 +11,9 @@ pub mod archive;
 mod blobs;
 pub mod build;
 mod digest;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manifest;
 mod reference;
 mod refs;

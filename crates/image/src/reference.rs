@@ -92,7 +92,9 @@ impl Reference {
     /// The short form Docker shows: `alpine:latest`, `user/app:1`,
     /// `localhost:5000/app:1`.
     pub fn familiar(&self) -> String {
-        let mut name = if self.registry == DEFAULT_REGISTRY {
+        // `docker.io/a.b/c` stays whole: `a.b/c` would name registry `a.b`.
+        let on_hub = split_registry(&self.repository).1 == self.repository;
+        let mut name = if self.registry == DEFAULT_REGISTRY && on_hub {
             self.repository
                 .strip_prefix("library/")
                 .filter(|rest| !rest.contains('/'))

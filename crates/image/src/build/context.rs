@@ -349,11 +349,18 @@ fn symlink_node(path: &Path, rel: &str, dest: &str) -> Result<Node, InstructionE
             .filter(|p| !p.is_empty())
             .count()
             .saturating_sub(1);
+        // `..` after a name is refused too, as unpacking refuses it: through
+        // a link on the way, `a/l/..` can lead out of the image.
+        let mut descended = false;
         for part in target.split('/') {
             match part {
                 "" | "." => {}
+                ".." if descended => return Err(outside()),
                 ".." => depth = depth.checked_sub(1).ok_or_else(outside)?,
-                _ => depth += 1,
+                _ => {
+                    depth += 1;
+                    descended = true;
+                }
             }
         }
     }

@@ -205,4 +205,13 @@ pub enum InstructionError {
     /// A source path wharf cannot represent (not UTF-8).
     #[error("{0} is not a UTF-8 path")]
     NotUtf8(String),
+    /// An image path a layer cannot hold: a NUL byte, a name longer than
+    /// 255 bytes, or a whiteout's name (`.wh.`).
+    #[error("image path {path:?} cannot be unpacked: {reason}")]
+    BadImagePath {
+        /// The path as the instruction gives it.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }

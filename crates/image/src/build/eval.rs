@@ -320,6 +320,7 @@ impl State<'_> {
     fn apply(&mut self, entries: Tree) -> Result<Tree, InstructionError> {
         let entries = with_parents(entries, &self.image);
         for (path, node) in &entries {
+            check_image_path(path)?;
             let existing = self.image.get(path);
             let clash = matches!(node, Node::Dir { .. })
                 && existing.is_some_and(|n| !matches!(n, Node::Dir { .. }));
@@ -368,6 +369,29 @@ impl State<'_> {
             .iter()
             .fold(String::new(), |acc, part| join(&acc, part))
     }
+}
+
+/// Refuses an image path that would build a layer no one can unpack as
+/// meant: a NUL byte, a name too long for any file system, or a name that
+/// unpacking reads as a whiteout (`.wh.NAME` deletes NAME of the layers
+/// below).
+fn check_image_path(path: &str) -> Result<(), InstructionError> {
+    let bad = |reason| {
+        Err(InstructionError::BadImagePath {
+            path: format!("/{path}"),
+            reason,
+        })
+    };
+    if path.contains('\0') {
+        return bad("it has a NUL byte");
+    }
+    if path.split('/').any(|name| name.len() > 255) {
+        return bad("a name in it is longer than 255 bytes");
+    }
+    if path.split('/').any(|name| name.starts_with(".wh.")) {
+        return bad("a name in it starts with .wh., which marks a whiteout");
+    }
+    Ok(())
 }
 
 /// ENTRYPOINT and CMD: the JSON form as is; the shell form split on

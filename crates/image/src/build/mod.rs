@@ -31,7 +31,7 @@
 //! (`source_date_epoch` or 0), gzip without name or time, no `created`
 //! unless `source_date_epoch` is given.
 
-mod context;
+pub(crate) mod context;
 mod dockerfile;
 mod error;
 mod eval;

@@ -14,7 +14,7 @@
 //! along a redirect to another origin. URLs in error messages are printed
 //! without their query, where signed URLs keep their secrets.
 
-mod auth;
+pub(crate) mod auth;
 mod client;
 mod credentials;
 mod http;

@@ -102,7 +102,10 @@ impl<'a> Layer<'a> {
         let link = Path::new(OsStr::from_bytes(&link));
         if kind.is_symlink() {
             let base = relative.parent().unwrap_or(Path::new(""));
-            if link.is_absolute() || contained(&base.join(link)).is_none() {
+            if link.is_absolute()
+                || contained(&base.join(link)).is_none()
+                || descends_then_climbs(link)
+            {
                 return Err(refuse("it is a symlink pointing outside the layer"));
             }
             tree::remove_at(parent, leaf).map_err(io)?;
@@ -228,6 +231,23 @@ pub(super) fn contained(path: &Path) -> Option<PathBuf> {
         }
     }
     Some(parts.iter().collect())
+}
+
+/// Whether `link` climbs (`..`) after going down: `a/l/..` stays inside
+/// by its text, but where `a/l` is itself a link to `..` it leads out of
+/// the tree. Links that only climb first each stay inside, and so does any
+/// chain of them. (Unpacking never follows links; this keeps the tree it
+/// leaves from pointing out, for whatever reads it later.)
+fn descends_then_climbs(link: &Path) -> bool {
+    let mut descended = false;
+    link.components().any(|component| match component {
+        Component::Normal(_) => {
+            descended = true;
+            false
+        }
+        Component::ParentDir => descended,
+        _ => false,
+    })
 }
 
 #[cfg(test)]

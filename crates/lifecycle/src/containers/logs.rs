@@ -75,7 +75,7 @@ impl LogWriter {
     }
 
     fn rotate(&mut self) -> std::io::Result<()> {
-        for n in (1..self.kept).rev() {
+        for n in rotated(&self.path, self.kept.saturating_sub(1)) {
             let _ = fs::rename(numbered(&self.path, n), numbered(&self.path, n + 1));
         }
         if self.kept == 0 {
@@ -101,6 +101,32 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
     PathBuf::from(name)
+}
+
+/// The numbers of the rotated files of `path` that exist, at most `kept`,
+/// oldest (highest) first: listed, not probed one by one, since `kept`
+/// comes from a record and may be in the billions.
+fn rotated(path: &Path, kept: u32) -> Vec<u32> {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return Vec::new();
+    };
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut numbers: Vec<u32> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name();
+            let suffix = file.to_str()?.strip_prefix(name)?.strip_prefix('.')?;
+            let n: u32 = suffix.parse().ok()?;
+            (n.to_string() == suffix && (1..=kept).contains(&n)).then_some(n)
+        })
+        .collect();
+    numbers.sort_unstable_by(|a, b| b.cmp(a));
+    numbers
 }
 
 /// Reads `from` until its end, writing each line (or piece of a long one)
@@ -149,7 +175,7 @@ pub fn read_and_follow(path: &Path, kept: u32) -> std::io::Result<(Vec<Entry>, F
     // handle still reads it to its end.
     let mut follower = Follower::from_start(path)?;
     let mut entries = Vec::new();
-    for n in (1..=kept).rev() {
+    for n in rotated(path, kept) {
         if let Ok(file) = File::open(numbered(path, n)) {
             entries.extend(parse_lines(BufReader::new(file)));
         }
@@ -158,11 +184,13 @@ pub fn read_and_follow(path: &Path, kept: u32) -> std::io::Result<(Vec<Entry>, F
     Ok((entries, follower))
 }
 
+/// Each line judged on its own: one that is not UTF-8 is skipped like any
+/// other line that is not an entry, and the lines after it still count.
 fn parse_lines(reader: impl BufRead) -> impl Iterator<Item = Entry> {
     reader
-        .lines()
+        .split(b'\n')
         .map_while(Result::ok)
-        .filter_map(|line| serde_json::from_str(&line).ok())
+        .filter_map(|line| serde_json::from_slice(&line).ok())
 }
 
 /// Reads what is appended to a log, across rotations.
