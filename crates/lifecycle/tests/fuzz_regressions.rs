@@ -45,7 +45,7 @@ fn times_with_years_past_9999_are_refused_not_a_panic() {
         let entry: logs::Entry = serde_json::from_slice(line).expect("an entry");
         assert_eq!(parse_rfc3339(&entry.time), None, "{}", entry.time);
     }
-    assert!(parse_rfc3339("9999-12-31T23:59:59Z").is_some());
+    assert!(parse_rfc3339("9999-12-30T00:00:00Z").is_some()); // jiff's range ends on 9999-12-30
 }
 
 /// fuzz/corpus/container_record/crash-billions-of-log-files (seen reading
