@@ -142,6 +142,7 @@ pub fn unpack_and_check(content: &[u8], media_type: &str) {
     let limits = wharf_image::UnpackLimits {
         max_bytes: 1 << 20,
         max_entries: 256,
+        ..wharf_image::UnpackLimits::default()
     };
     let result = wharf_image::unpack_layer(content, media_type, &target, limits);
     sentinel.check();
