@@ -57,4 +57,8 @@ fn an_invalid_pattern_is_an_error_naming_its_line() {
     let error = parse_ignore_file(Path::new(".dockerignore"), "ok\n[z-a\n").expect_err("invalid");
     let text = error.to_string();
     assert!(text.contains(":2:") && text.contains("[z-a"), "{text}");
+    // Found by the dockerignore fuzz target: a dangling escape.
+    let error = parse_ignore_file(Path::new(".dockerignore"), "**/ld/**b\n!.x/a\\\n")
+        .expect_err("a pattern ending in a lone backslash");
+    assert!(error.to_string().contains(":2:"), "{error}");
 }
