@@ -129,7 +129,7 @@ impl Context {
             for base in found {
                 if is_glob(part) {
                     let matcher =
-                        component_matcher(part).map_err(|source| InstructionError::Pattern {
+                        path_matcher(part).map_err(|source| InstructionError::Pattern {
                             pattern: part.to_owned(),
                             source,
                         })?;
@@ -265,7 +265,8 @@ fn clean_pattern(text: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// A matcher of whole `/`-separated context paths.
+/// A matcher of `/`-separated context paths (or of one component: `*`
+/// never crosses a `/`).
 fn path_matcher(pattern: &str) -> Result<globset::GlobMatcher, globset::Error> {
     Ok(globset::GlobBuilder::new(&literal_braces(pattern))
         .literal_separator(true)
@@ -292,11 +293,6 @@ fn literal_braces(pattern: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// A matcher of one path component (a COPY source's glob part).
-fn component_matcher(pattern: &str) -> Result<globset::GlobMatcher, globset::Error> {
-    path_matcher(pattern)
 }
 
 fn dir_node(mode: CopyMode) -> Node {

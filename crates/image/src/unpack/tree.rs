@@ -69,7 +69,7 @@ impl Tree {
     }
 
     /// The root directory's descriptor.
-    pub(super) fn root(&self) -> BorrowedFd<'_> {
+    fn root(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
     }
 
@@ -131,7 +131,7 @@ pub(super) fn remove_at(parent: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> 
     match kind_at(parent, name)? {
         None => Ok(()),
         Some(Kind::Directory) => {
-            let dir = open_child_dir(parent, name).map_err(walk_io)?;
+            let dir = rustix::fs::openat(parent, name, dir_flags(), Mode::empty())?;
             for child in children(dir.as_fd())? {
                 remove_at(dir.as_fd(), &child)?;
             }
@@ -165,15 +165,4 @@ pub(super) fn create_file(parent: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io
 /// Sets the permission bits of the directory `fd` refers to.
 pub(super) fn set_mode(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
     Ok(rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))?)
-}
-
-/// The I/O error behind a walk that stopped, for a walk inside a tree the
-/// unpacker just checked.
-pub(super) fn walk_io(error: WalkError) -> io::Error {
-    match error {
-        WalkError::Symlink => io::Error::from(rustix::io::Errno::LOOP),
-        WalkError::NotDirectory => io::Error::from(rustix::io::Errno::NOTDIR),
-        WalkError::Missing => io::Error::from(rustix::io::Errno::NOENT),
-        WalkError::Io(error) => error,
-    }
 }
