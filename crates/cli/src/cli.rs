@@ -392,6 +392,34 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = flags::parse_duration)]
     pub timeout: Option<Duration>,
 
+    /// Serve the HTTP service on a host port (IP defaults to 127.0.0.1;
+    /// host port 0 picks a free one)
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOSTPORT:CONTAINERPORT[/tcp]",
+          value_parser = flags::parse_publish)]
+    pub publish: Vec<wharf_lifecycle::ports::PortBinding>,
+
+    /// Publish the service's exposed ports (8080 when the image names
+    /// none) on free host ports of 127.0.0.1
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+
+    /// Let the guest reach this destination (repeatable): SCHEME://HOST[:PORT]
+    /// as Spin writes them: http://host:8080, https://*.example.com,
+    /// tcp://127.0.0.1:5432, *://host:* [default: nothing]
+    #[arg(long = "allow-outbound", value_name = "URL", value_parser = flags::parse_outbound)]
+    pub allow_outbound: Vec<wharf_engine::OutboundRule>,
+
+    /// A served request that runs longer answers 504 and its instance is
+    /// dropped
+    #[arg(long = "request-timeout", value_name = "DURATION", default_value = "60s",
+          value_parser = flags::parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Requests served at once; more answer 503 with Retry-After
+    #[arg(long = "max-concurrency", value_name = "N", default_value_t = wharf_engine::DEFAULT_MAX_CONCURRENCY,
+          value_parser = flags::parse_concurrency)]
+    pub max_concurrency: usize,
+
     /// Override the image's entrypoint (the program, a path in the image)
     #[arg(long, value_name = "PROGRAM")]
     pub entrypoint: Option<String>,
@@ -422,7 +450,8 @@ pub struct RunArgs {
 const RUN_AFTER_HELP: &str = "\
 Sandbox: the guest sees its arguments, the environment given with -e and
 --env-file, the directories given with -v, stdout and stderr, and stdin only
-with -i. No host environment, no other files, no network. An image's files
+with -i. No host environment, no other files, no network but what
+--allow-outbound names (never a listener). An image's files
 are at `/`, read-only (writes go to volumes); its Env and WorkingDir apply
 unless -e/-w say otherwise.
 
@@ -430,6 +459,12 @@ Exit codes: the guest's own exit code; 124 timeout; 125 wharf error (bad
 flags, unreadable or invalid program or image, registry error); 127 FILE,
 or the image's program, not found; 130/143 stopped
 by SIGINT/SIGTERM; 134 the guest trapped.
+
+Services: a component exporting wasi:http/incoming-handler is served with
+-p (or -P): one fresh instance per request, each under --memory and
+--request-timeout (504 past it; a trap answers 500), at most
+--max-concurrency at once (503 past it). SIGINT/SIGTERM stop accepting and
+let in-flight requests finish (10 s), then wharf exits 0.
 
 Detached (-d): the guest runs under a supervisor process of its own, its
 output kept for `wharf logs`; ps, stop, kill, wait, rm, inspect and stats

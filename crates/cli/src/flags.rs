@@ -58,6 +58,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `HOST:GUEST[:ro|:rw]`; GUEST must be absolute, HOST must be a directory.
+/// `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp]`.
+pub fn parse_publish(text: &str) -> Result<wharf_lifecycle::ports::PortBinding, String> {
+    text.parse()
+        .map_err(|e: wharf_lifecycle::ports::PortError| e.to_string())
+}
+
+/// `--max-concurrency N`: 1 to 65535.
+pub fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(usize::from(n)),
+        _ => Err("expected a number of requests from 1 to 65535".to_owned()),
+    }
+}
+
+/// `--allow-outbound SCHEME://HOST[:PORT]`.
+pub fn parse_outbound(text: &str) -> Result<wharf_engine::OutboundRule, String> {
+    text.parse()
+        .map_err(|e: wharf_engine::RuleError| e.to_string())
+}
+
 pub fn parse_volume(text: &str) -> Result<Volume, String> {
     let mut parts = text.split(':');
     let (Some(host), Some(guest)) = (parts.next(), parts.next()) else {

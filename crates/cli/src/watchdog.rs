@@ -1,4 +1,4 @@
-//! Ends the run on SIGINT, SIGTERM or `--timeout`.
+//! Ends the run on SIGINT, SIGTERM or `--timeout` (a service: drains it).
 //!
 //! `wharf run` holds one guest, so it stops the guest by ending the process
 //! from the signal handler itself (`_exit` is async-signal-safe): at once,
@@ -27,6 +27,31 @@ pub fn arm(timeout: Option<Duration>) -> io::Result<()> {
         start_timer(timeout)?;
     }
     Ok(())
+}
+
+/// The service `arm_drain` stops.
+static SERVICE: std::sync::OnceLock<wharf_engine::StopHandle> = std::sync::OnceLock::new();
+static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a service: the first SIGINT or SIGTERM asks `stop` to stop (the
+/// server stops accepting and drains); a second one ends the process at
+/// once, as `wharf run` ends a command.
+pub fn arm_drain(stop: wharf_engine::StopHandle) -> io::Result<()> {
+    let _ = SERVICE.set(stop);
+    install(libc::SIGINT, on_drain_signal)?;
+    install(libc::SIGTERM, on_drain_signal)
+}
+
+extern "C" fn on_drain_signal(signal: c_int) {
+    use std::sync::atomic::Ordering;
+    match SERVICE.get() {
+        // StopHandle::stop does atomic operations and a write(2) only.
+        Some(stop) if !DRAINING.swap(true, Ordering::SeqCst) => {
+            stop.stop(wharf_engine::StopReason::Signal(signal));
+        }
+        // SAFETY: _exit is async-signal-safe.
+        _ => unsafe { libc::_exit(exit::for_signal(signal)) },
+    }
 }
 
 extern "C" fn on_stop_signal(signal: c_int) {

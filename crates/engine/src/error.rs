@@ -64,6 +64,27 @@ pub enum Error {
         /// The cause.
         source: BoxError,
     },
+    /// The program is an HTTP handler: it is served, not run to an exit.
+    #[error(
+        "{} is an HTTP service (it exports wasi:http/incoming-handler): publish its port to serve it, e.g. -p 8080:8080",
+        path.display()
+    )]
+    ServesHttp {
+        /// The program's path.
+        path: PathBuf,
+    },
+    /// The program was to be served but exports no HTTP handler.
+    #[error("{} is not an HTTP service: it exports no wasi:http/incoming-handler@0.2", path.display())]
+    NotAService {
+        /// The program's path.
+        path: PathBuf,
+    },
+    /// A listener given to serve on cannot be used.
+    #[error("cannot serve on the given listener")]
+    Listen {
+        /// The cause.
+        source: std::io::Error,
+    },
     /// A volume's host directory cannot be opened.
     #[error("cannot open volume {}", host.display())]
     Volume {

@@ -9,6 +9,7 @@ use crate::error::{Error, boxed};
 use crate::memo::ProgramMemo;
 use crate::outcome::Outcome;
 use crate::run::{ComponentState, CoreState};
+use crate::serve::{ServeState, Service};
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
@@ -27,6 +28,20 @@ pub struct HostConfig {
     /// guest down (unmapping its memory and code) is left to the kernel's
     /// exit, which does it at once and for free. Default: off.
     pub exit_after_run: bool,
+    /// Instances to keep ready slots for, when the host serves HTTP: the
+    /// engine then allocates from a pool sized for this many concurrent
+    /// requests (memories copy-on-write from the module's image), which
+    /// makes instantiation per request cheap. `None`: allocate on demand.
+    pub pool: Option<PoolSize>,
+}
+
+/// The size of a serving host's instance pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize {
+    /// Component instances alive at once (the concurrency cap).
+    pub instances: u32,
+    /// The largest linear memory one instance may grow to, in bytes.
+    pub memory_limit: u64,
 }
 
 impl Default for HostConfig {
@@ -35,6 +50,7 @@ impl Default for HostConfig {
             cache_dir: None,
             interruptible: true,
             exit_after_run: false,
+            pool: None,
         }
     }
 }
@@ -50,6 +66,7 @@ pub struct Host {
     memo: ProgramMemo,
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
     component_linker: OnceLock<wasmtime::component::Linker<ComponentState>>,
+    proxy_linker: OnceLock<wasmtime::component::Linker<ServeState>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -65,7 +82,7 @@ impl Host {
     /// Builds the engine and opens the cache. A cache that cannot be opened
     /// safely is left out (with a warning); runs then compile every time.
     pub fn new(config: HostConfig) -> Result<Host, Error> {
-        let engine = wasmtime::Engine::new(&engine_config(config.interruptible))
+        let engine = wasmtime::Engine::new(&engine_config(config.interruptible, config.pool))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         let cache = config.cache_dir.and_then(|dir| {
             CodeCache::open(&dir, &engine)
@@ -83,6 +100,7 @@ impl Host {
             memo: ProgramMemo::default(),
             core_linker: OnceLock::new(),
             component_linker: OnceLock::new(),
+            proxy_linker: OnceLock::new(),
         })
     }
 
@@ -95,6 +113,13 @@ impl Host {
     /// through `stop`.
     pub fn run(&self, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
         crate::run::run(self, spec, stop)
+    }
+
+    /// Loads the HTTP handler component `spec` names (a component that
+    /// exports `wasi:http/incoming-handler@0.2`) and pre-instantiates it,
+    /// ready to [`Service::serve`]. [`Error::NotAService`] for anything else.
+    pub fn service(&self, spec: &RunSpec) -> Result<Service<'_>, Error> {
+        crate::serve::prepare(self, spec)
     }
 
     /// How many programs this host compiled (cache misses).
@@ -138,6 +163,17 @@ impl Host {
         Ok(self.core_linker.get_or_init(|| linker))
     }
 
+    pub(crate) fn proxy_linker(&self) -> Result<&wasmtime::component::Linker<ServeState>, Error> {
+        if let Some(linker) = self.proxy_linker.get() {
+            return Ok(linker);
+        }
+        let mut linker = wasmtime::component::Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .map_err(|e| Error::Engine { source: boxed(e) })?;
+        Ok(self.proxy_linker.get_or_init(|| linker))
+    }
+
     pub(crate) fn component_linker(
         &self,
     ) -> Result<&wasmtime::component::Linker<ComponentState>, Error> {
@@ -151,14 +187,35 @@ impl Host {
     }
 }
 
-fn engine_config(interruptible: bool) -> wasmtime::Config {
+fn engine_config(interruptible: bool, pool: Option<PoolSize>) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
+    if let Some(pool) = pool {
+        config.allocation_strategy(pooling(pool));
+    }
     // Stop requests tick the epoch; each store then checks its own flag.
     config.epoch_interruption(interruptible);
     // Function names come from the name section; DWARF is not parsed.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     config
+}
+
+/// A pool for `size.instances` requests at once. A component is several
+/// core instances (its modules, the adapter's, shims), each with a memory
+/// or two and a few tables: slots for up to eight of each per request.
+fn pooling(size: PoolSize) -> wasmtime::PoolingAllocationConfig {
+    const PER_COMPONENT: u32 = 8;
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    let slots = size.instances.saturating_mul(PER_COMPONENT);
+    pool.total_component_instances(size.instances)
+        .total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(size.instances)
+        .max_memories_per_component(PER_COMPONENT)
+        .max_tables_per_component(PER_COMPONENT)
+        .max_memory_size(usize::try_from(size.memory_limit).unwrap_or(usize::MAX));
+    pool
 }
 
 #[cfg(test)]

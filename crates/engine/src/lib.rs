@@ -4,7 +4,9 @@
 //! directories, stdio, limits); a [`Host`] owns the Wasmtime engine and the
 //! compiled-code cache and turns a spec into an [`Outcome`]. Core modules run
 //! with WASI preview 1, components run the `wasi:cli/command` world of WASI
-//! preview 2; the host tells them apart by their bytes.
+//! preview 2; the host tells them apart by their bytes. Components that
+//! export `wasi:http/incoming-handler` are served instead ([`Host::service`]),
+//! one fresh instance per request.
 //!
 //! This crate knows nothing of OCI images or containers.
 #![deny(missing_docs)]
@@ -14,16 +16,20 @@ mod error;
 mod host;
 mod limiter;
 mod memo;
+mod network;
 mod outcome;
 mod program;
 mod run;
 mod sandbox;
+mod serve;
 mod spec;
 mod stdio;
 mod stop;
 
 pub use error::Error;
-pub use host::{Host, HostConfig};
+pub use host::{Host, HostConfig, PoolSize};
+pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
+pub use serve::{DEFAULT_MAX_CONCURRENCY, ServeOptions, ServeStats, Service};
 pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin, Volume};
 pub use stop::{StopHandle, StopReason};

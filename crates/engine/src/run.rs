@@ -120,6 +120,9 @@ async fn run_component(
     state: ComponentState,
 ) -> Result<Outcome, Error> {
     let path = || spec.program.clone();
+    if crate::serve::is_http_handler(component) {
+        return Err(Error::ServesHttp { path: path() });
+    }
     let pre = host
         .component_linker()?
         .instantiate_pre(component)
@@ -156,30 +159,8 @@ async fn until_stopped(
     run: impl Future<Output = Result<Outcome, Error>>,
     stop: &StopHandle,
 ) -> Result<Outcome, Error> {
-    let Some(wake) = stop.wake_fd() else {
-        return run.await;
-    };
-    // SAFETY: WakeFd holds the eventfd open (an Arc'd OwnedFd) for as
-    // long as the AsyncFd owns it, and always returns that one fd.
-    let registered = unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(wake, tokio::io::Interest::READABLE)
-    };
-    let Ok(wake) = registered else {
-        return run.await;
-    };
     let mut run = std::pin::pin!(run);
-    let mut stopped = std::pin::pin!(async {
-        loop {
-            if let Some(reason) = stop.reason() {
-                return reason;
-            }
-            match wake.readable().await {
-                Ok(mut ready) => ready.clear_ready(),
-                // Never ready: stopping is left to the epoch.
-                Err(_) => std::future::pending::<()>().await,
-            }
-        }
-    });
+    let mut stopped = std::pin::pin!(stop.stopped());
     std::future::poll_fn(|cx| {
         if let Poll::Ready(result) = run.as_mut().poll(cx) {
             return Poll::Ready(result);
@@ -269,6 +250,11 @@ fn guest_failure(stop: &StopHandle, error: wasmtime::Error) -> Outcome {
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Outcome::Exited(exit.0);
     }
+    Outcome::Trapped(trap_report(&error))
+}
+
+/// What a guest's failure was, and where in the guest it happened.
+pub(crate) fn trap_report(error: &wasmtime::Error) -> TrapReport {
     let backtrace = error
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(|trace| trace.frames().iter().map(describe_frame).collect())
@@ -282,7 +268,15 @@ fn guest_failure(stop: &StopHandle, error: wasmtime::Error) -> Outcome {
             .collect::<Vec<_>>()
             .join(": "),
     };
-    Outcome::Trapped(TrapReport { message, backtrace })
+    TrapReport { message, backtrace }
+}
+
+/// A guest failure in one line of text (and its backtrace, if any).
+pub(crate) fn describe_failure(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<I32Exit>() {
+        Some(exit) => format!("the guest exited with status {}", exit.0),
+        None => trap_report(error).to_string(),
+    }
 }
 
 fn describe_frame(frame: &wasmtime::FrameInfo) -> String {

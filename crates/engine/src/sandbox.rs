@@ -6,10 +6,14 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
+use std::sync::Arc;
+
 use wasmtime_wasi::cli::{AsyncStdinStream, InputFile, OutputFile};
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
+use crate::network::NetworkPolicy;
 use crate::spec::{Output, RunSpec, Stdin, Volume};
 use crate::stdio;
 
@@ -19,13 +23,10 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
     builder
         .args(&spec.args)
         .envs(&spec.env)
-        // No network: no sockets of either kind, no name lookup.
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false)
         // Blocking host calls stay futures (a sleep is a timer, file I/O
         // goes to the blocking pool), so a stop can drop them at once.
         .allow_blocking_current_thread(false);
+    apply_network_policy(&mut builder, &spec.network);
     match &spec.stdin {
         Stdin::Empty => {}
         Stdin::Inherit => {
@@ -88,6 +89,35 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
             })?;
     }
     Ok(builder)
+}
+
+/// Sockets only as far as `policy` allows: none at all by default; with
+/// rules, TCP or UDP sockets exist only for schemes a rule names, connects
+/// and datagrams go only where a rule allows, and nothing listens (a bind
+/// is allowed only as the implicit one of a connect: any address, port 0).
+fn apply_network_policy(builder: &mut WasiCtxBuilder, policy: &NetworkPolicy) {
+    builder
+        .allow_tcp(policy.allows_scheme("tcp"))
+        .allow_udp(policy.allows_scheme("udp"))
+        .allow_ip_name_lookup(policy.allows_scheme("tcp") || policy.allows_scheme("udp"));
+    let policy = Arc::new(policy.clone());
+    builder.socket_addr_check(move |addr, purpose| {
+        let policy = policy.clone();
+        Box::pin(async move {
+            let allowed = match purpose {
+                SocketAddrUse::TcpConnect => policy.allows_address("tcp", addr).await,
+                SocketAddrUse::UdpSend => policy.allows_address("udp", addr).await,
+                SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                    addr.ip().is_unspecified() && addr.port() == 0
+                }
+                _ => false,
+            };
+            if !allowed {
+                tracing::info!(%addr, ?purpose, "socket use denied by the network policy");
+            }
+            allowed
+        })
+    });
 }
 
 /// The working directory as an extra preopen named `.`, when it lies inside

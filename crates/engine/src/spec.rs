@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::network::NetworkPolicy;
+
 /// The memory cap applied when a run does not name one: 1 GiB of linear
 /// memory and tables, summed over every memory and table of the guest.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
@@ -18,7 +20,8 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 /// - stdin: empty unless [`RunSpec::stdin`] says otherwise; stdout and
 ///   stderr: the host's unless [`RunSpec::stdout`]/[`RunSpec::stderr`] name
 ///   a file or fifo;
-/// - network: none (no TCP, no UDP, no name lookup);
+/// - network: what [`RunSpec::network`] allows, nothing by default (no
+///   TCP, no UDP, no name lookup, no outgoing HTTP); never a listener;
 /// - clocks and random numbers: the host's;
 /// - memory: linear memories and tables capped together at
 ///   [`RunSpec::memory_limit`] bytes; growing past it fails in the guest.
@@ -42,6 +45,8 @@ pub struct RunSpec {
     pub stderr: Output,
     /// Cap on the guest's linear memory and tables, in bytes.
     pub memory_limit: u64,
+    /// Where the guest may connect (sockets and outgoing HTTP).
+    pub network: NetworkPolicy,
 }
 
 impl RunSpec {
@@ -59,6 +64,7 @@ impl RunSpec {
             stdout: Output::Inherit,
             stderr: Output::Inherit,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            network: NetworkPolicy::default(),
         }
     }
 }

@@ -79,6 +79,34 @@ impl StopHandle {
         }
     }
 
+    /// Waits until the run is stopped and returns why. Needs a Tokio
+    /// reactor; without a wake fd it never returns (stopping is then left
+    /// to the epoch).
+    pub(crate) async fn stopped(&self) -> StopReason {
+        let registered = self.wake_fd().map(|wake| {
+            // SAFETY: WakeFd holds the eventfd open (an Arc'd OwnedFd) for
+            // as long as the AsyncFd owns it, and always returns that one fd.
+            unsafe {
+                tokio::io::unix::AsyncFd::register_with_interest(
+                    wake,
+                    tokio::io::Interest::READABLE,
+                )
+            }
+        });
+        let Some(Ok(wake)) = registered else {
+            return std::future::pending().await;
+        };
+        loop {
+            if let Some(reason) = self.reason() {
+                return reason;
+            }
+            match wake.readable().await {
+                Ok(mut ready) => ready.clear_ready(),
+                Err(_) => return std::future::pending().await,
+            }
+        }
+    }
+
     /// The reason the run was stopped, if it was.
     pub fn reason(&self) -> Option<StopReason> {
         match self.reason.load(Ordering::SeqCst) {

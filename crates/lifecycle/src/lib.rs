@@ -14,6 +14,7 @@ pub mod containers;
 mod error;
 pub mod flock;
 pub mod mount;
+pub mod ports;
 pub mod run;
 pub mod spec;
 

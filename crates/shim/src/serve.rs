@@ -33,6 +33,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
         // not an exit.
         interruptible: true,
         exit_after_run: false,
+        pool: None,
     })
     .map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);

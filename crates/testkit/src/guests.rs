@@ -36,15 +36,26 @@ pub fn build_once(dir: &Path, key: &str, build: impl FnOnce(&Path)) -> PathBuf {
 /// Compiles the C program `source` to `out` for wasm32-wasi (WASI
 /// preview 1) with Debian's clang-14 and wasi-libc.
 pub fn compile_wasi_c(source: &Path, out: &Path) {
-    let status = Command::new("clang-14")
+    compile_wasi_c_reactor(&[source], false, out);
+}
+
+/// Compiles and links `inputs` (C sources and objects) to `out` for
+/// wasm32-wasi; a `reactor` exports its functions instead of `_start`.
+pub fn compile_wasi_c_reactor(inputs: &[&Path], reactor: bool, out: &Path) {
+    let mut clang = Command::new("clang-14");
+    clang
         .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o"])
-        .arg(out)
-        .arg(source)
+        .arg(out);
+    if reactor {
+        clang.arg("-mexec-model=reactor");
+    }
+    let status = clang
+        .args(inputs)
         .status()
         .expect("run clang-14 (install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)");
     assert!(
         status.success(),
         "clang-14 failed to build {}",
-        source.display()
+        inputs[0].display()
     );
 }

@@ -17,7 +17,7 @@ pub use archive::docker_archive_with_platform;
 pub use containerd::TestContainerd;
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
-pub use guests::{build_once, compile_wasi_c};
+pub use guests::{build_once, compile_wasi_c, compile_wasi_c_reactor};
 pub use registry::TestRegistry;
 pub use skip::{in_ci, is_root, skip_unless, skip_unless_root};
 pub use tls::TestCertificates;

@@ -9,6 +9,7 @@ mod login;
 mod logs;
 mod run;
 mod run_image;
+mod serve;
 mod signals;
 mod stats;
 mod supervise;

@@ -35,12 +35,16 @@ pub fn run(args: RunArgs) -> i32 {
     if let Some(detached) = detached {
         return super::detach::detach(&args, detached, spec).unwrap_or_else(|code| code);
     }
+    if args.publish_all || !args.publish.is_empty() {
+        return super::serve::serve(&args, &spec);
+    }
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
     let host = match Host::new(HostConfig {
         cache_dir: Some(paths::wharf_root().join("cache")),
         interruptible: false,
         exit_after_run: true,
+        pool: None,
     }) {
         Ok(host) => host,
         Err(error) => return report_error(&error),
@@ -107,11 +111,12 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
     if let Some(memory) = args.memory {
         spec.memory_limit = memory;
     }
+    spec.network = wharf_engine::NetworkPolicy::new(args.allow_outbound.clone());
     Ok(())
 }
 
 /// Prints the error and its causes on one line; returns the exit code.
-fn report_error(error: &wharf_engine::Error) -> i32 {
+pub(super) fn report_error(error: &wharf_engine::Error) -> i32 {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

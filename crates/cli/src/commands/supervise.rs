@@ -222,6 +222,7 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
         cache_dir: Some(paths::wharf_root().join("cache")),
         interruptible: false,
         exit_after_run: false,
+        pool: None,
     }) {
         Ok(host) => host,
         Err(error) => {

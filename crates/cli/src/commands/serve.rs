@@ -1,0 +1,113 @@
+//! `wharf run -p`: an HTTP service in the foreground.
+
+use std::net::TcpListener;
+
+use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeOptions, ServeStats};
+use wharf_lifecycle::ports::{DEFAULT_SERVICE_PORT, PortBinding};
+
+use crate::cli::RunArgs;
+use crate::{exit, paths, report, watchdog};
+
+/// Serves `spec`'s component on the published ports until SIGINT or
+/// SIGTERM, then drains and exits 0.
+pub fn serve(args: &RunArgs, spec: &RunSpec) -> i32 {
+    if args.timeout.is_some() {
+        return report::fail_with(
+            "--timeout does not go with -p: a service runs until stopped (see --request-timeout)",
+        );
+    }
+    let host = match Host::new(HostConfig {
+        cache_dir: Some(paths::wharf_root().join("cache")),
+        // Request timeouts interrupt guest code through the epoch.
+        interruptible: true,
+        exit_after_run: true,
+        pool: Some(PoolSize {
+            instances: u32::try_from(args.max_concurrency).unwrap_or(u32::MAX),
+            memory_limit: spec.memory_limit,
+        }),
+    }) {
+        Ok(host) => host,
+        Err(error) => return super::run::report_error(&error),
+    };
+    let service = match host.service(spec) {
+        Ok(service) => service,
+        Err(error) => return super::run::report_error(&error),
+    };
+    let bindings = published(args, &[]);
+    let listeners = match bind_all(&bindings) {
+        Ok(listeners) => listeners,
+        Err(message) => return report::fail_with(&message),
+    };
+    let stop = host.stop_handle();
+    if let Err(error) = watchdog::arm_drain(stop.clone()) {
+        eprintln!("wharf: cannot watch for signals: {error}");
+        return exit::ERROR;
+    }
+    for (_, listener) in &listeners {
+        if let Ok(addr) = listener.local_addr() {
+            eprintln!("Serving HTTP on http://{addr}/");
+        }
+    }
+    let mut options = ServeOptions::new(listeners.into_iter().map(|(_, l)| l).collect());
+    options.request_timeout = args.request_timeout;
+    options.max_concurrency = args.max_concurrency;
+    let served = service.serve(options, &ServeStats::default(), &stop);
+    std::mem::forget(host);
+    match served {
+        Ok(()) => 0,
+        Err(error) => super::run::report_error(&error),
+    }
+}
+
+/// What `-p` and `-P` ask for: the `-p` bindings, and with `-P` each of
+/// `exposed` (the service's default port when empty) on a free port.
+pub fn published(args: &RunArgs, exposed: &[u16]) -> Vec<PortBinding> {
+    let mut bindings = args.publish.clone();
+    if args.publish_all {
+        let defaults = [DEFAULT_SERVICE_PORT];
+        let ports = if exposed.is_empty() {
+            &defaults[..]
+        } else {
+            exposed
+        };
+        for &container_port in ports {
+            bindings.push(PortBinding {
+                host_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                host_port: 0,
+                container_port,
+            });
+        }
+    }
+    bindings
+}
+
+/// Binds every published port, or says which one cannot be.
+pub fn bind_all(bindings: &[PortBinding]) -> Result<Vec<(PortBinding, TcpListener)>, String> {
+    bindings
+        .iter()
+        .map(|binding| {
+            let listener = TcpListener::bind(binding.host_addr()).map_err(|error| {
+                format!(
+                    "cannot publish port {}: {}",
+                    binding.host_addr(),
+                    describe(&error)
+                )
+            })?;
+            let bound = listener
+                .local_addr()
+                .map_or(*binding, |addr| binding.bound_at(addr));
+            Ok((bound, listener))
+        })
+        .collect()
+}
+
+fn describe(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+        std::io::ErrorKind::AddrNotAvailable => "no such address on this host".to_owned(),
+        std::io::ErrorKind::PermissionDenied => {
+            "permission denied (ports below 1024 need privileges)".to_owned()
+        }
+        _ => error.to_string(),
+    }
+}

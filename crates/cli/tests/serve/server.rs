@@ -1,0 +1,208 @@
+//! A served `wharf run -p` and the client side of the tests.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+/// The test service as a component: the C service with the reactor
+/// adapter (files and environment through wasi-libc).
+pub fn service() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
+    let source = common::guest_source("http-service");
+    let module = wharf_testkit::build_once(&dir, "http-service.core.wasm", |out| {
+        let inputs = [
+            source.join("service.c"),
+            source.join("gen/service.c"),
+            source.join("gen/service_component_type.o"),
+        ];
+        let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        wharf_testkit::compile_wasi_c_reactor(&inputs, true, out);
+    });
+    wharf_testkit::build_once(&dir, "http-service.wasm", |out| {
+        let bytes = std::fs::read(&module).expect("read the core module");
+        let component = wit_component::ComponentEncoder::default()
+            .module(&bytes)
+            .expect("module")
+            .adapter(
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+            .expect("adapter")
+            .validate(true)
+            .encode()
+            .expect("encode the component");
+        std::fs::write(out, component).expect("write the component");
+    })
+}
+
+/// `wharf run -p 127.0.0.1:0:8080 FLAGS PROGRAM` in the background.
+pub struct Served {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    stderr: Arc<Mutex<String>>,
+    _root: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn start(flags: &[&str], program: &Path) -> Served {
+        let root = common::temp();
+        let mut child = common::wharf(root.path())
+            .args(["run", "-p", "127.0.0.1:0:8080"])
+            .args(flags)
+            .arg(program)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wharf run -p");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (first, line) = mpsc::channel();
+        {
+            let pipe = child.stderr.take().expect("stderr");
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                for text in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = first.send(text.clone());
+                    let mut all = stderr.lock().expect("stderr");
+                    all.push_str(&text);
+                    all.push('\n');
+                }
+            });
+        }
+        let announced = line.recv_timeout(Duration::from_secs(120));
+        let Ok(announced) = announced else {
+            let _ = child.kill();
+            panic!(
+                "wharf did not say where it serves; stderr:\n{}",
+                stderr.lock().expect("stderr")
+            );
+        };
+        let base = announced
+            .strip_prefix("Serving HTTP on ")
+            .and_then(|url| url.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("first line on stderr: {announced}"))
+            .to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Served {
+            child,
+            base,
+            stderr,
+            _root: root,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `host:port` of the listener.
+    pub fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr").clone()
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    /// Waits (at most `limit`) for wharf to exit; returns its status and
+    /// its stdout.
+    pub fn wait(&mut self, limit: Duration) -> (ExitStatus, String) {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                let mut stdout = String::new();
+                if let Some(mut pipe) = self.child.stdout.take() {
+                    let _ = pipe.read_to_string(&mut stdout);
+                }
+                return (status, stdout);
+            }
+            assert!(
+                started.elapsed() < limit,
+                "wharf still runs after {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, as curl saw it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: String,
+}
+
+/// `curl ARGS URL`: the status, the body and the headers.
+pub fn curl(url: &str, args: &[&str]) -> Reply {
+    let dir = common::temp();
+    let headers = dir.path().join("headers");
+    let output = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "60",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-D",
+        ])
+        .arg(&headers)
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("run curl (scripts/test installs it)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("curl's status line");
+    Reply {
+        status: status.trim().parse().unwrap_or(0),
+        body: body.to_owned(),
+        headers: std::fs::read_to_string(&headers).unwrap_or_default(),
+    }
+}
+
+pub fn get(served: &Served, path: &str) -> Reply {
+    curl(&served.url(path), &[])
+}
+
+/// A plain HTTP server on loopback that answers every request with 200
+/// and `body`, for outgoing requests; returns its port.
+pub fn upstream(body: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            });
+        }
+    });
+    port
+}

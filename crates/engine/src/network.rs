@@ -1,0 +1,383 @@
+//! The network policy: which outgoing HTTP requests and socket connects a
+//! guest may make. Deny by default; one allow-list governs both.
+//!
+//! Rules use Spin's `allowed_outbound_hosts` syntax, `SCHEME://HOST[:PORT]`:
+//! - SCHEME is `http`, `https`, `tcp`, `udp` or `*`;
+//! - HOST is a name (`example.com`), a name under a domain
+//!   (`*.example.com`), an IP address (`127.0.0.1`, `[::1]`) or `*`;
+//! - PORT is a number, a range (`8000-8080`) or `*`; left out, it is the
+//!   scheme's own (80 for http, 443 for https; tcp and udp need one).
+//!
+//! The rule parser is ours: URL parsers refuse `*` as a host or port.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+/// The guest's network allow-list. The default allows nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkPolicy {
+    rules: Vec<OutboundRule>,
+}
+
+/// One allowed destination (see the module docs for the syntax).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRule {
+    scheme: Option<String>,
+    host: HostPattern,
+    ports: PortPattern,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostPattern {
+    Any,
+    Name(String),
+    /// `*.suffix`: any name ending in `.suffix`.
+    Subdomain(String),
+    Ip(IpAddr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortPattern {
+    Any,
+    Range(u16, u16),
+}
+
+/// Why a rule was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid outbound rule `{rule}`: {reason}")]
+pub struct RuleError {
+    rule: String,
+    reason: &'static str,
+}
+
+/// A destination's host, as a guest names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// A DNS name.
+    Name(&'a str),
+    /// An address.
+    Ip(IpAddr),
+}
+
+impl NetworkPolicy {
+    /// A policy allowing exactly `rules`.
+    pub fn new(rules: Vec<OutboundRule>) -> Self {
+        NetworkPolicy { rules }
+    }
+
+    /// Whether nothing is allowed.
+    pub fn denies_all(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Whether any rule allows `scheme` at all (so its sockets may exist).
+    pub fn allows_scheme(&self, scheme: &str) -> bool {
+        self.rules.iter().any(|rule| rule.scheme_matches(scheme))
+    }
+
+    /// Whether any rule names hosts by name (so name lookup is needed).
+    pub fn needs_name_lookup(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|rule| matches!(rule.host, HostPattern::Name(_) | HostPattern::Subdomain(_)))
+    }
+
+    /// Whether a connection to `host:port` over `scheme` is allowed.
+    pub fn allows(&self, scheme: &str, host: Destination<'_>, port: u16) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.scheme_matches(scheme) && rule.port_matches(port) && rule.host_matches(host)
+        })
+    }
+
+    /// Whether a socket connect to `addr` over `scheme` is allowed: by a
+    /// rule naming that address (or any host), or by a rule naming a host
+    /// that resolves to it now.
+    pub async fn allows_address(&self, scheme: &str, addr: SocketAddr) -> bool {
+        if addr.ip().is_unspecified() {
+            return false;
+        }
+        if self.allows(scheme, Destination::Ip(addr.ip()), addr.port()) {
+            return true;
+        }
+        for rule in &self.rules {
+            let HostPattern::Name(name) = &rule.host else {
+                continue;
+            };
+            if !rule.scheme_matches(scheme) || !rule.port_matches(addr.port()) {
+                continue;
+            }
+            let Ok(resolved) = tokio::net::lookup_host((name.as_str(), addr.port())).await else {
+                continue;
+            };
+            if resolved.into_iter().any(|found| found.ip() == addr.ip()) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl OutboundRule {
+    fn scheme_matches(&self, scheme: &str) -> bool {
+        self.scheme.as_deref().is_none_or(|s| s == scheme)
+    }
+
+    fn port_matches(&self, port: u16) -> bool {
+        match self.ports {
+            PortPattern::Any => true,
+            PortPattern::Range(low, high) => (low..=high).contains(&port),
+        }
+    }
+
+    fn host_matches(&self, host: Destination<'_>) -> bool {
+        match (&self.host, host) {
+            (HostPattern::Any, _) => true,
+            (HostPattern::Name(rule), Destination::Name(name)) => {
+                rule.eq_ignore_ascii_case(name.trim_end_matches('.'))
+            }
+            (HostPattern::Subdomain(suffix), Destination::Name(name)) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                name.strip_suffix(suffix.as_str())
+                    .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+            }
+            (HostPattern::Ip(rule), Destination::Ip(ip)) => *rule == ip,
+            (HostPattern::Ip(rule), Destination::Name(name)) => {
+                parse_ip(name).is_some_and(|ip| ip == *rule)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for OutboundRule {
+    type Err = RuleError;
+
+    fn from_str(text: &str) -> Result<Self, RuleError> {
+        let fail = |reason| RuleError {
+            rule: text.to_owned(),
+            reason,
+        };
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| fail("expected SCHEME://HOST[:PORT], such as https://example.com"))?;
+        let scheme = match scheme {
+            "*" => None,
+            "http" | "https" | "tcp" | "udp" => Some(scheme.to_owned()),
+            _ => return Err(fail("the scheme must be http, https, tcp, udp or *")),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) {
+            return Err(fail("a rule names a host and port, not a path"));
+        }
+        let (host, port) =
+            split_host_port(rest).ok_or_else(|| fail("a bracketed IPv6 address is not closed"))?;
+        let host = parse_host(host)
+            .ok_or_else(|| fail("the host is not a name, an address, *.DOMAIN or *"))?;
+        let ports = match port {
+            Some(port) => {
+                parse_ports(port).ok_or_else(|| fail("the port must be a number, LOW-HIGH or *"))?
+            }
+            None => match scheme.as_deref() {
+                Some("http") => PortPattern::Range(80, 80),
+                Some("https") => PortPattern::Range(443, 443),
+                _ => return Err(fail("this scheme needs a port (or :*)")),
+            },
+        };
+        Ok(OutboundRule {
+            scheme,
+            host,
+            ports,
+        })
+    }
+}
+
+impl fmt::Display for OutboundRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://", self.scheme.as_deref().unwrap_or("*"))?;
+        match &self.host {
+            HostPattern::Any => write!(f, "*")?,
+            HostPattern::Name(name) => write!(f, "{name}")?,
+            HostPattern::Subdomain(suffix) => write!(f, "*.{suffix}")?,
+            HostPattern::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]")?,
+            HostPattern::Ip(ip) => write!(f, "{ip}")?,
+        }
+        match self.ports {
+            PortPattern::Any => write!(f, ":*"),
+            PortPattern::Range(low, high) if low == high => write!(f, ":{low}"),
+            PortPattern::Range(low, high) => write!(f, ":{low}-{high}"),
+        }
+    }
+}
+
+/// `host[:port]`, `[v6][:port]`; `None` for an unclosed bracket.
+fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return Some((host, after.strip_prefix(':')));
+    }
+    Some(match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, Some(port)),
+        _ => (text, None),
+    })
+}
+
+fn parse_host(host: &str) -> Option<HostPattern> {
+    if host == "*" {
+        return Some(HostPattern::Any);
+    }
+    if let Some(ip) = parse_ip(host) {
+        return Some(HostPattern::Ip(ip));
+    }
+    let (pattern, name): (fn(String) -> HostPattern, &str) = match host.strip_prefix("*.") {
+        Some(suffix) => (HostPattern::Subdomain, suffix),
+        None => (HostPattern::Name, host),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    valid.then(|| pattern(name.to_ascii_lowercase()))
+}
+
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    let text = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    text.parse().ok()
+}
+
+fn parse_ports(text: &str) -> Option<PortPattern> {
+    if text == "*" {
+        return Some(PortPattern::Any);
+    }
+    let (low, high) = text.split_once('-').unwrap_or((text, text));
+    let (low, high): (u16, u16) = (low.parse().ok()?, high.parse().ok()?);
+    (low <= high).then_some(PortPattern::Range(low, high))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(rules: &[&str]) -> NetworkPolicy {
+        NetworkPolicy::new(rules.iter().map(|r| r.parse().expect(r)).collect())
+    }
+
+    #[test]
+    fn spins_syntax_parses_and_prints_back() {
+        for rule in [
+            "http://example.com:80",
+            "https://*.example.com:443",
+            "tcp://127.0.0.1:5432",
+            "*://host:*",
+            "http://[::1]:8000-8080",
+            "*://*:*",
+        ] {
+            assert_eq!(rule.parse::<OutboundRule>().expect(rule).to_string(), rule);
+        }
+        assert_eq!(
+            "https://example.com"
+                .parse::<OutboundRule>()
+                .expect("default port")
+                .to_string(),
+            "https://example.com:443"
+        );
+    }
+
+    #[test]
+    fn malformed_rules_are_refused() {
+        for rule in [
+            "example.com",
+            "ftp://example.com:21",
+            "tcp://db.local",
+            "http://exa mple.com",
+            "http://example.com:99999",
+            "http://example.com:9-1",
+            "http://example.com/path",
+            "http://user@example.com",
+            "http://[::1",
+            "http://*example.com",
+            "http://",
+        ] {
+            assert!(rule.parse::<OutboundRule>().is_err(), "{rule}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_allowed_by_default() {
+        let none = NetworkPolicy::default();
+        assert!(none.denies_all());
+        assert!(!none.allows("http", Destination::Name("example.com"), 80));
+    }
+
+    #[test]
+    fn rules_match_scheme_host_and_port() {
+        let p = policy(&[
+            "http://example.com:8080",
+            "https://*.example.org",
+            "tcp://127.0.0.1:5432",
+        ]);
+        assert!(p.allows("http", Destination::Name("EXAMPLE.com"), 8080));
+        assert!(!p.allows("http", Destination::Name("example.com"), 80));
+        assert!(!p.allows("https", Destination::Name("example.com"), 8080));
+        assert!(p.allows("https", Destination::Name("api.example.org"), 443));
+        assert!(!p.allows("https", Destination::Name("example.org"), 443));
+        assert!(!p.allows("https", Destination::Name("evil-example.org"), 443));
+        assert!(p.allows(
+            "tcp",
+            Destination::Ip("127.0.0.1".parse().expect("ip")),
+            5432
+        ));
+        assert!(!p.allows(
+            "tcp",
+            Destination::Ip("127.0.0.2".parse().expect("ip")),
+            5432
+        ));
+        assert!(!p.allows(
+            "udp",
+            Destination::Ip("127.0.0.1".parse().expect("ip")),
+            5432
+        ));
+        assert!(p.allows_scheme("tcp") && !p.allows_scheme("udp"));
+    }
+
+    #[test]
+    fn a_wildcard_scheme_and_port_allow_every_one() {
+        let p = policy(&["*://localhost:*"]);
+        assert!(p.allows("tcp", Destination::Name("localhost"), 1));
+        assert!(p.allows("https", Destination::Name("localhost."), 65535));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn socket_addresses_match_literal_and_resolved_rules() {
+        let p = policy(&["tcp://127.0.0.1:5432", "tcp://localhost:6000"]);
+        assert!(
+            p.allows_address("tcp", "127.0.0.1:5432".parse().expect("addr"))
+                .await
+        );
+        assert!(
+            !p.allows_address("tcp", "127.0.0.1:5433".parse().expect("addr"))
+                .await
+        );
+        assert!(
+            p.allows_address("tcp", "127.0.0.1:6000".parse().expect("addr"))
+                .await
+        );
+        assert!(
+            !p.allows_address("tcp", "0.0.0.0:5432".parse().expect("addr"))
+                .await
+        );
+        let any = policy(&["tcp://*:*"]);
+        assert!(
+            !any.allows_address("tcp", "0.0.0.0:1".parse().expect("addr"))
+                .await
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Serving a `wasi:http/incoming-handler` component over HTTP/1.1: one
+//! fresh instance per request, from a pre-instantiated component.
+
+mod limits;
+mod outbound;
+mod request;
+mod state;
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::error::{Error, boxed};
+use crate::host::Host;
+use crate::program::{self, Program};
+use crate::spec::RunSpec;
+use crate::stop::StopHandle;
+
+pub(crate) use state::ServeState;
+
+/// How a service is served. [`ServeOptions::new`] gives the defaults.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// Bound listeners to accept connections on (bound by the caller, so a
+    /// port in use is the caller's error, before anything is served).
+    pub listeners: Vec<TcpListener>,
+    /// How long one request may run, from its headers to the end of its
+    /// response: past it, the request answers 504 (or its response is cut
+    /// off) and its instance is dropped. Default: 60 s.
+    pub request_timeout: Duration,
+    /// Requests handled at once; past it, 503 with `Retry-After`.
+    /// Default: [`DEFAULT_MAX_CONCURRENCY`].
+    pub max_concurrency: usize,
+    /// How long a client may take to send a request's headers (and how
+    /// long an idle keep-alive connection is kept). Default: 10 s.
+    pub header_timeout: Duration,
+    /// The largest request head (start line and headers), in bytes;
+    /// larger ones answer 431. Default: 64 KiB.
+    pub max_header_bytes: usize,
+    /// The largest request body, in bytes; larger ones answer 413.
+    /// Default: 64 MiB.
+    pub max_body_bytes: u64,
+    /// How long in-flight requests may run on once the server is stopped.
+    /// Default: 10 s.
+    pub drain_timeout: Duration,
+}
+
+/// The default cap on requests handled at once.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 128;
+
+impl ServeOptions {
+    /// Options serving on `listeners` with every default.
+    pub fn new(listeners: Vec<TcpListener>) -> Self {
+        ServeOptions {
+            listeners,
+            request_timeout: Duration::from_secs(60),
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 << 10,
+            max_body_bytes: 64 << 20,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Counters of a server, readable while it serves (clones share them).
+#[derive(Debug, Clone, Default)]
+pub struct ServeStats(Arc<Counters>);
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    server_errors: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl ServeStats {
+    /// Requests answered (any status).
+    pub fn requests(&self) -> u64 {
+        self.0.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests being handled now.
+    pub fn in_flight(&self) -> u64 {
+        self.0.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered with a 5xx status that wharf chose (a trap, a
+    /// timeout, a guest that never answered).
+    pub fn server_errors(&self) -> u64 {
+        self.0.server_errors.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused before reaching the guest (the concurrency cap,
+    /// size limits).
+    pub fn rejected(&self) -> u64 {
+        self.0.rejected.load(Ordering::Relaxed)
+    }
+}
+
+/// What one server shares between its connections.
+struct Server {
+    pre: ProxyPre<ServeState>,
+    spec: RunSpec,
+    options: ServeOptions,
+    slots: Arc<tokio::sync::Semaphore>,
+    stats: ServeStats,
+    /// Set when the drain ran out: every request's guest is interrupted.
+    forced: Arc<AtomicBool>,
+}
+
+/// An HTTP handler component, compiled and pre-instantiated, ready to
+/// serve (see [`Host::service`]).
+pub struct Service<'a> {
+    host: &'a Host,
+    pre: ProxyPre<ServeState>,
+    spec: RunSpec,
+}
+
+impl std::fmt::Debug for Service<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("program", &self.spec.program)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>, Error> {
+    let not_a_service = || Error::NotAService {
+        path: spec.program.clone(),
+    };
+    let Program::Component(component) = program::load(host, &spec.program)? else {
+        return Err(not_a_service());
+    };
+    if !is_http_handler(&component) {
+        return Err(not_a_service());
+    }
+    let pre = host
+        .proxy_linker()?
+        .instantiate_pre(&component)
+        .map_err(|e| Error::Link {
+            path: spec.program.clone(),
+            source: boxed(e),
+        })?;
+    let pre = ProxyPre::new(pre).map_err(|_| not_a_service())?;
+    Ok(Service {
+        host,
+        pre,
+        spec: spec.clone(),
+    })
+}
+
+impl Service<'_> {
+    /// Serves on `options`' listeners until `stop`, then stops accepting
+    /// (the ports are free again) and lets in-flight requests finish for
+    /// the drain timeout. Each request gets a fresh instance with the
+    /// spec's sandbox. Request timeouts end guest code that never calls
+    /// the host only on an interruptible host.
+    pub fn serve(
+        self,
+        options: ServeOptions,
+        stats: &ServeStats,
+        stop: &StopHandle,
+    ) -> Result<(), Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Engine {
+                source: Box::new(e),
+            })?;
+        let listeners = options
+            .listeners
+            .iter()
+            .map(|listener| listener.try_clone())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| Error::Listen { source })?;
+        let server = Arc::new(Server {
+            pre: self.pre,
+            spec: self.spec,
+            slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrency)),
+            options,
+            stats: stats.clone(),
+            forced: Arc::default(),
+        });
+        let ticker = limits::EpochTicker::start(self.host.engine().clone());
+        let served = runtime.block_on(accept_until_stopped(server.clone(), listeners, stop));
+        drop(ticker);
+        drop(server);
+        // A request still running after the drain was interrupted; its task
+        // may still be unwinding: let the runtime's threads end on their own.
+        runtime.shutdown_background();
+        served
+    }
+}
+
+/// Whether `component` exports an HTTP handler that could be served.
+pub(crate) fn is_http_handler(component: &wasmtime::component::Component) -> bool {
+    let ty = component.component_type();
+    let engine = component.engine();
+    ty.exports(engine)
+        .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"))
+}
+
+/// Accepts connections until `stop`, then stops accepting (the listeners
+/// are closed: the port is free again) and lets in-flight requests finish
+/// for the drain timeout.
+async fn accept_until_stopped(
+    server: Arc<Server>,
+    listeners: Vec<TcpListener>,
+    stop: &StopHandle,
+) -> Result<(), Error> {
+    let listeners = listeners
+        .into_iter()
+        .map(|listener| {
+            listener.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(listener)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Listen { source })?;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(server.options.header_timeout)
+        .max_header_size(server.options.max_header_bytes)
+        .max_buf_size(server.options.max_header_bytes.max(8192) * 2);
+    let mut stopped = std::pin::pin!(stop.stopped());
+    loop {
+        let accepted = tokio::select! {
+            accepted = accept_any(&listeners) => accepted,
+            _ = &mut stopped => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of descriptors and the like: wait, do not spin.
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = {
+            let server = server.clone();
+            hyper::service::service_fn(move |req| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(request::handle(server, req).await) }
+            })
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended");
+            }
+        });
+    }
+    drop(listeners);
+    tracing::debug!("draining in-flight requests");
+    if tokio::time::timeout(server.options.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after the drain timeout were stopped");
+        server.forced.store(true, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// The next connection on any of `listeners`.
+async fn accept_any(
+    listeners: &[tokio::net::TcpListener],
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    std::future::poll_fn(|cx| {
+        for listener in listeners {
+            if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return std::task::Poll::Ready(accepted);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}

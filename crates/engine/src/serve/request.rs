@@ -1,0 +1,236 @@
+//! One request: a fresh store and instance, bounded in time, memory and
+//! size, answered with the guest's response or with the status that says
+//! why there is none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tokio::time::Instant;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreContextMut, UpdateDeadline};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
+
+use crate::limiter::GuestLimiter;
+use crate::serve::limits::LimitedBody;
+use crate::serve::outbound::OutboundHooks;
+use crate::serve::{ServeState, Server};
+
+type Response = hyper::Response<HyperOutgoingBody>;
+
+/// Answers `req`: never an error, every failure is a status.
+pub(super) async fn handle(
+    server: Arc<Server>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Response {
+    let counters = &server.stats.0;
+    let Ok(permit) = server.slots.clone().try_acquire_owned() else {
+        counters.rejected.fetch_add(1, Ordering::Relaxed);
+        let mut busy = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server busy: too many requests at once\n",
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return answered(counters, busy);
+    };
+    if declared_length(&req).is_some_and(|len| len > server.options.max_body_bytes) {
+        counters.rejected.fetch_add(1, Ordering::Relaxed);
+        return answered(
+            counters,
+            plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"),
+        );
+    }
+    counters.in_flight.fetch_add(1, Ordering::Relaxed);
+    let response = run_guest(&server, req, permit).await;
+    counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+    answered(counters, response)
+}
+
+/// Runs the guest on `req` until it sets a response or fails.
+async fn run_guest(
+    server: &Arc<Server>,
+    req: hyper::Request<hyper::body::Incoming>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Response {
+    let deadline = Instant::now() + server.options.request_timeout;
+    let too_large = Arc::new(AtomicBool::new(false));
+    let mut store = match new_store(server, deadline) {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!(%error, "cannot set up the request's sandbox");
+            return server_error(
+                server,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot set up the request\n",
+            );
+        }
+    };
+    let req =
+        req.map(|body| LimitedBody::new(body, server.options.max_body_bytes, too_large.clone()));
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let resources = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)
+        .and_then(|req| Ok((req, store.data_mut().http().new_response_outparam(sender)?)));
+    let (req, out) = match resources {
+        Ok(resources) => resources,
+        Err(error) => {
+            tracing::debug!(%error, "request refused before the guest");
+            return plain(StatusCode::BAD_REQUEST, "bad request\n");
+        }
+    };
+    let pre = server.pre.clone();
+    // The guest runs on in its own task after it sets the response, to
+    // stream the body; the task (and the store) ends at the deadline.
+    let task = tokio::spawn(async move {
+        let _permit = permit;
+        let work = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        };
+        match tokio::time::timeout_at(deadline, work).await {
+            // The epoch callback interrupts guest code past the deadline.
+            Ok(Err(error))
+                if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
+            {
+                Err(Failure::Timeout)
+            }
+            Ok(result) => result.map_err(Failure::Guest),
+            Err(_) => Err(Failure::Timeout),
+        }
+    });
+    let response = tokio::time::timeout_at(deadline, receiver).await;
+    if too_large.load(Ordering::SeqCst) {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    }
+    match response {
+        Ok(Ok(Ok(response))) => response,
+        Ok(Ok(Err(code))) => {
+            tracing::info!(?code, "the guest answered with an error");
+            server_error(
+                server,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the service failed\n",
+            )
+        }
+        Ok(Err(_no_response)) => match task.await {
+            Ok(Err(Failure::Timeout)) => timed_out(server),
+            Ok(Err(Failure::Guest(error))) => {
+                tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
+                server_error(
+                    server,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the service failed\n",
+                )
+            }
+            Ok(Ok(())) => {
+                tracing::warn!("the guest returned without setting a response");
+                server_error(
+                    server,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the service gave no response\n",
+                )
+            }
+            Err(error) => {
+                tracing::warn!(%error, "request task failed");
+                server_error(
+                    server,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the service failed\n",
+                )
+            }
+        },
+        Err(_elapsed) => {
+            task.abort();
+            timed_out(server)
+        }
+    }
+}
+
+enum Failure {
+    Guest(wasmtime::Error),
+    Timeout,
+}
+
+/// A store for one request: the spec's sandbox, its memory cap, and an
+/// epoch deadline that interrupts guest code past `deadline` (or once the
+/// drain ran out).
+fn new_store(server: &Server, deadline: Instant) -> Result<Store<ServeState>, crate::Error> {
+    let wasi = crate::sandbox::wasi_builder(&server.spec)?.build();
+    let state = ServeState {
+        wasi,
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+        hooks: OutboundHooks {
+            policy: Arc::new(server.spec.network.clone()),
+        },
+        limiter: GuestLimiter::new(server.spec.memory_limit, Arc::default()),
+    };
+    let mut store = Store::new(server.pre.engine(), state);
+    store.limiter(|state| &mut state.limiter);
+    let forced = server.forced.clone();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_: StoreContextMut<'_, ServeState>| {
+        Ok(
+            if forced.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(1)
+            },
+        )
+    });
+    Ok(store)
+}
+
+fn declared_length<B>(req: &hyper::Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn timed_out(server: &Server) -> Response {
+    tracing::warn!(
+        timeout = ?server.options.request_timeout,
+        "request ran past its timeout; its instance was dropped"
+    );
+    server_error(
+        server,
+        StatusCode::GATEWAY_TIMEOUT,
+        "the service did not answer in time\n",
+    )
+}
+
+fn server_error(server: &Server, status: StatusCode, text: &'static str) -> Response {
+    server.stats.0.server_errors.fetch_add(1, Ordering::Relaxed);
+    plain(status, text)
+}
+
+fn answered(counters: &super::Counters, response: Response) -> Response {
+    counters.requests.fetch_add(1, Ordering::Relaxed);
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let body = http_body_util::Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,37 @@
+//! The store data of one request's instance.
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::limiter::GuestLimiter;
+use crate::serve::outbound::OutboundHooks;
+
+/// What a request's guest holds: its WASI context (the same sandbox as a
+/// command's), its HTTP context, and its memory limiter.
+pub(crate) struct ServeState {
+    pub(super) wasi: WasiCtx,
+    pub(super) http: WasiHttpCtx,
+    pub(super) table: ResourceTable,
+    pub(super) hooks: OutboundHooks,
+    pub(super) limiter: GuestLimiter,
+}
+
+impl WasiView for ServeState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ServeState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
