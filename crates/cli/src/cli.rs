@@ -55,6 +55,8 @@ pub enum Command {
     Wait(ContainersArgs),
     /// Remove containers
     Rm(RmArgs),
+    /// Show where a container's ports are published
+    Port(PortArgs),
     /// Show containers' memory and CPU use, live
     Stats(StatsArgs),
     /// Manage containers
@@ -70,6 +72,17 @@ pub enum Command {
 pub enum ContainerCommand {
     /// Remove every stopped container
     Prune,
+}
+
+/// `wharf port NAME [PORT[/tcp]]`
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The container
+    #[arg(value_name = "NAME|ID")]
+    pub container: String,
+    /// Only this container port
+    #[arg(value_name = "PORT[/tcp]")]
+    pub port: Option<String>,
 }
 
 /// Containers named by name, ID or unique ID prefix.

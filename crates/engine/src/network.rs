@@ -66,6 +66,11 @@ impl NetworkPolicy {
         NetworkPolicy { rules }
     }
 
+    /// The rules, in the order given.
+    pub fn rules(&self) -> &[OutboundRule] {
+        &self.rules
+    }
+
     /// Whether nothing is allowed.
     pub fn denies_all(&self) -> bool {
         self.rules.is_empty()

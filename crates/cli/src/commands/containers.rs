@@ -8,7 +8,7 @@ use wharf_lifecycle::containers::{Container, ContainerError, Containers, Status,
 
 use super::Outcome;
 use super::signals::kill_supervisor;
-use crate::cli::{ContainersArgs, PsArgs, RmArgs};
+use crate::cli::{ContainersArgs, PortArgs, PsArgs, RmArgs};
 use crate::{paths, report};
 
 /// The store of detached containers; an error is reported.
@@ -54,7 +54,7 @@ pub fn ps(args: PsArgs) -> Outcome {
         return Ok(0);
     }
     let mut out = String::from(
-        "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 NAMES\n",
+        "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 PORTS                      NAMES\n",
     );
     for container in shown {
         let command = command_line(container);
@@ -64,12 +64,13 @@ pub fn ps(args: PsArgs) -> Outcome {
             truncate(&command, 22)
         };
         out.push_str(&format!(
-            "{:<14} {:<22} {:<24} {:<24} {:<38} {}\n",
+            "{:<14} {:<22} {:<24} {:<24} {:<38} {:<26} {}\n",
             short(&container.record.id, args.listing.no_trunc),
             truncate(&container.record.image, 22),
             format!("\"{command}\""),
             ago(&container.record.created),
             status_line(container),
+            ports_line(container),
             container.label()
         ));
     }
@@ -88,7 +89,69 @@ fn ps_json(container: &Container) -> serde_json::Value {
         "Status": status_line(container),
         "ExitCode": container.state.exit_code,
         "RestartCount": container.state.restarts,
+        "Ports": ports_line(container),
     })
+}
+
+/// `127.0.0.1:8080->8080/tcp, ...` while the container runs, as Docker
+/// shows published ports; empty otherwise.
+fn ports_line(container: &Container) -> String {
+    let Some(service) = &container.record.run.service else {
+        return String::new();
+    };
+    if !container.state.is_active() {
+        return String::new();
+    }
+    let ports: Vec<String> = service.ports.iter().map(ToString::to_string).collect();
+    ports.join(", ")
+}
+
+/// `wharf port NAME [PORT]`: where the container's ports are published.
+pub fn port(args: PortArgs) -> Outcome {
+    let store = open()?;
+    let container = store.find(&args.container).map_err(|e| report::fail(&e))?;
+    let ports = container
+        .record
+        .run
+        .service
+        .as_ref()
+        .map(|s| s.ports.as_slice())
+        .unwrap_or_default();
+    let wanted = match args
+        .port
+        .as_deref()
+        .map(|p| p.trim_end_matches("/tcp").parse::<u16>())
+    {
+        None => None,
+        Some(Ok(port)) => Some(port),
+        Some(Err(_)) => {
+            return Err(report::fail_with(&format!(
+                "invalid port `{}`: expected PORT[/tcp]",
+                args.port.unwrap_or_default()
+            )));
+        }
+    };
+    let shown: Vec<_> = ports
+        .iter()
+        .filter(|p| wanted.is_none_or(|w| w == p.container_port))
+        .collect();
+    if shown.is_empty() {
+        return Err(report::fail_with(&match wanted {
+            Some(port) => format!(
+                "no public port '{port}/tcp' published for {}",
+                container.label()
+            ),
+            None => format!("{} publishes no ports", container.label()),
+        }));
+    }
+    for binding in shown {
+        if wanted.is_some() {
+            println!("{}", binding.host_addr());
+        } else {
+            println!("{}/tcp -> {}", binding.container_port, binding.host_addr());
+        }
+    }
+    Ok(0)
 }
 
 fn short(id: &str, full: bool) -> &str {

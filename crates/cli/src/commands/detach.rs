@@ -7,10 +7,10 @@ use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
 use wharf_lifecycle::containers::{
-    Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, validate_name,
+    Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, ServiceRecord, validate_name,
 };
 
-use super::supervise::READY_FD;
+use super::supervise::{FIRST_LISTENER_FD, READY_FD};
 use crate::cli::RunArgs;
 use crate::{flags, paths, report};
 
@@ -70,20 +70,40 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32
     for volume in &mut spec.volumes {
         volume.host = absolute(&volume.host)?;
     }
+    // Ports are bound here, so that one in use is this command's error; the
+    // supervisor inherits the listeners.
+    let listeners = if args.publish_all || !args.publish.is_empty() {
+        super::serve::bind_all(&super::serve::published(args, &[]))
+            .map_err(|message| report::fail_with(&message))?
+    } else {
+        Vec::new()
+    };
+    let mut run = RunRecord::of(&spec);
+    if !listeners.is_empty() {
+        run.service = Some(ServiceRecord {
+            ports: listeners.iter().map(|(binding, _)| *binding).collect(),
+            request_timeout_ms: u64::try_from(args.request_timeout.as_millis()).unwrap_or(u64::MAX),
+            max_concurrency: args.max_concurrency,
+        });
+    }
     let store =
         Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
     let container = store
         .create(NewContainer {
             name: args.name.clone(),
             image: args.program.clone(),
-            run: RunRecord::of(&spec),
+            run,
             restart: asked.restart,
             auto_remove: args.remove,
             log: asked.log,
         })
         .map_err(|e| report::fail(&e))?;
     let id = container.record.id.clone();
-    match start_supervisor(&id) {
+    let listeners: Vec<_> = listeners
+        .into_iter()
+        .map(|(_, listener)| listener)
+        .collect();
+    match start_supervisor(&id, &listeners) {
         Ok(()) => {
             println!("{id}");
             Ok(0)
@@ -100,8 +120,17 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32
 }
 
 /// Starts `wharf supervise ID` in a session of its own and waits until it
-/// says the guest is starting (or why it cannot).
-fn start_supervisor(id: &str) -> Result<(), String> {
+/// says the guest is starting (or why it cannot). The supervisor finds
+/// `listeners` on FIRST_LISTENER_FD and after, in order.
+fn start_supervisor(id: &str, listeners: &[std::net::TcpListener]) -> Result<(), String> {
+    // Above every descriptor the child will place, so that placing one
+    // never overwrites another.
+    let staged = listeners
+        .iter()
+        .map(|listener| stage_above(listener.as_raw_fd(), FIRST_LISTENER_FD + 64))
+        .collect::<std::io::Result<Vec<OwnedFd>>>()
+        .map_err(|e| format!("cannot pass its listeners: {e}"))?;
+    let staged_fds: Vec<i32> = staged.iter().map(AsRawFd::as_raw_fd).collect();
     let me = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
     let (read, write) = pipe().map_err(|e| format!("pipe: {e}"))?;
     // The supervisor runs in `/`: a relative WHARF_ROOT must not change
@@ -131,6 +160,11 @@ fn start_supervisor(id: &str) -> Result<(), String> {
             if placed < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            for (index, fd) in staged_fds.iter().enumerate() {
+                if libc::dup2(*fd, FIRST_LISTENER_FD + index as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
@@ -138,6 +172,7 @@ fn start_supervisor(id: &str) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start its supervisor: {e}"))?;
     drop(write);
+    drop(staged);
     let mut answer = String::new();
     let _ = std::fs::File::from(read).read_to_string(&mut answer);
     // The supervisor lives on; its parent does not wait for it.
@@ -147,6 +182,17 @@ fn start_supervisor(id: &str) -> Result<(), String> {
         "" => Err("its supervisor ended before the guest started".to_owned()),
         message => Err(message.to_owned()),
     }
+}
+
+/// A close-on-exec copy of `fd` numbered at least `floor`.
+fn stage_above(fd: i32, floor: i32) -> std::io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; nothing else owns it.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is fresh and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {

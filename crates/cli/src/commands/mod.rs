@@ -36,6 +36,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
         Command::Ps(args) => containers::ps(args),
+        Command::Port(args) => containers::port(args),
         Command::Logs(args) => logs::logs(args),
         Command::Stop(args) => signals::stop(args),
         Command::Kill(args) => signals::kill(args),

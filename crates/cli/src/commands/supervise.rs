@@ -15,15 +15,23 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use wharf_engine::{Host, HostConfig, Outcome, StopReason};
+use std::net::TcpListener;
+
+use wharf_engine::{
+    Host, HostConfig, Outcome, PoolSize, ServeOptions, ServeStats, StopHandle, StopReason,
+};
 use wharf_lifecycle::containers::logs::{self, LogWriter};
-use wharf_lifecycle::containers::{Container, Containers, Held, State, Status, time};
+use wharf_lifecycle::containers::{
+    Container, Containers, Held, ServiceRecord, State, Status, time,
+};
 
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
 
 /// Where `wharf run -d` waits to hear that the guest is starting.
 pub const READY_FD: i32 = 3;
+/// Where a service's listeners are, one per published port, in order.
+pub const FIRST_LISTENER_FD: i32 = 4;
 
 /// The signals that stop the guest.
 const STOPPING: [i32; 6] = [
@@ -55,6 +63,22 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    let service = container.record.run.service.clone();
+    let serving = match service.map(take_listeners).transpose() {
+        Ok(serving) => serving,
+        Err(message) => {
+            tell(&message);
+            return exit::ERROR;
+        }
+    };
+    let host = match new_host(serving.as_ref(), container.record.run.memory_limit) {
+        Ok(host) => host,
+        Err(error) => {
+            tell(&report::chain(&error));
+            return exit::ERROR;
+        }
+    };
+    let stop = host.stop_handle();
     let signals = block_stopping_signals();
     let (log, pumps) = match output_to_log(&container) {
         Ok(piped) => piped,
@@ -64,8 +88,17 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
         }
     };
     let container = Arc::new(Mutex::new(container));
-    watch_signals(signals, (store.clone(), container.clone()), log, &life);
-    run_until_done(&container, |answer| tell(answer));
+    let drains = serving.is_some().then(|| stop.clone());
+    watch_signals(
+        signals,
+        (store.clone(), container.clone()),
+        log,
+        &life,
+        drains,
+    );
+    run_until_done(&container, &host, serving.as_ref(), &stop, |answer| {
+        tell(answer)
+    });
     drain(pumps);
     finish(&store, &container, &life);
     0
@@ -172,12 +205,14 @@ fn pipe() -> std::io::Result<(i32, i32)> {
 
 /// On a stopping signal: record the exit as 128+signal and end the process
 /// (and with it the guest), under the container's mutex so that the run
-/// loop cannot record anything after.
+/// loop cannot record anything after. A service (`drains`) is asked to stop
+/// instead, and drains; a second signal ends it as above.
 fn watch_signals(
     set: libc::sigset_t,
     (store, container): (Containers, Arc<Mutex<Container>>),
     log: Arc<Mutex<LogWriter>>,
     life: &Held,
+    drains: Option<StopHandle>,
 ) {
     let life = life.clone_handle();
     let watcher = std::thread::Builder::new()
@@ -187,6 +222,11 @@ fn watch_signals(
             let mut signal = 0;
             // SAFETY: the set holds signals blocked in every thread.
             while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
+            if let Some(service) = drains {
+                service.stop(StopReason::Signal(signal));
+                // SAFETY: as above.
+                while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
+            }
             let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
             let mut state = container.state.clone();
             state.status = Status::Exited;
@@ -214,29 +254,61 @@ fn watch_signals(
     }
 }
 
+/// A service's listeners and how it is served.
+struct Serving {
+    listeners: Vec<TcpListener>,
+    record: ServiceRecord,
+}
+
+/// The listeners `wharf run -d` passed, one per published port.
+fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
+    let listeners = (0..record.ports.len())
+        .map(|index| {
+            let fd = FIRST_LISTENER_FD + index as i32;
+            // SAFETY: fstat writes into the stat we pass.
+            let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(fd, &mut stat) } != 0
+                || stat.st_mode & libc::S_IFMT != libc::S_IFSOCK
+            {
+                return Err(format!(
+                    "no listener for published port {}",
+                    record.ports[index]
+                ));
+            }
+            // SAFETY: an open socket descriptor passed to this process for
+            // it alone; marked close-on-exec like every other.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            Ok(TcpListener::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Serving { listeners, record })
+}
+
+/// The host: a service's is interruptible (request timeouts) and pools its
+/// instances; a command's stops by this process exiting.
+fn new_host(serving: Option<&Serving>, memory_limit: u64) -> Result<Host, wharf_engine::Error> {
+    Host::new(HostConfig {
+        cache_dir: Some(paths::wharf_root().join("cache")),
+        interruptible: serving.is_some(),
+        exit_after_run: false,
+        pool: serving.map(|serving| PoolSize {
+            instances: u32::try_from(serving.record.max_concurrency).unwrap_or(u32::MAX),
+            memory_limit,
+        }),
+    })
+}
+
 /// Runs the guest, and again as the restart policy says; `started` hears
 /// `ok` once the first run is recorded as running, or why none can start.
-fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
+/// A service that was stopped (and drained) is not started again.
+fn run_until_done(
+    container: &Mutex<Container>,
+    host: &Host,
+    serving: Option<&Serving>,
+    stop: &StopHandle,
+    started: impl FnOnce(&str),
+) {
     let mut answer = Some(started);
-    let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
-        interruptible: false,
-        exit_after_run: false,
-        pool: None,
-    }) {
-        Ok(host) => host,
-        Err(error) => {
-            if let Some(answer) = answer.take() {
-                answer(&report::chain(&error));
-            }
-            record(container, |state| {
-                state.status = Status::Exited;
-                state.exit_code = Some(exit::ERROR);
-                state.error = Some(report::chain(&error));
-            });
-            return;
-        }
-    };
     let (spec, policy) = {
         let container = container.lock().unwrap_or_else(|p| p.into_inner());
         (container.record.run.spec(), container.record.restart)
@@ -244,6 +316,23 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let started = Instant::now();
+        let service = match serving.map(|_| host.service(&spec)).transpose() {
+            Ok(service) => service,
+            Err(error) => {
+                let message = report::chain(&error);
+                eprintln!("wharf: {message}");
+                if let Some(answer) = answer.take() {
+                    answer(&message);
+                }
+                record(container, |state| {
+                    state.status = Status::Exited;
+                    state.exit_code = Some(exit::ERROR);
+                    state.error = Some(message);
+                    state.unsupervised();
+                });
+                return;
+            }
+        };
         record(container, |state| {
             state.status = Status::Running;
             state.supervised_here();
@@ -253,13 +342,16 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
         if let Some(answer) = answer.take() {
             answer("ok");
         }
-        let (code, error) = exit_code(host.run(&spec, &host.stop_handle()));
+        let (code, error) = match (service, serving) {
+            (Some(service), Some(serving)) => serve_once(service, serving, stop),
+            _ => exit_code(host.run(&spec, &host.stop_handle())),
+        };
         let restarts = container
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .state
             .restarts;
-        let again = policy.restarts(code, restarts);
+        let again = policy.restarts(code, restarts) && stop.reason().is_none();
         record(container, |state| {
             state.status = if again {
                 Status::Restarting
@@ -283,6 +375,39 @@ fn run_until_done(container: &Mutex<Container>, started: impl FnOnce(&str)) {
         backoff = (backoff * 2).min(LONGEST_BACKOFF);
         record(container, |state| state.restarts += 1);
     }
+}
+
+/// Serves until stopped; the exit code is 0 after a drain.
+fn serve_once(
+    service: wharf_engine::Service<'_>,
+    serving: &Serving,
+    stop: &StopHandle,
+) -> (i32, Option<String>) {
+    let listeners = match serving
+        .listeners
+        .iter()
+        .map(TcpListener::try_clone)
+        .collect()
+    {
+        Ok(listeners) => listeners,
+        Err(error) => {
+            return (
+                exit::ERROR,
+                Some(format!("cannot use the listeners: {error}")),
+            );
+        }
+    };
+    let mut options = ServeOptions::new(listeners);
+    options.request_timeout = Duration::from_millis(serving.record.request_timeout_ms);
+    options.max_concurrency = serving.record.max_concurrency;
+    for port in &serving.record.ports {
+        eprintln!("Serving HTTP on http://{}/", port.host_addr());
+    }
+    exit_code(
+        service
+            .serve(options, &ServeStats::default(), stop)
+            .map(|()| Outcome::Exited(0)),
+    )
 }
 
 /// The exit code of a run, and wharf's own error when it failed the run

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod common;
 mod containment;
+mod detached;
 mod network;
 mod routes;
 mod server;

@@ -33,7 +33,9 @@ use std::path::{Path, PathBuf};
 pub use error::ContainerError;
 pub use lock::Held;
 pub use process::{Supervisor, own_start_time};
-pub use record::{LogOptions, Record, RestartPolicy, RunRecord, State, Status, VolumeRecord};
+pub use record::{
+    LogOptions, Record, RestartPolicy, RunRecord, ServiceRecord, State, Status, VolumeRecord,
+};
 
 /// The containers under one root directory.
 #[derive(Debug, Clone)]

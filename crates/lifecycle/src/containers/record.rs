@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_engine::{RunSpec, Volume};
+use wharf_engine::{NetworkPolicy, RunSpec, Volume};
+
+use crate::ports::PortBinding;
 
 use super::error::ContainerError;
 
@@ -73,6 +75,23 @@ pub struct RunRecord {
     pub workdir: Option<String>,
     /// Cap on linear memory and tables, in bytes.
     pub memory_limit: u64,
+    /// The guest's network allow-list (`--allow-outbound` rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound: Vec<String>,
+    /// How the guest is served, when it is an HTTP service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceRecord>,
+}
+
+/// A served container's ports and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    /// The published ports, host ports as bound.
+    pub ports: Vec<PortBinding>,
+    /// `--request-timeout`, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// `--max-concurrency`.
+    pub max_concurrency: usize,
 }
 
 /// One volume of a [`RunRecord`].
@@ -104,6 +123,13 @@ impl RunRecord {
                 .collect(),
             workdir: spec.workdir.clone(),
             memory_limit: spec.memory_limit,
+            outbound: spec
+                .network
+                .rules()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            service: None,
         }
     }
 
@@ -123,6 +149,13 @@ impl RunRecord {
             .collect();
         spec.workdir = self.workdir.clone();
         spec.memory_limit = self.memory_limit;
+        // A rule that no longer parses allows nothing.
+        spec.network = NetworkPolicy::new(
+            self.outbound
+                .iter()
+                .filter_map(|rule| rule.parse().ok())
+                .collect(),
+        );
         spec
     }
 }
