@@ -59,7 +59,7 @@ fn log_options(options: &[String]) -> Result<LogOptions, String> {
     Ok(log)
 }
 
-pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32> {
+pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -> Result<i32, i32> {
     // The supervisor runs in `/`: paths must not depend on where we are.
     let mut spec = spec;
     spec.program = absolute(&spec.program)?;
@@ -73,7 +73,7 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec) -> Result<i32, i32
     // Ports are bound here, so that one in use is this command's error; the
     // supervisor inherits the listeners.
     let listeners = if args.publish_all || !args.publish.is_empty() {
-        super::serve::bind_all(&super::serve::published(args, &[]))
+        super::serve::bind_all(&super::serve::published(args, exposed))
             .map_err(|message| report::fail_with(&message))?
     } else {
         Vec::new()

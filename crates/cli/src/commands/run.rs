@@ -17,11 +17,11 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         None
     };
-    let spec = if names_a_file(&args.program) {
-        spec_from(&args)
+    let (spec, exposed) = if names_a_file(&args.program) {
+        (spec_from(&args), Vec::new())
     } else {
         match run_image::spec_from(&args) {
-            Ok(spec) => Ok(spec),
+            Ok((spec, exposed)) => (Ok(spec), exposed),
             Err(code) => return code,
         }
     };
@@ -33,10 +33,10 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     if let Some(detached) = detached {
-        return super::detach::detach(&args, detached, spec).unwrap_or_else(|code| code);
+        return super::detach::detach(&args, detached, spec, &exposed).unwrap_or_else(|code| code);
     }
     if args.publish_all || !args.publish.is_empty() {
-        return super::serve::serve(&args, &spec);
+        return super::serve::serve(&args, &spec, &exposed);
     }
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.

@@ -17,7 +17,8 @@ use crate::cli::RunArgs;
 use crate::progress::Transfers;
 use crate::{exit, report};
 
-pub fn spec_from(args: &RunArgs) -> Result<RunSpec, i32> {
+/// The run, and the TCP ports the image exposes.
+pub fn spec_from(args: &RunArgs) -> Result<(RunSpec, Vec<u16>), i32> {
     let name = reference(&args.program)?;
     let store = open_store()?;
     let image = find_or_pull(&store, &name, args)?;
@@ -26,7 +27,7 @@ pub fn spec_from(args: &RunArgs) -> Result<RunSpec, i32> {
         Shape::Artifact | Shape::Component => from_module(&store, &image, &name, args)?,
     };
     run::apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
-    Ok(spec)
+    Ok((spec, image.config.config.exposed_tcp_ports()))
 }
 
 fn find_or_pull(store: &Store, name: &Reference, args: &RunArgs) -> Result<Image, i32> {

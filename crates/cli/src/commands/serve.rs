@@ -10,7 +10,7 @@ use crate::{exit, paths, report, watchdog};
 
 /// Serves `spec`'s component on the published ports until SIGINT or
 /// SIGTERM, then drains and exits 0.
-pub fn serve(args: &RunArgs, spec: &RunSpec) -> i32 {
+pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     if args.timeout.is_some() {
         return report::fail_with(
             "--timeout does not go with -p: a service runs until stopped (see --request-timeout)",
@@ -33,7 +33,7 @@ pub fn serve(args: &RunArgs, spec: &RunSpec) -> i32 {
         Ok(service) => service,
         Err(error) => return super::run::report_error(&error),
     };
-    let bindings = published(args, &[]);
+    let bindings = published(args, exposed);
     let listeners = match bind_all(&bindings) {
         Ok(listeners) => listeners,
         Err(message) => return report::fail_with(&message),

@@ -12,4 +12,7 @@ mod docker;
 mod interop;
 mod layout;
 mod registry;
+#[path = "../serve/server.rs"]
+#[allow(dead_code)]
+mod server;
 mod untrusted;

@@ -333,3 +333,48 @@ fn wasm_artifacts_and_component_layers_pull_and_run() {
         assert_eq!(inspect[0]["Shape"], expected);
     }
 }
+
+#[test]
+fn services_of_all_three_image_shapes_are_served() {
+    let registry = TestRegistry::start();
+    let root = temp();
+    // A Docker-style image that exposes its port: -P publishes it.
+    let ctx = temp();
+    fs::copy(crate::server::service(), ctx.path().join("service.wasm")).expect("copy");
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nCOPY service.wasm /service.wasm\nEXPOSE 9000\nENTRYPOINT [\"/service.wasm\"]\n",
+    )
+    .expect("Dockerfile");
+    for (tag, extra) in [("web:docker", None), ("web:artifact", Some("--artifact"))] {
+        let mut args = vec!["build", "-q", "-t", tag];
+        args.extend(extra);
+        args.push(common::path_str(ctx.path()));
+        assert_code(&wharf(root.path(), &args), 0);
+    }
+    let served = crate::server::Served::start_in(root.path(), &["-P", "web:docker"]);
+    assert_eq!(crate::server::get(&served, "/").body, "hello");
+    drop(served);
+    let served =
+        crate::server::Served::start_in(root.path(), &["-p", "127.0.0.1:0:8080", "web:artifact"]);
+    assert_eq!(crate::server::get(&served, "/").body, "hello");
+    drop(served);
+    // A component layer, pushed by skopeo and pulled on the run.
+    let work = temp();
+    let mut layout = Layout::new(work.path().join("layout"));
+    let config = layout.blob(
+        "application/vnd.wasm.config.v0+json",
+        br#"{"architecture":"wasm","os":"wasip2"}"#,
+    );
+    let component = fs::read(crate::server::service()).expect("component");
+    let layer = layout.blob(
+        "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        &component,
+    );
+    let manifest = layout.manifest(config, &[layer]);
+    layout.tag("service", manifest);
+    let name = format!("{}/shapes/service:1", registry.address());
+    layout.push_with_skopeo("service", &name);
+    let served = crate::server::Served::start_in(root.path(), &["-p", "127.0.0.1:0:8080", &name]);
+    assert_eq!(crate::server::get(&served, "/").body, "hello");
+}

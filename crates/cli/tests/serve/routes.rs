@@ -31,6 +31,8 @@ fn routes_answer_with_their_statuses_over_one_keep_alive_connection() {
     let served = Served::start(&[], &service());
     assert_eq!(get(&served, "/").body, "hello");
     assert_eq!(get(&served, "/no-such-route").status, 404);
+    let first = served.stderr().lines().next().map(str::to_owned);
+    assert_eq!(first, Some(format!("Serving HTTP on {}/", served.base)));
     // Two URLs in one curl: the second reuses the connection.
     let output = std::process::Command::new("curl")
         .args(["-sS", "-v", "-o", "/dev/null", "-o", "/dev/null"])

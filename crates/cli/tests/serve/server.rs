@@ -46,16 +46,26 @@ pub struct Served {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     stderr: Arc<Mutex<String>>,
-    _root: tempfile::TempDir,
+    _root: Option<tempfile::TempDir>,
 }
 
 impl Served {
     pub fn start(flags: &[&str], program: &Path) -> Served {
         let root = common::temp();
-        let mut child = common::wharf(root.path())
-            .args(["run", "-p", "127.0.0.1:0:8080"])
-            .args(flags)
-            .arg(program)
+        let mut args = vec!["-p", "127.0.0.1:0:8080"];
+        args.extend_from_slice(flags);
+        args.push(common::path_str(program));
+        let mut served = Served::start_in(root.path(), &args);
+        served._root = Some(root);
+        served
+    }
+
+    /// `wharf run ARGS` with the state directory `root`, once it says
+    /// where it serves.
+    pub fn start_in(root: &Path, args: &[&str]) -> Served {
+        let mut child = common::wharf(root)
+            .arg("run")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -74,8 +84,14 @@ impl Served {
                 }
             });
         }
-        let announced = line.recv_timeout(Duration::from_secs(120));
-        let Ok(announced) = announced else {
+        // Pulling an image prints first: wait for the line that says where.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let announced = std::iter::from_fn(|| {
+            line.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
+        })
+        .find(|text| text.starts_with("Serving HTTP on "));
+        let Some(announced) = announced else {
             let _ = child.kill();
             panic!(
                 "wharf did not say where it serves; stderr:\n{}",
@@ -85,14 +101,14 @@ impl Served {
         let base = announced
             .strip_prefix("Serving HTTP on ")
             .and_then(|url| url.strip_suffix('/'))
-            .unwrap_or_else(|| panic!("first line on stderr: {announced}"))
+            .unwrap_or_else(|| panic!("announced: {announced}"))
             .to_owned();
         assert!(base.starts_with("http://127.0.0.1:"), "{base}");
         Served {
             child,
             base,
             stderr,
-            _root: root,
+            _root: None,
         }
     }
 

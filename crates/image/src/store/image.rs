@@ -104,6 +104,24 @@ pub struct RunConfig {
     /// Labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// Ports the service listens on: `"8080/tcp": {}` (from `EXPOSE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+impl RunConfig {
+    /// The exposed TCP ports, in order (`8080/tcp` and `8080`; other
+    /// protocols and malformed entries left out).
+    pub fn exposed_tcp_ports(&self) -> Vec<u16> {
+        self.exposed_ports
+            .iter()
+            .flatten()
+            .filter_map(|(port, _)| {
+                let port = port.strip_suffix("/tcp").unwrap_or(port);
+                port.parse().ok().filter(|port| *port != 0)
+            })
+            .collect()
+    }
 }
 
 /// Tells the shape from the media types; `None` for images that are not
