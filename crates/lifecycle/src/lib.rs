@@ -21,4 +21,4 @@ pub mod spec;
 pub use error::LifecycleError;
 pub use mount::{RootfsMount, is_mount_point, mount_rootfs, unmount_rootfs};
 pub use run::{module_run_spec, program_in_rootfs, rootfs_volumes, run_spec};
-pub use spec::{OciSpec, SpecMount, load};
+pub use spec::{NetworkNamespace, OciSpec, SpecMount, load};

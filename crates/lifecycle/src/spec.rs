@@ -87,6 +87,28 @@ impl Default for Root {
 struct Linux {
     #[serde(default, deserialize_with = "or_default")]
     resources: Resources,
+    #[serde(default, deserialize_with = "or_default")]
+    namespaces: Vec<Namespace>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Namespace {
+    #[serde(rename = "type", default, deserialize_with = "or_default")]
+    kind: String,
+    #[serde(default, deserialize_with = "or_default")]
+    path: String,
+}
+
+/// The network a container's listeners belong to, from the spec's
+/// `linux.namespaces`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkNamespace {
+    /// No network namespace: the host's network.
+    Host,
+    /// A namespace of its own, made for it (only loopback, down).
+    New,
+    /// The namespace at this path (`/var/run/netns/NAME`, a pod's).
+    Join(PathBuf),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +240,15 @@ impl OciSpec {
     /// The spec's annotations.
     pub fn annotations(&self) -> &BTreeMap<String, String> {
         &self.annotations
+    }
+
+    /// The network namespace the container is to live in.
+    pub fn network_namespace(&self) -> NetworkNamespace {
+        match self.linux.namespaces.iter().find(|ns| ns.kind == "network") {
+            None => NetworkNamespace::Host,
+            Some(ns) if ns.path.is_empty() => NetworkNamespace::New,
+            Some(ns) => NetworkNamespace::Join(PathBuf::from(&ns.path)),
+        }
     }
 
     /// Whether this is a Kubernetes pod sandbox (the "pause" container),

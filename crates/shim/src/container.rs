@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use wharf_engine::{RunSpec, StopHandle, StopReason};
+use wharf_lifecycle::NetworkNamespace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -40,6 +43,11 @@ pub struct Container {
     pub stderr: String,
     pub workload: Workload,
     pub stop: StopHandle,
+    /// Where its listeners are bound, when it serves HTTP.
+    pub network: NetworkNamespace,
+    /// Whether its guest is an HTTP service being served (it then drains
+    /// on SIGTERM rather than ending at once).
+    serving: AtomicBool,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -53,6 +61,7 @@ impl Container {
         stdio: [String; 3],
         workload: Workload,
         stop: StopHandle,
+        network: NetworkNamespace,
     ) -> Container {
         let [stdin, stdout, stderr] = stdio;
         Container {
@@ -64,6 +73,8 @@ impl Container {
             stderr,
             workload,
             stop,
+            network,
+            serving: AtomicBool::new(false),
             state: Mutex::new(State {
                 status: Status::Created,
                 exit: None,
@@ -118,11 +129,25 @@ impl Container {
         }
     }
 
+    /// Marks the guest as a service being served.
+    pub fn mark_serving(&self) {
+        self.serving.store(true, Ordering::SeqCst);
+    }
+
     /// Stops the guest: a Wasm guest cannot catch signals, so every signal
     /// whose default action ends a process ends it, at once; it exits
-    /// 128 + signal, as runc reports. Returns the exit if this call set it.
+    /// 128 + signal, as runc reports. A service drains instead on SIGTERM,
+    /// SIGINT, SIGHUP or SIGQUIT, as a server process that handles them
+    /// would, and exits 0 once drained (its guest thread records that).
+    /// Returns the exit if this call set it.
     pub fn kill(&self, signal: u32) -> Option<Exit> {
         if ignored_by_default(signal) {
+            return None;
+        }
+        let drains =
+            [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT].contains(&(signal as i32));
+        if drains && self.serving.load(Ordering::SeqCst) {
+            self.stop.stop(StopReason::Signal(signal as i32));
             return None;
         }
         let status = self.state().status;

@@ -17,6 +17,7 @@ mod events;
 mod group;
 mod report;
 mod serve;
+mod service;
 mod socket_dir;
 mod start;
 mod task;

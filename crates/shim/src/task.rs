@@ -145,6 +145,7 @@ impl Service {
             ],
             workload,
             self.host.stop_handle(),
+            spec.network_namespace(),
         ))
     }
 }
@@ -296,8 +297,15 @@ impl Task for Service {
             std::thread::Builder::new()
                 .name(format!("guest-{}", &container.id))
                 .spawn(move || {
-                    let outcome = host.run(&run, &guest.stop);
-                    let status = exit_status(outcome, &guest.stderr);
+                    let status = match host.run(&run, &guest.stop) {
+                        Err(wharf_engine::Error::ServesHttp { .. }) => {
+                            crate::service::serve(&host, &guest, &run).unwrap_or_else(|message| {
+                                report_to(&guest.stderr, &format!("wharf: {message}"));
+                                125
+                            })
+                        }
+                        outcome => exit_status(outcome, &guest.stderr),
+                    };
                     keepers.drain();
                     if let Some(exit) = guest.mark_exited(status) {
                         publisher.publish(exit_event(&guest, exit));

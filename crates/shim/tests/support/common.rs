@@ -76,6 +76,7 @@ COPY args_env.wasm /args_env.wasm
 COPY alloc.wasm /alloc.wasm
 COPY fs.wasm /fs.wasm
 COPY sleep.wasm /sleep.wasm
+COPY http.wasm /http.wasm
 COPY notwasm.sh /notwasm.sh
 COPY data.txt /data.txt
 ENV GREETING=hello
@@ -89,6 +90,7 @@ CMD [\"default-arg\"]
 /// exits with `argv[1]`), `args_env.wasm` (the entrypoint: prints argv and
 /// environment), `alloc.wasm` (allocates until malloc fails), `fs.wasm`
 /// (one file operation per run), `sleep.wasm` (sleeps forever),
+/// `http.wasm` (examples/http-hello: an HTTP service),
 /// `notwasm.sh` (a shell script) and `data.txt`.
 pub fn wasm_image_archive() -> PathBuf {
     // Built first: build_once holds its lock while it builds.
@@ -104,6 +106,9 @@ pub fn wasm_image_archive() -> PathBuf {
             fs::copy(module, context.join(format!("{guest}.wasm"))).expect("guest");
         }
         fs::copy(guest_source("notwasm.sh"), context.join("notwasm.sh")).expect("notwasm.sh");
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http-hello/hello.wasm");
+        fs::copy(example, context.join("http.wasm")).expect("http.wasm");
         fs::write(context.join("data.txt"), "image data\n").expect("data.txt");
         fs::write(context.join("Dockerfile"), WASM_DOCKERFILE).expect("Dockerfile");
         let root = work.path().join("wharf-root");
