@@ -43,13 +43,13 @@ pub fn stats(args: StatsArgs) -> Outcome {
         if !args.no_stream {
             table.push_str("\x1b[2J\x1b[H");
         }
-        table.push_str("CONTAINER ID   NAME                 CPU %     CPU TIME   MEM USAGE / LIMIT       MEM %\n");
+        table.push_str("CONTAINER ID   NAME                 CPU %     CPU TIME   MEM USAGE / LIMIT       MEM %    REQUESTS\n");
         for ((container, old), new) in containers.iter().zip(&before).zip(&now) {
             let used = new.cpu.saturating_sub(old.cpu);
             let percent = 100.0 * used.as_secs_f64() / wall.as_secs_f64();
             let limit = container.record.run.memory_limit;
             table.push_str(&format!(
-                "{:<14} {:<20} {:>6.2}%   {:>8.2}s   {:>9} / {:<9}   {:>5.2}%\n",
+                "{:<14} {:<20} {:>6.2}%   {:>8.2}s   {:>9} / {:<9}   {:>5.2}%   {:>8}\n",
                 &container.record.id[..12],
                 container.label(),
                 percent,
@@ -57,6 +57,9 @@ pub fn stats(args: StatsArgs) -> Outcome {
                 size(new.resident),
                 size(limit),
                 100.0 * new.resident as f64 / limit.max(1) as f64,
+                container
+                    .requests_served()
+                    .map_or("-".to_owned(), |n| n.to_string()),
             ));
         }
         print!("{table}");

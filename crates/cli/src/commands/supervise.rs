@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -343,7 +344,13 @@ fn run_until_done(
             answer("ok");
         }
         let (code, error) = match (service, serving) {
-            (Some(service), Some(serving)) => serve_once(service, serving, stop),
+            (Some(service), Some(serving)) => {
+                let counts = container
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .requests_path();
+                serve_once(service, serving, stop, &counts)
+            }
             _ => exit_code(host.run(&spec, &host.stop_handle())),
         };
         let restarts = container
@@ -377,11 +384,13 @@ fn run_until_done(
     }
 }
 
-/// Serves until stopped; the exit code is 0 after a drain.
+/// Serves until stopped; the exit code is 0 after a drain. The count of
+/// requests served is kept in `counts` (for `wharf stats`), twice a second.
 fn serve_once(
     service: wharf_engine::Service<'_>,
     serving: &Serving,
     stop: &StopHandle,
+    counts: &std::path::Path,
 ) -> (i32, Option<String>) {
     let listeners = match serving
         .listeners
@@ -403,11 +412,40 @@ fn serve_once(
     for port in &serving.record.ports {
         eprintln!("Serving HTTP on http://{}/", port.host_addr());
     }
-    exit_code(
-        service
-            .serve(options, &ServeStats::default(), stop)
-            .map(|()| Outcome::Exited(0)),
-    )
+    let stats = ServeStats::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let counter = {
+        let (stats, done, counts) = (stats.clone(), done.clone(), counts.to_owned());
+        std::thread::Builder::new()
+            .name("requests".to_owned())
+            .stack_size(64 << 10)
+            .spawn(move || keep_count(&stats, &done, &counts))
+            .ok()
+    };
+    let served = service.serve(options, &stats, stop);
+    done.store(true, Ordering::SeqCst);
+    if let Some(counter) = counter {
+        let _ = counter.join();
+    }
+    exit_code(served.map(|()| Outcome::Exited(0)))
+}
+
+/// Writes the count of requests served to `counts` whenever it changed,
+/// twice a second, until `done` (and once more then).
+fn keep_count(stats: &ServeStats, done: &AtomicBool, counts: &std::path::Path) {
+    let mut written = None;
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let requests = stats.requests();
+        if written != Some(requests) {
+            written = Some(requests);
+            let _ = wharf_lifecycle::containers::write_json(counts, &requests);
+        }
+        if finished {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// The exit code of a run, and wharf's own error when it failed the run

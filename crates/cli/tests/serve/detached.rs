@@ -67,6 +67,17 @@ fn a_detached_service_is_published_listed_logged_and_drained_by_stop() {
         "{all}"
     );
 
+    std::thread::sleep(Duration::from_millis(700));
+    let stats = text(&wharf(root, &["stats", "--no-stream", "web"]));
+    assert!(stats.lines().next().is_some_and(|h| h.trim_end().ends_with("REQUESTS")), "{stats}");
+    let served: u64 = stats
+        .lines()
+        .nth(1)
+        .and_then(|row| row.split_whitespace().last())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stats}"));
+    assert!(served >= 2, "{stats}");
+
     let slow = {
         let url = format!("{base}/sleep?1500");
         std::thread::spawn(move || curl(&url, &[]))

@@ -197,3 +197,30 @@ fn malformed_published_ports_and_rules_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_component_built_against_an_older_0_2_release_is_served() {
+    // The example's imports and export renamed from wasi:http@0.2.12 (what
+    // wharf serves) to 0.2.10: same length, so the binary stays valid.
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http-hello/hello.wasm");
+    let bytes = std::fs::read(&example).expect("read the example");
+    let (from, to) = (b"@0.2.12", b"@0.2.10");
+    let mut renamed = bytes.clone();
+    let mut count = 0;
+    for i in 0..renamed.len().saturating_sub(from.len()) {
+        if &renamed[i..i + from.len()] == from {
+            renamed[i..i + from.len()].copy_from_slice(to);
+            count += 1;
+        }
+    }
+    assert!(count >= 3, "only {count} names renamed");
+    let dir = common::temp();
+    let older = dir.path().join("hello-0.2.10.wasm");
+    std::fs::write(&older, renamed).expect("write");
+    let served = Served::start(&[], &older);
+    assert_eq!(
+        get(&served, "/").body,
+        "Hello from a WebAssembly service, run by wharf!\n"
+    );
+}

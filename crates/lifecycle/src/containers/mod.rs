@@ -249,6 +249,18 @@ impl Container {
         self.dir.join("container.log")
     }
 
+    /// Where a served container's supervisor keeps the count of requests
+    /// it answered.
+    pub fn requests_path(&self) -> PathBuf {
+        self.dir.join("requests.json")
+    }
+
+    /// Requests a served container answered, as its supervisor last wrote.
+    pub fn requests_served(&self) -> Option<u64> {
+        let text = fs::read_to_string(self.requests_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     /// Its name, or its short ID when it has none.
     pub fn label(&self) -> &str {
         if self.record.name.is_empty() {
@@ -376,10 +388,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Container
 
 /// Writes `value` as JSON to `path` through a temporary file renamed over
 /// it: readers see the old file or the new one, never a part.
-pub(crate) fn write_json<T: serde::Serialize>(
-    path: &Path,
-    value: &T,
-) -> Result<(), ContainerError> {
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|source| ContainerError::Damaged {
         path: path.to_owned(),
         source,
