@@ -205,6 +205,7 @@ fn engine_config(interruptible: bool, pool: Option<PoolSize>) -> wasmtime::Confi
 /// or two and a few tables: slots for up to eight of each per request.
 fn pooling(size: PoolSize) -> wasmtime::PoolingAllocationConfig {
     const PER_COMPONENT: u32 = 8;
+    const KEEP_RESIDENT: usize = 1 << 20;
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     let slots = size.instances.saturating_mul(PER_COMPONENT);
     pool.total_component_instances(size.instances)
@@ -214,7 +215,12 @@ fn pooling(size: PoolSize) -> wasmtime::PoolingAllocationConfig {
         .total_stacks(size.instances)
         .max_memories_per_component(PER_COMPONENT)
         .max_tables_per_component(PER_COMPONENT)
-        .max_memory_size(usize::try_from(size.memory_limit).unwrap_or(usize::MAX));
+        .max_memory_size(usize::try_from(size.memory_limit).unwrap_or(usize::MAX))
+        // A slot given back is cleared by writing zeros over its first
+        // pages rather than by handing them back to the kernel: a small
+        // request's instance then costs no page faults on the next one.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
     pool
 }
 

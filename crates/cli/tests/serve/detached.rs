@@ -69,7 +69,13 @@ fn a_detached_service_is_published_listed_logged_and_drained_by_stop() {
 
     std::thread::sleep(Duration::from_millis(700));
     let stats = text(&wharf(root, &["stats", "--no-stream", "web"]));
-    assert!(stats.lines().next().is_some_and(|h| h.trim_end().ends_with("REQUESTS")), "{stats}");
+    assert!(
+        stats
+            .lines()
+            .next()
+            .is_some_and(|h| h.trim_end().ends_with("REQUESTS")),
+        "{stats}"
+    );
     let served: u64 = stats
         .lines()
         .nth(1)

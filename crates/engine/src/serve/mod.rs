@@ -108,6 +108,7 @@ impl ServeStats {
 struct Server {
     pre: ProxyPre<ServeState>,
     spec: RunSpec,
+    policy: Arc<crate::network::NetworkPolicy>,
     options: ServeOptions,
     slots: Arc<tokio::sync::Semaphore>,
     stats: ServeStats,
@@ -182,6 +183,7 @@ impl Service<'_> {
             .map_err(|source| Error::Listen { source })?;
         let server = Arc::new(Server {
             pre: self.pre,
+            policy: Arc::new(self.spec.network.clone()),
             spec: self.spec,
             slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrency)),
             options,

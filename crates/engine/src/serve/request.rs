@@ -171,7 +171,7 @@ fn new_store(server: &Server, deadline: Instant) -> Result<Store<ServeState>, cr
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
         hooks: OutboundHooks {
-            policy: Arc::new(server.spec.network.clone()),
+            policy: server.policy.clone(),
         },
         limiter: GuestLimiter::new(server.spec.memory_limit, Arc::default()),
     };
