@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a WebAssembly program or image in a sandbox
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Build an image from a Dockerfile
     Build(BuildArgs),
     /// Download an image from a registry
@@ -416,9 +416,9 @@ pub struct RunArgs {
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
 
-    /// Let the guest reach this destination (repeatable): SCHEME://HOST[:PORT]
-    /// as Spin writes them: http://host:8080, https://*.example.com,
-    /// tcp://127.0.0.1:5432, *://host:* [default: nothing]
+    /// Let the guest reach this destination (repeatable), as Spin writes
+    /// them: http://host:8080, https://*.example.com, tcp://127.0.0.1:5432,
+    /// *://host:* (default: nothing)
     #[arg(long = "allow-outbound", value_name = "URL", value_parser = flags::parse_outbound)]
     pub allow_outbound: Vec<wharf_engine::OutboundRule>,
 
@@ -538,7 +538,7 @@ fn parse_run(words: Vec<OsString>) -> Result<Cli, clap::Error> {
         })
         .collect::<Result<_, _>>()?;
     Ok(Cli {
-        command: Command::Run(parsed.run),
+        command: Command::Run(Box::new(parsed.run)),
     })
 }
 

@@ -23,7 +23,7 @@ use crate::{paths, report};
 /// Runs the parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let result = match cli.command {
-        Command::Run(args) => return run::run(args),
+        Command::Run(args) => return run::run(*args),
         Command::Build(args) => build::build(args),
         Command::Pull(args) => transfer::pull(args),
         Command::Push(args) => transfer::push(args),

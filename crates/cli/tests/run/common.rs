@@ -111,3 +111,34 @@ pub fn both_shapes(name: &str) -> [(&'static str, PathBuf); 2] {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+/// The C guest in `tests/guests/DIR`: `MAIN` with wit-bindgen's bindings
+/// for `WORLD` (in `gen/`), built as a reactor and made a component with
+/// the reactor adapter (files and environment through wasi-libc).
+pub fn bindgen_component(dir: &str, main: &str, world: &str) -> PathBuf {
+    let source = guest_source(dir);
+    let module = build_once(&format!("{dir}.core.wasm"), |out| {
+        let inputs = [
+            source.join(main),
+            source.join(format!("gen/{world}.c")),
+            source.join(format!("gen/{world}_component_type.o")),
+        ];
+        let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        wharf_testkit::compile_wasi_c_reactor(&inputs, true, out);
+    });
+    build_once(&format!("{dir}.wasm"), |out| {
+        let bytes = std::fs::read(&module).expect("read the core module");
+        let component = wit_component::ComponentEncoder::default()
+            .module(&bytes)
+            .expect("module")
+            .adapter(
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+            .expect("adapter")
+            .validate(true)
+            .encode()
+            .expect("encode the component");
+        std::fs::write(out, component).expect("write the component");
+    })
+}

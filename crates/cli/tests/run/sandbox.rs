@@ -197,3 +197,24 @@ fn component_cannot_create_sockets() {
     let output = run(root.path(), &[path_str(&wat_guest("sockets"))]);
     assert_code(&output, 0);
 }
+
+#[test]
+fn a_commands_socket_connect_is_denied_unless_a_rule_allows_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let program = bindgen_component("tcp-connect", "main.c", "tcp_connect");
+    let program = path_str(&program);
+    let target = format!("127.0.0.1:{port}");
+    let root = temp();
+    let denied = run(root.path(), &[program, &target]);
+    assert_code(&denied, 1);
+    assert_eq!(stdout(&denied), "access-denied\n");
+    let rule = format!("tcp://127.0.0.1:{port}");
+    let allowed = run(root.path(), &["--allow-outbound", &rule, program, &target]);
+    assert_code(&allowed, 0);
+    assert_eq!(stdout(&allowed), "connected\n");
+    let other = format!("tcp://127.0.0.1:{}", port.wrapping_add(1).max(1));
+    let elsewhere = run(root.path(), &["--allow-outbound", &other, program, &target]);
+    assert_code(&elsewhere, 1);
+    assert_eq!(stdout(&elsewhere), "access-denied\n");
+}

@@ -9,35 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::common;
 
-/// The test service as a component: the C service with the reactor
-/// adapter (files and environment through wasi-libc).
+/// The test service as a component (tests/guests/http-service).
 pub fn service() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
-    let source = common::guest_source("http-service");
-    let module = wharf_testkit::build_once(&dir, "http-service.core.wasm", |out| {
-        let inputs = [
-            source.join("service.c"),
-            source.join("gen/service.c"),
-            source.join("gen/service_component_type.o"),
-        ];
-        let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-        wharf_testkit::compile_wasi_c_reactor(&inputs, true, out);
-    });
-    wharf_testkit::build_once(&dir, "http-service.wasm", |out| {
-        let bytes = std::fs::read(&module).expect("read the core module");
-        let component = wit_component::ComponentEncoder::default()
-            .module(&bytes)
-            .expect("module")
-            .adapter(
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-            )
-            .expect("adapter")
-            .validate(true)
-            .encode()
-            .expect("encode the component");
-        std::fs::write(out, component).expect("write the component");
-    })
+    common::bindgen_component("http-service", "service.c", "service")
 }
 
 /// `wharf run -p 127.0.0.1:0:8080 FLAGS PROGRAM` in the background.

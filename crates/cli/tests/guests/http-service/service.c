@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "gen/service.h"
+#include "../tcp-connect/connect.h"
 
 typedef wasi_http_types_own_response_outparam_t outparam_t;
 
@@ -131,52 +132,9 @@ static void fetch(outparam_t out, const char *authority) {
     respond(out, 200, contents, len);
 }
 
-static const char *socket_error_name(uint8_t code) {
-    switch (code) {
-    case WASI_SOCKETS_NETWORK_ERROR_CODE_ACCESS_DENIED: return "access-denied";
-    case WASI_SOCKETS_NETWORK_ERROR_CODE_NOT_SUPPORTED: return "not-supported";
-    case WASI_SOCKETS_NETWORK_ERROR_CODE_CONNECTION_REFUSED: return "connection-refused";
-    default: return "other-error";
-    }
-}
-
 static void connect_to(outparam_t out, const char *address) {
-    unsigned a, b, c, d, port;
-    if (sscanf(address, "%u.%u.%u.%u:%u", &a, &b, &c, &d, &port) != 5) {
-        respond_text(out, 400, "expected A.B.C.D:PORT");
-        return;
-    }
-    wasi_sockets_tcp_create_socket_own_tcp_socket_t socket;
-    wasi_sockets_tcp_create_socket_error_code_t error;
-    if (!wasi_sockets_tcp_create_socket_create_tcp_socket(
-            WASI_SOCKETS_NETWORK_IP_ADDRESS_FAMILY_IPV4, &socket, &error)) {
-        respond_text(out, 403, socket_error_name(error));
-        return;
-    }
-    wasi_sockets_tcp_borrow_tcp_socket_t borrowed = wasi_sockets_tcp_borrow_tcp_socket(socket);
-    wasi_sockets_network_own_network_t network = wasi_sockets_instance_network_instance_network();
-    wasi_sockets_tcp_ip_socket_address_t remote = {.tag = WASI_SOCKETS_NETWORK_IP_ADDRESS_FAMILY_IPV4};
-    remote.val.ipv4.port = port;
-    remote.val.ipv4.address = (wasi_sockets_network_ipv4_address_t){a, b, c, d};
-    if (!wasi_sockets_tcp_method_tcp_socket_start_connect(
-            borrowed, wasi_sockets_network_borrow_network(network), &remote, &error)) {
-        respond_text(out, 403, socket_error_name(error));
-        return;
-    }
-    for (;;) {
-        wasi_sockets_tcp_tuple2_own_input_stream_own_output_stream_t streams;
-        if (wasi_sockets_tcp_method_tcp_socket_finish_connect(borrowed, &streams, &error)) {
-            respond_text(out, 200, "connected");
-            return;
-        }
-        if (error != WASI_SOCKETS_NETWORK_ERROR_CODE_WOULD_BLOCK) {
-            respond_text(out, 403, socket_error_name(error));
-            return;
-        }
-        wasi_io_poll_own_pollable_t ready = wasi_sockets_tcp_method_tcp_socket_subscribe(borrowed);
-        wasi_io_poll_method_pollable_block(wasi_io_poll_borrow_pollable(ready));
-        wasi_io_poll_pollable_drop_own(ready);
-    }
+    const char *error = tcp_connect(address);
+    respond_text(out, error ? 403 : 200, error ? error : "connected");
 }
 
 static void sleep_ms(unsigned long long ms) {
