@@ -25,6 +25,8 @@ import time
 WASM_RUNTIME = "io.containerd.wharf.v1"
 HELLO = "docker.io/library/hello:latest"
 IDLE = "docker.io/library/idle:latest"
+HTTP = "docker.io/library/http:latest"
+HTTP_GREETING = "Hello from a WebAssembly service, run by wharf!\n"
 BUSYBOX = "docker.io/library/busybox:bench"
 HELLO_LINE = "Hello from WebAssembly, run by wharf!"
 TIMEOUT = 30
@@ -396,6 +398,48 @@ def density(bench, counts):
           f" PSS {kib / 1024:.1f} MiB = {kib / 1024 / count:5.2f} MiB per container")
 
 
+def served_density(bench, count):
+    """PSS per idle served container: `count` HTTP services in one network
+    namespace the bench makes (ports 20000 and up), each checked to answer."""
+    print(f"\n4. density of services: PSS per idle served container (examples/http-hello)")
+    netns = f"wharf-bench-{os.getpid()}"
+    run(["ip", "netns", "add", netns])
+    try:
+        run(["ip", "-n", netns, "link", "set", "lo", "up"])
+        ids = []
+        for i in range(count):
+            cid = bench.next_id("http")
+            bench.ctr("run", "-d", "--null-io", "--platform", "wasi/wasm", "--runtime", WASM_RUNTIME,
+                      "--with-ns", f"network:/var/run/netns/{netns}",
+                      "--env", f"WHARF_HTTP_PORT={20000 + i}", HTTP, cid)
+            bench.detached.append(cid)
+            ids.append(cid)
+        bench.wait_running(ids)
+        for i in range(count):
+            deadline = time.monotonic() + 20
+            while True:
+                got = subprocess.run(["ip", "netns", "exec", netns, "curl", "-s", "--max-time", "2",
+                                      f"http://127.0.0.1:{20000 + i}/"], capture_output=True, text=True)
+                if got.stdout == HTTP_GREETING:
+                    break
+                if time.monotonic() > deadline:
+                    raise Failure(f"service {ids[i]} does not answer on port {20000 + i}")
+                time.sleep(0.1)
+        time.sleep(1)
+        pids, children, shim_kib, child_kib = measure_pss(bench, WASM_SHIM, with_children=True)
+        kib = shim_kib + child_kib
+        per = kib / 1024 / count
+        print(f"  {count:4d} services, each answered once: {len(pids)} shim process(es), PSS"
+              f" {kib / 1024:7.1f} MiB = {per:5.2f} MiB per served container")
+        print(f"  target <= 1 MiB PSS per idle served container at {count}:"
+              f" {'met' if per <= 1 else 'NOT met'} ({per:.2f} MiB)")
+        errors = bench.cleanup()
+        if errors:
+            raise Failure("cleanup of the services failed:\n" + "\n".join(errors))
+    finally:
+        subprocess.run(["ip", "netns", "delete", netns], capture_output=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--wharf", required=True)
@@ -407,6 +451,7 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sequential", type=int, default=100)
     parser.add_argument("--density", default="10,100")
+    parser.add_argument("--served", type=int, default=100)
     args = parser.parse_args()
     counts = sorted({int(c) for c in args.density.split(",")})
     if args.runs < 1 or args.sequential < 1 or not counts or counts[0] < 1:
@@ -420,12 +465,14 @@ def main():
         hello = wasm_image(args.wharf, env, "hello", os.path.join(here, "examples"), args.state)
         idle = wasm_image(args.wharf, env, "idle", os.path.join(args.state, "guests", "idle"),
                           args.state)
+        service = wasm_image(args.wharf, env, "http", os.path.join(args.state, "guests", "http"),
+                             args.state)
         busybox = busybox_image(args.busybox, args.state)
-        for tarball in [hello, idle]:
+        for tarball in [hello, idle, service]:
             bench.ctr("images", "import", "--all-platforms", tarball, timeout=60)
         bench.ctr("images", "import", busybox, timeout=60)
         names = bench.ctr("images", "ls", "-q")[1].split()
-        for name in [HELLO, IDLE, BUSYBOX]:
+        for name in [HELLO, IDLE, HTTP, BUSYBOX]:
             if name not in names:
                 raise Failure(f"`ctr images import` made no image {name}: {names}")
 
@@ -436,6 +483,7 @@ def main():
         start_time(bench, args.runs)
         throughput(bench, args.sequential)
         density(bench, counts)
+        served_density(bench, args.served)
     except Failure as e:
         print(f"bench-containerd: {e}", file=sys.stderr)
         if args.containerd_log:

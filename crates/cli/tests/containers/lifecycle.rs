@@ -131,6 +131,11 @@ fn a_container_whose_supervisor_was_killed_shows_as_exited_and_can_be_removed() 
     eventually(Duration::from_secs(5), "the supervisor is gone", || {
         !alive(pid)
     });
+    // A killed process is a zombie once its main thread ends, but holds its
+    // files (the supervisor's lock) until its last thread has.
+    eventually(Duration::from_secs(5), "ps no longer lists it", || {
+        !ok(root, &["ps"]).contains("victim")
+    });
 
     let running = ok(root, &["ps"]);
     assert!(!running.contains("victim"), "{running}");
