@@ -67,6 +67,8 @@ pub struct Host {
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
     component_linker: OnceLock<wasmtime::component::Linker<ComponentState>>,
     proxy_linker: OnceLock<wasmtime::component::Linker<ServeState>>,
+    /// The epoch ticker every service of this host shares while any serves.
+    ticker: std::sync::Mutex<std::sync::Weak<crate::serve::EpochTicker>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -101,6 +103,7 @@ impl Host {
             core_linker: OnceLock::new(),
             component_linker: OnceLock::new(),
             proxy_linker: OnceLock::new(),
+            ticker: std::sync::Mutex::default(),
         })
     }
 
@@ -161,6 +164,17 @@ impl Host {
         })
         .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.core_linker.get_or_init(|| linker))
+    }
+
+    /// The running epoch ticker, started if no service holds one.
+    pub(crate) fn epoch_ticker(&self) -> std::sync::Arc<crate::serve::EpochTicker> {
+        let mut shared = self.ticker.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ticker) = shared.upgrade() {
+            return ticker;
+        }
+        let ticker = std::sync::Arc::new(crate::serve::EpochTicker::start(self.engine.clone()));
+        *shared = std::sync::Arc::downgrade(&ticker);
+        ticker
     }
 
     pub(crate) fn proxy_linker(&self) -> Result<&wasmtime::component::Linker<ServeState>, Error> {

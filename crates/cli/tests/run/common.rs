@@ -79,19 +79,11 @@ pub fn c_guest(name: &str) -> PathBuf {
 pub fn component_guest(name: &str) -> PathBuf {
     let module = c_guest(name);
     build_once(&format!("{name}.component.wasm"), |out| {
-        let bytes = std::fs::read(&module).expect("read the core module");
-        let component = wit_component::ComponentEncoder::default()
-            .module(&bytes)
-            .expect("module")
-            .adapter(
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-            )
-            .expect("adapter")
-            .validate(true)
-            .encode()
-            .expect("encode the component");
-        std::fs::write(out, component).expect("write the component");
+        encode_component(
+            &module,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            out,
+        );
     })
 }
 
@@ -127,18 +119,28 @@ pub fn bindgen_component(dir: &str, main: &str, world: &str) -> PathBuf {
         wharf_testkit::compile_wasi_c_reactor(&inputs, true, out);
     });
     build_once(&format!("{dir}.wasm"), |out| {
-        let bytes = std::fs::read(&module).expect("read the core module");
-        let component = wit_component::ComponentEncoder::default()
-            .module(&bytes)
-            .expect("module")
-            .adapter(
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-            )
-            .expect("adapter")
-            .validate(true)
-            .encode()
-            .expect("encode the component");
-        std::fs::write(out, component).expect("write the component");
+        encode_component(
+            &module,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            out,
+        );
     })
+}
+
+/// The preview-1 core module `module` made a component at `out` with the
+/// preview-1 `adapter` (command or reactor).
+fn encode_component(module: &Path, adapter: &[u8], out: &Path) {
+    let bytes = std::fs::read(module).expect("read the core module");
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .expect("module")
+        .adapter(
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            adapter,
+        )
+        .expect("adapter")
+        .validate(true)
+        .encode()
+        .expect("encode the component");
+    std::fs::write(out, component).expect("write the component");
 }

@@ -15,7 +15,8 @@ use hyper::body::{Body, Frame, SizeHint};
 const TICK: Duration = Duration::from_millis(10);
 
 /// Ticks the engine's epoch while it lives, so each request's store can
-/// check its deadline from guest code that never calls the host.
+/// check its deadline from guest code that never calls the host. One per
+/// host, shared by all the services it serves (see `Host::epoch_ticker`).
 pub(crate) struct EpochTicker {
     running: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,

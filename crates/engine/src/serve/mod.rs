@@ -21,6 +21,7 @@ use crate::program::{self, Program};
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
+pub(crate) use limits::EpochTicker;
 pub(crate) use state::ServeState;
 
 /// How a service is served. [`ServeOptions::new`] gives the defaults.
@@ -48,6 +49,9 @@ pub struct ServeOptions {
     /// How long in-flight requests may run on once the server is stopped.
     /// Default: 10 s.
     pub drain_timeout: Duration,
+    /// Threads that run requests. Default: one per CPU; a process serving
+    /// many services gives each fewer.
+    pub workers: usize,
 }
 
 /// The default cap on requests handled at once.
@@ -64,6 +68,7 @@ impl ServeOptions {
             max_header_bytes: 64 << 10,
             max_body_bytes: 64 << 20,
             drain_timeout: Duration::from_secs(10),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -170,6 +175,8 @@ impl Service<'_> {
         stop: &StopHandle,
     ) -> Result<(), Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.workers.max(1))
+            .thread_name("wharf-serve")
             .enable_all()
             .build()
             .map_err(|e| Error::Engine {
@@ -190,7 +197,7 @@ impl Service<'_> {
             stats: stats.clone(),
             forced: Arc::default(),
         });
-        let ticker = limits::EpochTicker::start(self.host.engine().clone());
+        let ticker = self.host.epoch_ticker();
         let served = runtime.block_on(accept_until_stopped(server.clone(), listeners, stop));
         drop(ticker);
         drop(server);
