@@ -18,6 +18,7 @@ use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
 use containerd_shim_protos::ttrpc::{self, Code, TtrpcContext};
 use wharf_engine::{Host, Outcome, Output, RunSpec, Stdin, StopReason};
+use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::{LifecycleError, RootfsMount};
 
 use crate::artifact::{self, Containerd};
@@ -145,8 +146,29 @@ impl Service {
             ],
             workload,
             self.host.stop_handle(),
-            spec.network_namespace(),
+            self.network_of(&spec),
         ))
+    }
+
+    /// The network namespace a container's listeners go in. Under CRI a
+    /// pod's containers name the sandbox's process's namespace
+    /// (`/proc/PID/ns/net`), and the sandbox's process is this daemon: they
+    /// get the namespace the sandbox's own spec names (CNI's). One that
+    /// names this daemon with no sandbox known gets a namespace of its own,
+    /// never the node's.
+    fn network_of(&self, spec: &wharf_lifecycle::OciSpec) -> NetworkNamespace {
+        let network = spec.network_namespace();
+        let ours = PathBuf::from(format!("/proc/{}/ns/net", pid()));
+        if network != NetworkNamespace::Join(ours) {
+            return network;
+        }
+        spec.sandbox_id()
+            .and_then(|id| {
+                self.containers()
+                    .get(id)
+                    .map(|sandbox| sandbox.network.clone())
+            })
+            .unwrap_or(NetworkNamespace::New)
     }
 }
 

@@ -31,6 +31,8 @@ pub struct TestContainerd {
     dir: tempfile::TempDir,
     namespace: String,
     snapshotter: String,
+    /// The CNI bridge of pods with a network of their own (CRI only).
+    bridge: Option<String>,
 }
 
 impl TestContainerd {
@@ -60,8 +62,8 @@ impl TestContainerd {
     /// kubelet's containerd runs it: runtime handler `wharf` is
     /// `io.containerd.wharf.v1`, `sandbox_image` names the pause image
     /// (which a test imports into namespace `k8s.io` before it starts a
-    /// pod), and CNI has no configuration, so only pods on the host's
-    /// network start. The CRI API is on [`TestContainerd::address`].
+    /// pod), and CNI gives a pod with a network of its own an address on a
+    /// bridge with no address on the host (see `pod_network`). The CRI API is on [`TestContainerd::address`].
     ///
     /// # Panics
     /// See [`TestContainerd::start_with_shims`].
@@ -108,14 +110,16 @@ impl TestContainerd {
         // (`/<namespace>/<id>`) and leftovers are told apart from those
         // of other tests in this process and of other processes.
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let namespace = format!(
-            "wharf-test-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        );
+        let count = COUNT.fetch_add(1, Ordering::Relaxed);
+        let namespace = format!("wharf-test-{}-{count}", std::process::id());
+        // At most 15 bytes, as link names are.
+        let bridge = format!("wt{}-{count}", std::process::id() % 1_000_000);
         let cri = match cri_sandbox_image {
             None => "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n".to_owned(),
-            Some(image) => cri_config(path, image),
+            Some(image) => {
+                pod_network(&path.join("cni"), &bridge);
+                cri_config(path, image)
+            }
         };
         let config = format!(
             "version = 2\n\
@@ -139,6 +143,7 @@ impl TestContainerd {
             dir,
             namespace,
             snapshotter: "overlayfs".to_owned(),
+            bridge: cri_sandbox_image.is_some().then_some(bridge),
         };
         containerd.wait_until_ready();
         let plugins = containerd
@@ -370,6 +375,39 @@ impl TestContainerd {
     }
 }
 
+/// A CNI configuration for pods with a network of their own (Debian's
+/// containernetworking-plugins): a `bridge` of that name with no address
+/// on the host (no gateway, no masquerade), pod addresses from
+/// 10.250.0.0/24 kept in the test's own directory, and loopback. A pod's
+/// address lives only in its namespace; nothing reaches the host's.
+fn pod_network(cni: &Path, bridge: &str) {
+    let (bin, conf) = (cni.join("bin"), cni.join("conf"));
+    fs::create_dir_all(&bin).expect("CNI bin directory");
+    fs::create_dir_all(&conf).expect("CNI conf directory");
+    for plugin in ["bridge", "host-local", "loopback"] {
+        let installed = Path::new("/usr/lib/cni").join(plugin);
+        if installed.exists() {
+            std::os::unix::fs::symlink(&installed, bin.join(plugin)).expect("CNI plugin");
+        }
+    }
+    let config = serde_json::json!({
+        "cniVersion": "0.4.0",
+        "name": "wharf-test",
+        "plugins": [{
+            "type": "bridge",
+            "bridge": bridge,
+            "isGateway": false,
+            "ipMasq": false,
+            "ipam": {
+                "type": "host-local",
+                "ranges": [[{"subnet": "10.250.0.0/24"}]],
+                "dataDir": cni.join("ipam"),
+            },
+        }],
+    });
+    fs::write(conf.join("10-wharf-test.conflist"), config.to_string()).expect("CNI configuration");
+}
+
 /// The CRI plugin's section of config.toml (containerd 1.6, version 2).
 fn cri_config(dir: &Path, sandbox_image: &str) -> String {
     let cri = "plugins.\"io.containerd.grpc.v1.cri\"";
@@ -416,6 +454,12 @@ impl Drop for TestContainerd {
             std::thread::sleep(Duration::from_millis(100));
         }
         unmount_under(self.dir.path());
+        if let Some(bridge) = &self.bridge {
+            let _ = Command::new("ip")
+                .args(["link", "delete", bridge])
+                .stderr(Stdio::null())
+                .status();
+        }
         self.remove_cgroups();
         // The TempDir removes the directory after this.
     }

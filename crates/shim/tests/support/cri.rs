@@ -12,11 +12,14 @@ pub const STOP_POD_SANDBOX: &str = "/runtime.v1.RuntimeService/StopPodSandbox";
 pub const REMOVE_POD_SANDBOX: &str = "/runtime.v1.RuntimeService/RemovePodSandbox";
 pub const CREATE_CONTAINER: &str = "/runtime.v1.RuntimeService/CreateContainer";
 pub const START_CONTAINER: &str = "/runtime.v1.RuntimeService/StartContainer";
+pub const STOP_CONTAINER: &str = "/runtime.v1.RuntimeService/StopContainer";
 pub const CONTAINER_STATUS: &str = "/runtime.v1.RuntimeService/ContainerStatus";
 pub const IMAGE_STATUS: &str = "/runtime.v1.ImageService/ImageStatus";
 
 /// `NamespaceMode.NODE`: the host's namespace.
 pub const NAMESPACE_NODE: i32 = 2;
+/// A namespace of the pod's own.
+pub const NAMESPACE_POD: i32 = 0;
 /// `ContainerState`.
 pub const CONTAINER_RUNNING: i32 = 1;
 pub const CONTAINER_EXITED: i32 = 2;
@@ -158,6 +161,15 @@ pub struct CreateContainerRequest {
     pub config: Option<ContainerConfig>,
     #[prost(message, optional, tag = "3")]
     pub sandbox_config: Option<PodSandboxConfig>,
+}
+
+/// StopContainer's request: the grace in seconds before SIGKILL.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StopContainerRequest {
+    #[prost(string, tag = "1")]
+    pub container_id: String,
+    #[prost(int64, tag = "2")]
+    pub timeout: i64,
 }
 
 /// Also StartContainer's and ContainerStatus's request (field 1).
