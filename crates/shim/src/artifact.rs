@@ -1,17 +1,23 @@
-//! Wasm artifacts and component-layer images: their one module lives in
-//! containerd's content store, not in a rootfs. containerd 1.6 refuses to
-//! unpack these images (its clients stop at "mismatched image rootfs and
-//! manifest layers"), and later versions unpack them to an empty rootfs;
-//! either way the container's record names the image, and the module is
-//! read from there: image → manifest (the wasm entry of an index) → the
-//! layer of type `application/wasm` or the component layer.
+//! What a container's image in containerd's content store says beyond its
+//! rootfs: the one module of Wasm artifacts and component-layer images,
+//! and the ports an image exposes.
+//!
+//! containerd 1.6 refuses to unpack artifact images (its clients stop at
+//! "mismatched image rootfs and manifest layers"), and later versions
+//! unpack them to an empty rootfs; either way the container's record names
+//! the image, and what is needed is read from there: image → manifest (the
+//! wasm entry of an index, else its first) → the layer of type
+//! `application/wasm` or the component layer, or the config.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use wharf_containerd::{CallError, Client};
 use wharf_image::Digest;
-use wharf_image::manifest::{self, MAX_MANIFEST_SIZE, Parsed, media_type};
+use wharf_image::manifest::{
+    self, MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, Manifest, Parsed, media_type,
+};
+use wharf_image::store::ImageConfig;
 
 /// Where the containerd that runs the daemon's containers listens, and the
 /// namespace they are in.
@@ -33,17 +39,59 @@ pub fn module_of(
     id: &str,
     bundle: &Path,
 ) -> Result<Option<(PathBuf, String)>, String> {
-    let context = |error: CallError| format!("reading the image of {id} from containerd: {error}");
-    let mut client =
-        Client::connect(Path::new(&containerd.address), &containerd.namespace).map_err(context)?;
-    let container = client.container(id).map_err(context)?;
+    let mut client = connect(containerd, id)?;
+    let Some((manifest, image)) = image_manifest(&mut client, id)? else {
+        return Ok(None);
+    };
+    let Some(layer) = manifest.layers.iter().find(|layer| {
+        layer.media_type == media_type::WASM_LAYER
+            || layer.media_type == media_type::COMPONENT_LAYER
+    }) else {
+        return Ok(None);
+    };
+    let module = read_verified(&mut client, &layer.digest.to_string(), MAX_MODULE_SIZE)?;
+    let path = bundle.join("wharf-module.wasm");
+    fs::write(&path, module).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some((path, image)))
+}
+
+/// The first TCP port container `id`'s image exposes (`EXPOSE`), if its
+/// image says one.
+pub fn exposed_port_of(containerd: &Containerd, id: &str) -> Result<Option<u16>, String> {
+    let mut client = connect(containerd, id)?;
+    let Some((manifest, image)) = image_manifest(&mut client, id)? else {
+        return Ok(None);
+    };
+    let bytes = read_verified(
+        &mut client,
+        &manifest.config.digest.to_string(),
+        MAX_CONFIG_SIZE,
+    )?;
+    let config: ImageConfig =
+        serde_json::from_slice(&bytes).map_err(|e| format!("the config of image {image}: {e}"))?;
+    Ok(config.config.exposed_tcp_ports().first().copied())
+}
+
+fn connect(containerd: &Containerd, id: &str) -> Result<Client, String> {
+    Client::connect(Path::new(&containerd.address), &containerd.namespace)
+        .map_err(|error| reading(id, error))
+}
+
+fn reading(id: &str, error: CallError) -> String {
+    format!("reading the image of {id} from containerd: {error}")
+}
+
+/// The manifest of container `id`'s image and the image's name; `None`
+/// when the container names no image, or no such image is known.
+fn image_manifest(client: &mut Client, id: &str) -> Result<Option<(Manifest, String)>, String> {
+    let container = client.container(id).map_err(|e| reading(id, e))?;
     if container.image.is_empty() {
         return Ok(None);
     }
     let image = match client.image(&container.image) {
         Ok(image) => image,
         Err(error) if error.is_not_found() => return Ok(None),
-        Err(error) => return Err(context(error)),
+        Err(error) => return Err(reading(id, error)),
     };
     let target = image
         .target
@@ -52,30 +100,18 @@ pub fn module_of(
     let mut media = target.media_type;
     // An index first, then its wasm manifest.
     for _ in 0..2 {
-        let bytes = read_verified(&mut client, &manifest_digest, MAX_MANIFEST_SIZE as u64)?;
+        let bytes = read_verified(client, &manifest_digest, MAX_MANIFEST_SIZE as u64)?;
         let parsed = manifest::parse(&bytes, Some(&media))
             .map_err(|e| format!("image {}: {e}", container.image))?;
         match parsed {
             Parsed::Index(index) => {
-                let Some(entry) = index.wasm_manifest() else {
+                let Some(entry) = index.wasm_manifest().or(index.manifests.first()) else {
                     return Ok(None);
                 };
                 manifest_digest = entry.digest.to_string();
                 media = entry.media_type.clone();
             }
-            Parsed::Manifest(manifest) => {
-                let Some(layer) = manifest.layers.iter().find(|layer| {
-                    layer.media_type == media_type::WASM_LAYER
-                        || layer.media_type == media_type::COMPONENT_LAYER
-                }) else {
-                    return Ok(None);
-                };
-                let module =
-                    read_verified(&mut client, &layer.digest.to_string(), MAX_MODULE_SIZE)?;
-                let path = bundle.join("wharf-module.wasm");
-                fs::write(&path, module).map_err(|e| format!("{}: {e}", path.display()))?;
-                return Ok(Some((path, container.image)));
-            }
+            Parsed::Manifest(manifest) => return Ok(Some((manifest, container.image))),
         }
     }
     Err(format!(

@@ -5,8 +5,9 @@
 //! its own that enters the container's namespace (`setns`), binds and
 //! ends: the socket stays in that namespace, and no other thread of the
 //! daemon ever leaves the node's. PORT is `WHARF_HTTP_PORT` from the
-//! container's environment, else 8080 (containerd's spec does not carry
-//! the image's exposed ports).
+//! container's environment, else the first TCP port its image exposes
+//! (read from containerd's content store: the spec does not carry it),
+//! else 8080.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd as _;
@@ -15,6 +16,7 @@ use wharf_engine::{Host, RunSpec, ServeOptions, ServeStats};
 use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::ports::DEFAULT_SERVICE_PORT;
 
+use crate::artifact::{self, Containerd};
 use crate::container::Container;
 
 /// The variable naming the port a service listens on in its namespace.
@@ -22,14 +24,21 @@ pub const PORT_VARIABLE: &str = "WHARF_HTTP_PORT";
 
 /// Serves `run` until the container is stopped (then drains); the exit
 /// status: 0 after a drain, 125 when it cannot serve (said on stderr).
-pub fn serve(host: &Host, container: &Container, run: &RunSpec) -> Result<u32, String> {
+pub fn serve(
+    host: &Host,
+    container: &Container,
+    run: &RunSpec,
+    containerd: &Containerd,
+) -> Result<u32, String> {
     let port = match run.env.iter().rev().find(|(key, _)| key == PORT_VARIABLE) {
         Some((_, value)) => value
             .parse::<u16>()
             .ok()
             .filter(|port| *port != 0)
             .ok_or_else(|| format!("{PORT_VARIABLE}={value} is not a port"))?,
-        None => DEFAULT_SERVICE_PORT,
+        None => {
+            artifact::exposed_port_of(containerd, &container.id)?.unwrap_or(DEFAULT_SERVICE_PORT)
+        }
     };
     let service = host.service(run).map_err(|e| crate::report::chain(&e))?;
     let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));

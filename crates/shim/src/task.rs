@@ -314,6 +314,7 @@ impl Task for Service {
         }
         if let Workload::Guest(run) = &container.workload {
             let (host, publisher) = (self.host.clone(), self.publisher.clone());
+            let containerd = self.containerd.clone();
             let (guest, run) = (container.clone(), run.clone());
             let keepers = Keepers::open(&[&container.stdout, &container.stderr]);
             std::thread::Builder::new()
@@ -321,10 +322,12 @@ impl Task for Service {
                 .spawn(move || {
                     let status = match host.run(&run, &guest.stop) {
                         Err(wharf_engine::Error::ServesHttp { .. }) => {
-                            crate::service::serve(&host, &guest, &run).unwrap_or_else(|message| {
-                                report_to(&guest.stderr, &format!("wharf: {message}"));
-                                125
-                            })
+                            crate::service::serve(&host, &guest, &run, &containerd).unwrap_or_else(
+                                |message| {
+                                    report_to(&guest.stderr, &format!("wharf: {message}"));
+                                    125
+                                },
+                            )
                         }
                         outcome => exit_status(outcome, &guest.stderr),
                     };

@@ -312,9 +312,10 @@ fn a_served_pod_answers_in_its_own_network_namespace_and_drains_on_stop() {
         container_config("web", &["/http.wasm"], &[]),
     );
     wait_for_state(&mut cri, &web, CONTAINER_RUNNING);
+    // The image exposes 8090 (EXPOSE): the service listens there.
     let greeting = "Hello from a WebAssembly service, run by wharf!\n";
     let deadline = Instant::now() + Duration::from_secs(20);
-    while get_in(netns, "http://127.0.0.1:8080/").as_deref() != Some(greeting) {
+    while get_in(netns, "http://127.0.0.1:8090/").as_deref() != Some(greeting) {
         assert!(
             Instant::now() < deadline,
             "the pod does not serve\n{}",
@@ -337,11 +338,11 @@ fn a_served_pod_answers_in_its_own_network_namespace_and_drains_on_stop() {
         .unwrap_or_else(|| panic!("the pod has no address: {addresses}"))
         .to_owned();
     assert_eq!(
-        get_in(netns, &format!("http://{pod_ip}:8080/")).as_deref(),
+        get_in(netns, &format!("http://{pod_ip}:8090/")).as_deref(),
         Some(greeting)
     );
     let on_node = std::process::Command::new("curl")
-        .args(["-s", "--max-time", "2", "http://127.0.0.1:8080/"])
+        .args(["-s", "--max-time", "2", "http://127.0.0.1:8090/"])
         .output()
         .expect("curl");
     assert!(

@@ -80,6 +80,7 @@ COPY http.wasm /http.wasm
 COPY notwasm.sh /notwasm.sh
 COPY data.txt /data.txt
 ENV GREETING=hello
+EXPOSE 8090
 ENTRYPOINT [\"/args_env.wasm\"]
 CMD [\"default-arg\"]
 ";
