@@ -7,6 +7,8 @@
 //! says nothing). The host address defaults to loopback, not to every
 //! interface as Docker's does: a service is reachable from elsewhere only
 //! when asked for (`-p 0.0.0.0:8080:8080`).
+//!
+//! The parser is ours: Docker's `-p` syntax has no crate of its own.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -257,7 +257,10 @@ fn watch_signals(
 
 /// A service's listeners and how it is served.
 struct Serving {
-    listeners: Vec<TcpListener>,
+    /// Taken by the run that serves: a service's run ends only when it is
+    /// stopped, and then the ports must close with it, not with this
+    /// process.
+    listeners: Mutex<Vec<TcpListener>>,
     record: ServiceRecord,
 }
 
@@ -282,7 +285,10 @@ fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
             Ok(TcpListener::from(unsafe { OwnedFd::from_raw_fd(fd) }))
         })
         .collect::<Result<_, _>>()?;
-    Ok(Serving { listeners, record })
+    Ok(Serving {
+        listeners: Mutex::new(listeners),
+        record,
+    })
 }
 
 /// The host: a service's is interruptible (request timeouts) and pools its
@@ -392,20 +398,14 @@ fn serve_once(
     stop: &StopHandle,
     counts: &std::path::Path,
 ) -> (i32, Option<String>) {
-    let listeners = match serving
-        .listeners
-        .iter()
-        .map(TcpListener::try_clone)
-        .collect()
-    {
-        Ok(listeners) => listeners,
-        Err(error) => {
-            return (
-                exit::ERROR,
-                Some(format!("cannot use the listeners: {error}")),
-            );
-        }
-    };
+    let listeners =
+        std::mem::take(&mut *serving.listeners.lock().unwrap_or_else(|p| p.into_inner()));
+    if listeners.is_empty() {
+        return (
+            exit::ERROR,
+            Some("its listeners were closed by an earlier run".to_owned()),
+        );
+    }
     let mut options = ServeOptions::new(listeners);
     options.request_timeout = Duration::from_millis(serving.record.request_timeout_ms);
     options.max_concurrency = serving.record.max_concurrency;

@@ -209,12 +209,25 @@ fn a_commands_socket_connect_is_denied_unless_a_rule_allows_it() {
     let denied = run(root.path(), &[program, &target]);
     assert_code(&denied, 1);
     assert_eq!(stdout(&denied), "access-denied\n");
+    listener.set_nonblocking(true).expect("nonblocking");
+    assert!(
+        listener.accept().is_err(),
+        "a denied connect reached the listener"
+    );
     let rule = format!("tcp://127.0.0.1:{port}");
     let allowed = run(root.path(), &["--allow-outbound", &rule, program, &target]);
     assert_code(&allowed, 0);
     assert_eq!(stdout(&allowed), "connected\n");
+    assert!(
+        listener.accept().is_ok(),
+        "the allowed connect did not arrive"
+    );
     let other = format!("tcp://127.0.0.1:{}", port.wrapping_add(1).max(1));
     let elsewhere = run(root.path(), &["--allow-outbound", &other, program, &target]);
     assert_code(&elsewhere, 1);
     assert_eq!(stdout(&elsewhere), "access-denied\n");
+    assert!(
+        listener.accept().is_err(),
+        "a denied connect reached the listener"
+    );
 }

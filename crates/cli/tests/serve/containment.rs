@@ -140,6 +140,17 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_0_and_frees_the_port() {
     let in_flight = std::thread::spawn(move || curl(&url, &[]));
     std::thread::sleep(Duration::from_millis(500));
     served.signal(libc::SIGTERM);
+    // The port is free while the request drains: nothing accepts any more.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let freed = loop {
+        match std::net::TcpListener::bind(served.authority()) {
+            Ok(listener) => break Some(listener),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => break None,
+        }
+    };
+    assert!(freed.is_some(), "the port stayed bound during the drain");
+    drop(freed);
     let reply = in_flight.join().expect("request");
     assert_eq!((reply.status, reply.body.as_str()), (200, "slept"));
     let (status, _) = served.wait(Duration::from_secs(15));

@@ -224,3 +224,25 @@ fn a_component_built_against_an_older_0_2_release_is_served() {
         "Hello from a WebAssembly service, run by wharf!\n"
     );
 }
+
+#[test]
+fn a_service_takes_no_run_timeout() {
+    let root = common::temp();
+    let program = service();
+    let output = common::run(
+        root.path(),
+        &[
+            "-p",
+            "127.0.0.1:0:8080",
+            "--timeout",
+            "1s",
+            common::path_str(&program),
+        ],
+    );
+    common::assert_code(&output, 125);
+    assert!(
+        common::stderr(&output).contains("--request-timeout"),
+        "{}",
+        common::stderr(&output)
+    );
+}

@@ -175,13 +175,17 @@ pub fn get(served: &Served, path: &str) -> Reply {
 }
 
 /// A plain HTTP server on loopback that answers every request with 200
-/// and `body`, for outgoing requests; returns its port.
-pub fn upstream(body: &'static str) -> u16 {
+/// and `body`, for outgoing requests; returns its port and how many
+/// connections it has had.
+pub fn upstream(body: &'static str) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
     let port = listener.local_addr().expect("address").port();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::thread::spawn(move || {
                 use std::io::Write as _;
                 let mut request = [0u8; 4096];
@@ -194,5 +198,5 @@ pub fn upstream(body: &'static str) -> u16 {
             });
         }
     });
-    port
+    (port, hits)
 }

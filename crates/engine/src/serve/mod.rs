@@ -170,7 +170,7 @@ impl Service<'_> {
     /// the host only on an interruptible host.
     pub fn serve(
         self,
-        options: ServeOptions,
+        mut options: ServeOptions,
         stats: &ServeStats,
         stop: &StopHandle,
     ) -> Result<(), Error> {
@@ -182,17 +182,19 @@ impl Service<'_> {
             .map_err(|e| Error::Engine {
                 source: Box::new(e),
             })?;
-        let listeners = options
-            .listeners
-            .iter()
-            .map(|listener| listener.try_clone())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Listen { source })?;
+        // Moved out, not copied: once the accept loop drops them, nothing
+        // holds the ports while in-flight requests drain.
+        let listeners = std::mem::take(&mut options.listeners);
+        // A record on disk may say anything: the semaphore panics past its
+        // maximum, and no cap means one request at a time.
+        let slots = options
+            .max_concurrency
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         let server = Arc::new(Server {
             pre: self.pre,
             policy: Arc::new(self.spec.network.clone()),
             spec: self.spec,
-            slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrency)),
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             options,
             stats: stats.clone(),
             forced: Arc::default(),
