@@ -2,13 +2,13 @@
 
 mod cli;
 mod commands;
-mod exit;
 mod flags;
 mod logging;
 mod paths;
 mod progress;
 mod report;
-mod watchdog;
+
+use wharf_lifecycle::{exit, watchdog};
 
 fn main() {
     limit_wasi_runtime_threads();

@@ -55,6 +55,15 @@ impl Default for HostConfig {
     }
 }
 
+/// What a program is, as [`Host::precompile`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramShape {
+    /// A core module or a `wasi:cli/command` component: it is run.
+    Command,
+    /// A component that exports `wasi:http/incoming-handler`: it is served.
+    HttpHandler,
+}
+
 /// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
 /// one per process and run any number of guests on it, from any thread.
 pub struct Host {
@@ -123,6 +132,19 @@ impl Host {
     /// ready to [`Service::serve`]. [`Error::NotAService`] for anything else.
     pub fn service(&self, spec: &RunSpec) -> Result<Service<'_>, Error> {
         crate::serve::prepare(self, spec)
+    }
+
+    /// Compiles the program at `path` into the cache (or finds it there)
+    /// without running it, and says what it is: a run of it starts warm.
+    pub fn precompile(&self, path: &std::path::Path) -> Result<ProgramShape, Error> {
+        Ok(match crate::program::load(self, path)? {
+            crate::program::Program::Component(component)
+                if crate::serve::is_http_handler(&component) =>
+            {
+                ProgramShape::HttpHandler
+            }
+            _ => ProgramShape::Command,
+        })
     }
 
     /// How many programs this host compiled (cache misses).

@@ -12,13 +12,19 @@
 pub mod bundle;
 pub mod containers;
 mod error;
+pub mod exit;
 pub mod flock;
 pub mod mount;
 pub mod ports;
+pub mod report;
 pub mod run;
 pub mod spec;
+pub mod watchdog;
 
 pub use error::LifecycleError;
 pub use mount::{RootfsMount, is_mount_point, mount_rootfs, unmount_rootfs};
-pub use run::{module_run_spec, program_in_rootfs, rootfs_volumes, run_spec};
+pub use run::{
+    annotated_as_wasm, module_run_spec, mount_volumes, program_in_rootfs, program_on_path,
+    rootfs_volumes, run_spec, without_init,
+};
 pub use spec::{NetworkNamespace, OciSpec, SpecMount, load};

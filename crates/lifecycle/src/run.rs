@@ -1,11 +1,13 @@
 //! An OCI runtime spec and its rootfs → the engine's [`RunSpec`].
 //!
 //! What the guest gets from the spec:
-//! - program: `process.args[0]`, looked up in the rootfs as if the rootfs
-//!   were `/` (relative to `process.cwd` when not absolute; `..` stops at
-//!   the rootfs, symlinks, absolute ones too, are followed inside it), and
-//!   it must be WebAssembly (see [`run_spec`]);
-//! - argv: `process.args`; environment: `process.env` (entries without `=`
+//! - program: `process.args[0]` (after an init program that Docker's or
+//!   Podman's `--init` put in front, see [`without_init`]), looked up in the
+//!   rootfs as if the rootfs were `/` (a bare name on the spec's `PATH`,
+//!   else relative to `process.cwd`; `..` stops at the rootfs, symlinks,
+//!   absolute ones too, are followed inside it), and it must be WebAssembly
+//!   (see [`run_spec`]);
+//! - argv: `process.args` (without the init); environment: `process.env` (entries without `=`
 //!   are skipped); working directory: `process.cwd`;
 //! - files: the rootfs at `/` and each of its top-level directories on its
 //!   own (see [`rootfs_volumes`]), read-only iff `root.readonly`; then each
@@ -45,7 +47,7 @@ const WASM_MAGIC: &[u8; 4] = b"\0asm";
 /// A pod sandbox ([`OciSpec::is_pod_sandbox`]) has no Wasm program; the
 /// caller handles it before calling this.
 pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError> {
-    let args = spec.args();
+    let args = without_init(spec.args());
     let program = args.first().ok_or(LifecycleError::NoProgram)?;
     let cwd = spec.cwd();
     if !cwd.starts_with('/') {
@@ -60,7 +62,7 @@ pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError
             reason: "variant compat-smart and args[0] does not end in .wasm or .wat",
         });
     }
-    let host_program = program_in_rootfs(rootfs, program, cwd)?;
+    let host_program = program_on_path(rootfs, program, cwd, &spec.env())?;
     if hint == WasmHint::Magic && !is_wasm_file(&host_program)? {
         return Err(LifecycleError::NotWasm {
             program: program.clone(),
@@ -73,6 +75,64 @@ pub fn run_spec(spec: &OciSpec, rootfs: &Path) -> Result<RunSpec, LifecycleError
     run.volumes = rootfs_volumes(rootfs, spec.root_readonly());
     apply_process_and_mounts(spec, &mut run);
     Ok(run)
+}
+
+/// Whether the annotations say the program is Wasm (crun's `compat`,
+/// `compat-smart` or `run.oci.handler=wasm`), so that a program that is not
+/// found or not Wasm is an error rather than a Linux container.
+pub fn annotated_as_wasm(spec: &OciSpec) -> bool {
+    WasmHint::of(spec) != WasmHint::Magic
+}
+
+/// The init programs Docker's and Podman's `--init` put before the
+/// container's own argv (`/sbin/docker-init -- PROGRAM ARGS...`).
+const INIT_PROGRAMS: [&str; 4] = ["docker-init", "podman-init", "catatonit", "tini"];
+
+/// `args` without an init program in front: a Wasm guest runs with the
+/// engine as the container's first process, which reaps and forwards
+/// signals itself.
+pub fn without_init(args: &[String]) -> &[String] {
+    match args {
+        [init, dashes, rest @ ..]
+            if dashes == "--"
+                && !rest.is_empty()
+                && INIT_PROGRAMS
+                    .iter()
+                    .any(|name| Path::new(init).file_name().is_some_and(|f| f == *name)) =>
+        {
+            rest
+        }
+        _ => args,
+    }
+}
+
+/// The default `PATH` when the spec's environment has none (runc's).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Like [`program_in_rootfs`], but a name without `/` is looked up on the
+/// `PATH` of `env` first, as runc's `execve` does; when it is on none of
+/// them it is taken relative to `cwd`.
+pub fn program_on_path(
+    rootfs: &Path,
+    program: &str,
+    cwd: &str,
+    env: &[(String, String)],
+) -> Result<PathBuf, LifecycleError> {
+    if !program.contains('/') {
+        let path = env
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "PATH")
+            .map_or(DEFAULT_PATH, |(_, value)| value.as_str());
+        let found = path
+            .split(':')
+            .filter(|dir| dir.starts_with('/'))
+            .find_map(|dir| program_in_rootfs(rootfs, &format!("{dir}/{program}"), cwd).ok());
+        if let Some(found) = found {
+            return Ok(found);
+        }
+    }
+    program_in_rootfs(rootfs, program, cwd)
 }
 
 /// The run of a Wasm artifact or component-layer image: `module` is the
@@ -101,11 +161,9 @@ pub fn module_run_spec(spec: &OciSpec, module: PathBuf, argv0: &str) -> RunSpec 
 /// place) and memory limit.
 fn apply_process_and_mounts(spec: &OciSpec, run: &mut RunSpec) {
     run.env = spec.env();
-    for mount in spec.mounts() {
-        if let Some(volume) = mount_volume(mount) {
-            run.volumes.retain(|v| v.guest != volume.guest);
-            run.volumes.push(volume);
-        }
+    for volume in mount_volumes(spec) {
+        run.volumes.retain(|v| v.guest != volume.guest);
+        run.volumes.push(volume);
     }
     run.memory_limit = spec.memory_limit().unwrap_or(DEFAULT_MEMORY_LIMIT);
 }
@@ -151,6 +209,12 @@ fn is_wasm_file(path: &Path) -> Result<bool, LifecycleError> {
         .read_to_end(&mut head)
         .map_err(read_error)?;
     Ok(head == WASM_MAGIC)
+}
+
+/// The volumes the spec's mounts become, in order: bind mounts of
+/// directories, at their destinations.
+pub fn mount_volumes(spec: &OciSpec) -> Vec<Volume> {
+    spec.mounts().iter().filter_map(mount_volume).collect()
 }
 
 /// The volume a spec mount becomes: bind mounts of directories only.

@@ -117,14 +117,7 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
 
 /// Prints the error and its causes on one line; returns the exit code.
 pub(super) fn report_error(error: &wharf_engine::Error) -> i32 {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    eprintln!("wharf: {message}");
+    eprintln!("wharf: {}", crate::report::chain(error));
     if error.is_not_found() {
         exit::NOT_FOUND
     } else {

@@ -1,4 +1,4 @@
-//! wharf's exit codes, in one place.
+//! The exit codes of wharf's faces, in one place (a shell's conventions).
 
 /// wharf itself failed: bad flags, unreadable or invalid program.
 pub const ERROR: i32 = 125;

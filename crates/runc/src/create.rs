@@ -1,0 +1,209 @@
+//! `create` and `run`: tell a Wasm container from a Linux one, and turn a
+//! Wasm container's bundle into one runc runs with wharf's engine inside.
+//!
+//! runc keeps doing everything Docker and Podman expect of it —
+//! namespaces, cgroups, seccomp, capabilities, the console, the pid file,
+//! state, pause, update — for Wasm containers too, and wharf keeps no state
+//! of its own: the container's process becomes this binary's `wasm-init`
+//! (see [`crate::init`]), bind-mounted read-only, with the original argv.
+//! The program is compiled here, outside the container, into the shared
+//! cache, which the container sees read-only: the guest never reaches it
+//! (its `/` is the rootfs alone), and the engine inside cannot change it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use wharf_engine::{Host, ProgramShape, Volume};
+use wharf_lifecycle::OciSpec;
+
+use crate::engine::{
+    IN_CONTAINER_CACHE, IN_CONTAINER_DIR, IN_CONTAINER_ENGINE, IN_CONTAINER_ROOTFS, INIT_COMMAND,
+    cache_root, command_host, guest_memory, service_host,
+};
+use crate::rewrite;
+
+/// The annotation a rewritten bundle carries (so it is rewritten once).
+pub const REWRITTEN: &str = "dev.wharf.runc.wasm";
+
+/// What `create` found in the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A Linux container (or a bundle runc must judge): left untouched.
+    Linux,
+    /// A Wasm container, whose bundle now runs wharf's engine.
+    Wasm,
+}
+
+/// Looks at `bundle` and, for a Wasm container, compiles its program into
+/// the cache under `wharf_root` and rewrites its `config.json`.
+pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String> {
+    // A spec wharf cannot read is runc's to judge and to report.
+    let Ok(spec) = wharf_lifecycle::load(bundle) else {
+        return Ok(Found::Linux);
+    };
+    if spec.annotation(REWRITTEN).is_some() {
+        return Ok(Found::Linux);
+    }
+    let rootfs = rootfs_of(&spec, bundle);
+    let run = match wharf_lifecycle::run_spec(&spec, &rootfs) {
+        Ok(run) => run,
+        Err(error) if wharf_lifecycle::annotated_as_wasm(&spec) => {
+            return Err(format!("Wasm container: {error}"));
+        }
+        Err(_) => return Ok(Found::Linux),
+    };
+    let engine = own_executable()?;
+    let root = rootfs
+        .canonicalize()
+        .map_err(|e| format!("rootfs {}: {e}", rootfs.display()))?;
+    let program = run
+        .program
+        .strip_prefix(&root)
+        .map(|inside| format!("/{}", inside.display()))
+        .map_err(|_| format!("{} is outside the rootfs", run.program.display()))?;
+    let cache = cache_root(wharf_root);
+    let memory = spec.memory_limit().map(guest_memory);
+    let shape = compile(&run.program, &cache, memory.unwrap_or(run.memory_limit))?;
+
+    let mut init = vec![IN_CONTAINER_ENGINE.to_owned(), INIT_COMMAND.to_owned()];
+    if let Some(memory) = memory {
+        init.extend(["--memory".to_owned(), memory.to_string()]);
+    }
+    if spec.root_readonly() {
+        init.push("--read-only-root".to_owned());
+    }
+    for volume in wharf_lifecycle::mount_volumes(&spec) {
+        if let Some(flag) = volume_flag(&volume) {
+            init.extend(["--volume".to_owned(), flag]);
+        }
+    }
+    if shape == ProgramShape::HttpHandler {
+        init.push("--serve".to_owned());
+    }
+    init.push("--".to_owned());
+    init.push(program);
+    init.extend(run.args.iter().cloned());
+
+    let mounts = [
+        bind(IN_CONTAINER_ENGINE, &engine, &["ro", "nosuid", "nodev"]),
+        bind(
+            IN_CONTAINER_ROOTFS,
+            &root,
+            &[
+                if spec.root_readonly() { "ro" } else { "rw" },
+                "nosuid",
+                "nodev",
+                "noexec",
+            ],
+        ),
+        bind(
+            IN_CONTAINER_CACHE,
+            &cache,
+            &["ro", "nosuid", "nodev", "noexec"],
+        ),
+    ];
+    rewrite::config(bundle, |config| {
+        rewrite::set_process_args(config, &init)?;
+        rewrite::add_mounts(config, &mounts)?;
+        rewrite::annotate(config, REWRITTEN, "true")
+    })?;
+    Ok(Found::Wasm)
+}
+
+/// The rootfs runc will use: `root.path`, absolute (Podman's overlay
+/// mounts live outside the bundle) or relative to the bundle.
+fn rootfs_of(spec: &OciSpec, bundle: &Path) -> PathBuf {
+    bundle.join(spec.root_path())
+}
+
+/// Compiles the program for the engine configuration it will run on.
+fn compile(program: &Path, cache: &Path, memory: u64) -> Result<ProgramShape, String> {
+    std::fs::create_dir_all(cache)
+        .map_err(|e| format!("cannot make the cache {}: {e}", cache.display()))?;
+    let failed = |e: wharf_engine::Error| wharf_lifecycle::report::chain(&e);
+    let host = Host::new(command_host(cache)).map_err(failed)?;
+    let shape = host.precompile(program).map_err(failed)?;
+    if shape == ProgramShape::HttpHandler {
+        Host::new(service_host(cache, memory))
+            .and_then(|host| host.precompile(program))
+            .map_err(failed)?;
+    }
+    Ok(shape)
+}
+
+/// The `--volume` of a spec mount, or `None` for mounts that serve Linux
+/// processes (`/proc`, `/sys`, `/dev` and below: with `/proc` a guest could
+/// write the engine's memory through `/proc/self/mem`) and wharf's own.
+fn volume_flag(volume: &Volume) -> Option<String> {
+    let guest = Path::new(&volume.guest);
+    let hidden = ["/proc", "/sys", "/dev", IN_CONTAINER_DIR]
+        .iter()
+        .any(|prefix| guest.starts_with(prefix));
+    if hidden || volume.guest == "/" || volume.guest.contains(':') {
+        return None;
+    }
+    Some(if volume.read_only {
+        format!("{}:ro", volume.guest)
+    } else {
+        volume.guest.clone()
+    })
+}
+
+/// A bind mount (never recursive: nothing mounted below `source` comes).
+fn bind(destination: &str, source: &Path, options: &[&str]) -> Value {
+    let mut all = vec!["bind"];
+    all.extend_from_slice(options);
+    json!({
+        "destination": destination,
+        "type": "bind",
+        "source": source,
+        "options": all,
+    })
+}
+
+/// This binary, which must be statically linked: inside a Wasm container
+/// there is no dynamic loader or libc to run it with.
+fn own_executable() -> Result<PathBuf, String> {
+    // SAFETY: getauxval reads the process's auxiliary vector; AT_BASE is
+    // the dynamic loader's address, 0 when there is none.
+    if unsafe { libc::getauxval(libc::AT_BASE) } != 0 {
+        return Err(
+            "this wharf-runc is dynamically linked and cannot run inside a container: \
+             build it with scripts/build-runc (statically linked)"
+                .to_owned(),
+        );
+    }
+    std::env::current_exe().map_err(|e| format!("cannot find wharf-runc's own binary: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn volume(guest: &str, read_only: bool) -> Volume {
+        Volume {
+            host: PathBuf::from("/h"),
+            guest: guest.to_owned(),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn linux_mounts_are_not_volumes() {
+        for hidden in [
+            "/proc",
+            "/proc/sys",
+            "/sys/fs/cgroup",
+            "/dev/shm",
+            "/.wharf/x",
+            "/",
+        ] {
+            assert_eq!(volume_flag(&volume(hidden, false)), None, "{hidden}");
+        }
+        assert_eq!(volume_flag(&volume("/data", true)), Some("/data:ro".into()));
+        assert_eq!(
+            volume_flag(&volume("/devices", false)),
+            Some("/devices".into())
+        );
+    }
+}

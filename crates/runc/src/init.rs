@@ -1,0 +1,256 @@
+//! `wasm-init`: the first process of a Wasm container under runc, which
+//! runs the guest on wharf's engine.
+//!
+//! `wasm-init [--memory BYTES] [--read-only-root] [--volume DIR[:ro]]...
+//! [--serve] -- PROGRAM ARGV...`, as [`crate::create`] writes it. The guest
+//! gets exactly:
+//! - files: the rootfs alone at `/` ([`IN_CONTAINER_ROOTFS`], with nothing
+//!   mounted on it: no `/proc`, `/sys` or `/dev`), read-only with
+//!   `--read-only-root`, and each `--volume` at its place;
+//! - argv `ARGV`, the process's environment and working directory (runc
+//!   set them from the spec), the process's stdin, stdout and stderr;
+//! - memory capped at `--memory` (the container's limit less the engine's
+//!   share), else the engine's default;
+//! - no network; a service (`--serve`) listens on `0.0.0.0:$WHARF_HTTP_PORT`
+//!   (8080) of the container's network namespace.
+//!
+//! As pid 1 of its namespace it would ignore SIGTERM and SIGINT without a
+//! handler, so the watchdog's are installed: a command ends at once with
+//! 128+signal, a service drains and exits 0. The guest's exit code is the
+//! container's.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use wharf_engine::{Host, Outcome, RunSpec, ServeOptions, ServeStats, Stdin, StopReason, Volume};
+use wharf_lifecycle::ports::DEFAULT_SERVICE_PORT;
+use wharf_lifecycle::{exit, report, watchdog};
+
+use crate::engine::{IN_CONTAINER_CACHE, IN_CONTAINER_DIR, IN_CONTAINER_ROOTFS};
+
+/// What `wasm-init`'s arguments say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitArgs {
+    /// The guest's memory cap.
+    pub memory: Option<u64>,
+    /// Whether the rootfs is read-only.
+    pub read_only_root: bool,
+    /// Mount points to give the guest, and whether each is read-only.
+    pub volumes: Vec<(String, bool)>,
+    /// Whether the program is an HTTP handler to serve.
+    pub serve: bool,
+    /// The program file, as the container sees it.
+    pub program: PathBuf,
+    /// The guest's argv.
+    pub argv: Vec<String>,
+}
+
+impl InitArgs {
+    /// Parses the arguments after `wasm-init`.
+    pub fn parse(args: &[String]) -> Result<InitArgs, String> {
+        let mut parsed = InitArgs {
+            memory: None,
+            read_only_root: false,
+            volumes: Vec::new(),
+            serve: false,
+            program: PathBuf::new(),
+            argv: Vec::new(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--memory" => {
+                    let value = args.next().ok_or("--memory needs a value")?;
+                    parsed.memory =
+                        Some(value.parse().map_err(|_| format!("bad --memory {value}"))?);
+                }
+                "--read-only-root" => parsed.read_only_root = true,
+                "--volume" => {
+                    let value = args.next().ok_or("--volume needs a value")?;
+                    parsed.volumes.push(match value.strip_suffix(":ro") {
+                        Some(dir) => (dir.to_owned(), true),
+                        None => (value.clone(), false),
+                    });
+                }
+                "--serve" => parsed.serve = true,
+                "--" => {
+                    let program = args.next().ok_or("no program after --")?;
+                    parsed.program = PathBuf::from(program);
+                    parsed.argv = args.cloned().collect();
+                    return Ok(parsed);
+                }
+                other => return Err(format!("unknown wasm-init argument {other:?}")),
+            }
+        }
+        Err("no program: wasm-init is run by wharf-runc inside a container".to_owned())
+    }
+
+    /// The run the guest gets (see the module docs).
+    pub fn run_spec(&self) -> RunSpec {
+        let mut spec = RunSpec::new(&self.program);
+        spec.args = self.argv.clone();
+        spec.env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        spec.workdir = std::env::current_dir()
+            .ok()
+            .and_then(|dir| dir.to_str().map(str::to_owned));
+        spec.volumes =
+            wharf_lifecycle::rootfs_volumes(Path::new(IN_CONTAINER_ROOTFS), self.read_only_root)
+                .into_iter()
+                .filter(|v| v.guest != IN_CONTAINER_DIR)
+                .collect();
+        for (dir, read_only) in &self.volumes {
+            spec.volumes.retain(|v| v.guest != *dir);
+            spec.volumes.push(Volume {
+                host: PathBuf::from(dir),
+                guest: dir.clone(),
+                read_only: *read_only,
+            });
+        }
+        spec.stdin = Stdin::Inherit;
+        if let Some(memory) = self.memory {
+            spec.memory_limit = memory;
+        }
+        spec
+    }
+}
+
+/// Runs `wasm-init` with `args`; returns the container's exit code.
+pub fn main(args: &[String]) -> i32 {
+    let init = match InitArgs::parse(args) {
+        Ok(init) => init,
+        Err(message) => return fail(&message),
+    };
+    let spec = init.run_spec();
+    let cache = Path::new(IN_CONTAINER_CACHE);
+    if init.serve {
+        return serve(&spec, cache);
+    }
+    let host = match Host::new(crate::engine::command_host(cache)) {
+        Ok(host) => host,
+        Err(error) => return fail(&report::chain(&error)),
+    };
+    if let Err(error) = watchdog::arm(None) {
+        return fail(&format!("cannot watch for signals: {error}"));
+    }
+    let outcome = host.run(&spec, &host.stop_handle());
+    // The process ends right after this.
+    std::mem::forget(host);
+    match outcome {
+        Ok(Outcome::Exited(code)) => code,
+        Ok(Outcome::Trapped(trap)) => {
+            eprintln!("wharf: guest trapped: {trap}");
+            exit::TRAP
+        }
+        Ok(Outcome::Stopped(StopReason::Signal(signal))) => exit::for_signal(signal),
+        Ok(Outcome::Stopped(StopReason::Timeout)) => exit::TIMEOUT,
+        Err(error) if error.is_not_found() => {
+            eprintln!("wharf: {}", report::chain(&error));
+            exit::NOT_FOUND
+        }
+        Err(error) => fail(&report::chain(&error)),
+    }
+}
+
+/// Serves the HTTP handler until SIGTERM or SIGINT, then drains.
+fn serve(spec: &RunSpec, cache: &Path) -> i32 {
+    let host = match Host::new(crate::engine::service_host(cache, spec.memory_limit)) {
+        Ok(host) => host,
+        Err(error) => return fail(&report::chain(&error)),
+    };
+    let service = match host.service(spec) {
+        Ok(service) => service,
+        Err(error) => return fail(&report::chain(&error)),
+    };
+    let port = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "WHARF_HTTP_PORT")
+        .and_then(|(_, value)| value.parse::<u16>().ok())
+        .unwrap_or(DEFAULT_SERVICE_PORT);
+    let listener = match TcpListener::bind(("0.0.0.0", port)) {
+        Ok(listener) => listener,
+        Err(error) => return fail(&format!("cannot listen on port {port}: {error}")),
+    };
+    let stop = host.stop_handle();
+    if let Err(error) = watchdog::arm_drain(stop.clone()) {
+        return fail(&format!("cannot watch for signals: {error}"));
+    }
+    eprintln!("Serving HTTP on http://0.0.0.0:{port}/");
+    let served = service.serve(
+        ServeOptions::new(vec![listener]),
+        &ServeStats::default(),
+        &stop,
+    );
+    std::mem::forget(host);
+    match served {
+        Ok(()) => 0,
+        Err(error) => fail(&report::chain(&error)),
+    }
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("wharf: {message}");
+    exit::ERROR
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_as_create_writes_them() {
+        let init = InitArgs::parse(&strings(&[
+            "--memory",
+            "50331648",
+            "--read-only-root",
+            "--volume",
+            "/data:ro",
+            "--volume",
+            "/out",
+            "--",
+            "/app.wasm",
+            "/app.wasm",
+            "--",
+            "x",
+        ]))
+        .expect("parse");
+        assert_eq!(init.memory, Some(48 << 20));
+        assert!(init.read_only_root);
+        assert_eq!(
+            init.volumes,
+            [("/data".to_owned(), true), ("/out".to_owned(), false)]
+        );
+        assert_eq!(init.program, PathBuf::from("/app.wasm"));
+        assert_eq!(init.argv, ["/app.wasm", "--", "x"]);
+        let spec = init.run_spec();
+        assert_eq!(spec.memory_limit, 48 << 20);
+        let data = spec
+            .volumes
+            .iter()
+            .find(|v| v.guest == "/data")
+            .expect("data");
+        assert!(data.read_only);
+        assert_eq!(data.host, PathBuf::from("/data"));
+        assert_eq!(spec.volumes[0].host, PathBuf::from(IN_CONTAINER_ROOTFS));
+        assert_eq!(spec.volumes[0].guest, "/");
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        for bad in [
+            &["--memory"][..],
+            &["--memory", "x", "--", "p"],
+            &["--bogus"],
+            &[],
+        ] {
+            assert!(InitArgs::parse(&strings(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
