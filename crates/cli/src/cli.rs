@@ -218,7 +218,9 @@ pub struct BuildArgs {
     /// A build argument for ARG
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     pub build_args: Vec<String>,
-    /// Target platform: wasi/wasm, wasip1/wasm or wasip2/wasm
+    /// Target platform: wasi/wasm, wasip1/wasm or wasip2/wasm; linux/amd64
+    /// or linux/arm64 make a compat image (a Wasm image that Docker 20.10
+    /// and wharf-runc take, marked module.wasm.image/variant=compat)
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// Make the CNCF Wasm OCI artifact (one application/wasm layer) instead

@@ -32,6 +32,12 @@ impl TestDocker {
     /// When not run as root, when `dockerd` is not installed, or when it
     /// does not come up within 30 seconds (with its log).
     pub fn start() -> TestDocker {
+        TestDocker::start_with_config(&serde_json::json!({}))
+    }
+
+    /// Like [`TestDocker::start`], with `config` as the daemon's
+    /// daemon.json (`runtimes`, for one).
+    pub fn start_with_config(config: &serde_json::Value) -> TestDocker {
         if !crate::skip::is_root() {
             panic!(
                 "the Docker Engine tests start their own dockerd and must run as root \
@@ -51,8 +57,9 @@ impl TestDocker {
             .tempdir_in("/tmp")
             .expect("temporary directory for the test Docker Engine");
         let path = dir.path();
-        // An empty configuration file, so /etc/docker/daemon.json is not read.
-        fs::write(path.join("daemon.json"), "{}\n").expect("write daemon.json");
+        // A configuration file of its own, so /etc/docker/daemon.json is
+        // not read.
+        fs::write(path.join("daemon.json"), config.to_string()).expect("write daemon.json");
         fs::create_dir(path.join("client")).expect("client config directory");
         let log_path = path.join("dockerd.log");
         let log = fs::File::create(&log_path).expect("dockerd log file");
@@ -143,6 +150,11 @@ impl TestDocker {
             ))
             .stdin(Stdio::null());
         command
+    }
+
+    /// The daemon's temporary directory (removed when it is dropped).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// dockerd's log so far.

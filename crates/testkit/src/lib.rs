@@ -13,7 +13,9 @@ mod registry;
 mod skip;
 mod tls;
 
-pub use archive::docker_archive_with_platform;
+pub use archive::{
+    LayerEntry, busybox_image_archive, docker_archive_with_platform, linux_image_archive,
+};
 pub use containerd::TestContainerd;
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};

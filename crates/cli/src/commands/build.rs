@@ -12,9 +12,6 @@ pub fn build(args: BuildArgs) -> Outcome {
         .iter()
         .map(|tag| reference(tag))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(platform) = &args.platform {
-        super::transfer::check_platform(platform)?;
-    }
     let build_args = args
         .build_args
         .iter()

@@ -56,8 +56,14 @@ pub enum BuildError {
         limit: u64,
     },
     /// `--platform` names something other than a Wasm platform.
-    #[error("platform `{0}` is not supported: use wasi/wasm, wasip1/wasm or wasip2/wasm")]
+    #[error(
+        "platform `{0}` is not supported: use wasi/wasm, wasip1/wasm, wasip2/wasm, or \
+         linux/amd64 or linux/arm64 for a compat image"
+    )]
     Platform(String),
+    /// A compat image (a Linux platform) asked of an artifact.
+    #[error("an artifact is always wasi/wasm: build a compat image without --artifact")]
+    CompatArtifact,
     /// An artifact needs to know which file is its module.
     #[error("an artifact needs an ENTRYPOINT or CMD naming its Wasm module")]
     NoEntrypoint,

@@ -52,24 +52,25 @@ pub(crate) struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// Evaluates `dockerfile`. `target_os` feeds the `TARGETOS` and
-/// `TARGETPLATFORM` args. Errors carry the line of the instruction.
+/// Evaluates `dockerfile`. `target` (os, architecture) feeds the
+/// `TARGETOS`, `TARGETARCH` and `TARGETPLATFORM` args. Errors carry the line of the instruction.
 pub(crate) fn evaluate(
     dockerfile: &Dockerfile,
     file: &str,
     context: &Context,
     build_args: &[(String, String)],
-    target_os: &str,
+    target: (&str, &str),
 ) -> Result<Plan, (usize, InstructionError)> {
+    let (target_os, target_arch) = target;
     let mut state = State {
         escape: dockerfile.escape,
         file,
         context,
         build_args: build_args.iter().cloned().collect(),
         predefined: [
-            ("TARGETPLATFORM", format!("{target_os}/wasm")),
+            ("TARGETPLATFORM", format!("{target_os}/{target_arch}")),
             ("TARGETOS", target_os.to_owned()),
-            ("TARGETARCH", "wasm".to_owned()),
+            ("TARGETARCH", target_arch.to_owned()),
             ("TARGETVARIANT", String::new()),
         ]
         .into_iter()

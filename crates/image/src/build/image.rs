@@ -86,7 +86,7 @@ struct WasmConfig<'a> {
 pub(crate) fn docker_image(
     blobs: &BlobStore,
     plan: &Plan,
-    os: &str,
+    target: &super::Target,
     epoch: Option<u64>,
 ) -> Result<Descriptor, BuildError> {
     let created = epoch.map(rfc3339);
@@ -106,10 +106,16 @@ pub(crate) fn docker_image(
         });
     }
     let run = &plan.config;
+    let mut annotations = BTreeMap::new();
+    if target.is_compat() {
+        // The compat annotation promises Wasm: hold the entrypoint to it.
+        entrypoint_module(plan)?;
+        annotations.insert(COMPAT_VARIANT.0.to_owned(), COMPAT_VARIANT.1.to_owned());
+    }
     let config = ImageConfig {
         created,
-        architecture: "wasm",
-        os,
+        architecture: target.architecture,
+        os: target.os,
         config: RunConfigJson {
             exposed_ports: run
                 .exposed
@@ -131,12 +137,15 @@ pub(crate) fn docker_image(
     };
     let config = put_json(blobs, media_type::OCI_CONFIG, &config)?;
     let platform = Platform {
-        architecture: "wasm".into(),
-        os: os.into(),
+        architecture: target.architecture.into(),
+        os: target.os.into(),
         variant: None,
     };
-    put_manifest(blobs, config, layers, None, &BTreeMap::new(), platform)
+    put_manifest(blobs, config, layers, None, &annotations, platform)
 }
+
+/// crun's annotation of a compat image: its program is always Wasm.
+pub(crate) const COMPAT_VARIANT: (&str, &str) = ("module.wasm.image/variant", "compat");
 
 /// Writes a CNCF Wasm OCI artifact: the entrypoint module as its one
 /// layer. What the artifact cannot carry is reported in `warnings`;
@@ -149,20 +158,8 @@ pub(crate) fn artifact(
     warnings: &mut Vec<String>,
 ) -> Result<Descriptor, BuildError> {
     let run = &plan.config;
-    let command: &[String] = match (&run.entrypoint, &run.cmd) {
-        (Some(entrypoint), _) if !entrypoint.is_empty() => entrypoint,
-        (_, Some(cmd)) if !cmd.is_empty() => cmd,
-        _ => return Err(BuildError::NoEntrypoint),
-    };
+    let (command, path, bytes) = entrypoint_module(plan)?;
     let module = &command[0];
-    let (path, source) = find_file(plan, module)?;
-    let bytes = fs::read(&source).map_err(|e| BuildError::Io {
-        path: source.clone(),
-        source: e,
-    })?;
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(BuildError::NotWasm(module.clone()));
-    }
     let os = match bytes[4..8] {
         [1, 0, 0, 0] => "wasip1",
         [0x0d, 0, 1, 0] => "wasip2",
@@ -212,6 +209,27 @@ pub(crate) fn artifact(
         &run.labels,
         platform,
     )
+}
+
+/// The image's command (ENTRYPOINT, else CMD), the image path of its
+/// program and the program's bytes, which must be binary Wasm.
+fn entrypoint_module(plan: &Plan) -> Result<(&[String], String, Vec<u8>), BuildError> {
+    let run = &plan.config;
+    let command: &[String] = match (&run.entrypoint, &run.cmd) {
+        (Some(entrypoint), _) if !entrypoint.is_empty() => entrypoint,
+        (_, Some(cmd)) if !cmd.is_empty() => cmd,
+        _ => return Err(BuildError::NoEntrypoint),
+    };
+    let module = &command[0];
+    let (path, source) = find_file(plan, module)?;
+    let bytes = fs::read(&source).map_err(|e| BuildError::Io {
+        path: source.clone(),
+        source: e,
+    })?;
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(BuildError::NotWasm(module.clone()));
+    }
+    Ok((command, path, bytes))
 }
 
 /// The image path and context file of `module` (relative to WORKDIR when

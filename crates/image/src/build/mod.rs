@@ -88,7 +88,10 @@ pub struct Built {
 /// Builds the image the Dockerfile describes and stores its layers,
 /// config and manifest in `blobs`.
 pub fn build(blobs: &BlobStore, options: &BuildOptions) -> Result<Built, BuildError> {
-    let os = target_os(options.platform.as_deref())?;
+    let target = Target::of(options.platform.as_deref())?;
+    if target.is_compat() && options.artifact {
+        return Err(BuildError::CompatArtifact);
+    }
     let path = options
         .dockerfile
         .clone()
@@ -105,23 +108,58 @@ pub fn build(blobs: &BlobStore, options: &BuildOptions) -> Result<Built, BuildEr
         return Err(BuildError::NoFrom { file: file.clone() });
     }
     let context = context::Context::open(&options.context)?;
-    let plan = eval::evaluate(&parsed, &file, &context, &options.build_args, os).map_err(at)?;
+    let plan = eval::evaluate(
+        &parsed,
+        &file,
+        &context,
+        &options.build_args,
+        (target.os, target.architecture),
+    )
+    .map_err(at)?;
     let mut warnings = plan.warnings.clone();
     let manifest = if options.artifact {
-        image::artifact(blobs, &plan, os, options.source_date_epoch, &mut warnings)?
+        image::artifact(
+            blobs,
+            &plan,
+            target.os,
+            options.source_date_epoch,
+            &mut warnings,
+        )?
     } else {
-        image::docker_image(blobs, &plan, os, options.source_date_epoch)?
+        image::docker_image(blobs, &plan, &target, options.source_date_epoch)?
     };
     Ok(Built { manifest, warnings })
 }
 
-/// The OS of `--platform`: `wasi`, `wasip1` or `wasip2`.
-fn target_os(platform: Option<&str>) -> Result<&'static str, BuildError> {
-    match platform.unwrap_or("wasi/wasm") {
-        "wasi/wasm" => Ok("wasi"),
-        "wasip1/wasm" => Ok("wasip1"),
-        "wasip2/wasm" => Ok("wasip2"),
-        other => Err(BuildError::Platform(other.to_owned())),
+/// The platform an image is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// `wasi`, `wasip1`, `wasip2`, or `linux` for a compat image.
+    pub os: &'static str,
+    /// `wasm`, or the Linux architecture of a compat image.
+    pub architecture: &'static str,
+}
+
+impl Target {
+    /// What `--platform` names: a Wasm platform (`wasi/wasm` by default),
+    /// or `linux/amd64`/`linux/arm64` for a compat image — a Wasm image
+    /// that engines which take only their host's OS accept (Docker 20.10
+    /// refuses `os: wasi`), marked with crun's `compat` annotation.
+    fn of(platform: Option<&str>) -> Result<Target, BuildError> {
+        let (os, architecture) = match platform.unwrap_or("wasi/wasm") {
+            "wasi/wasm" => ("wasi", "wasm"),
+            "wasip1/wasm" => ("wasip1", "wasm"),
+            "wasip2/wasm" => ("wasip2", "wasm"),
+            "linux/amd64" => ("linux", "amd64"),
+            "linux/arm64" => ("linux", "arm64"),
+            other => return Err(BuildError::Platform(other.to_owned())),
+        };
+        Ok(Target { os, architecture })
+    }
+
+    /// Whether this is a compat image (a Linux platform).
+    pub fn is_compat(&self) -> bool {
+        self.os == "linux"
     }
 }
 

@@ -460,14 +460,59 @@ fn unsupported_and_malformed_dockerfiles() {
         "{:?}",
         built.warnings
     );
-    let options = BuildOptions {
+    for platform in ["linux/s390x", "windows/amd64", "wasm"] {
+        let options = BuildOptions {
+            platform: Some(platform.into()),
+            ..fx.options()
+        };
+        let error = fx
+            .build_with("FROM scratch\n", options)
+            .expect_err("platform");
+        assert!(matches!(error, BuildError::Platform(_)), "{error}");
+    }
+}
+
+#[test]
+fn a_compat_image_is_linux_with_the_compat_annotation() {
+    let fx = Fixture::new();
+    fx.file("app.wasm", CORE).file("run.sh", b"#!/bin/sh\n");
+    let compat = || BuildOptions {
         platform: Some("linux/amd64".into()),
         ..fx.options()
     };
+    let built = fx
+        .build_with(
+            "FROM scratch\nARG TARGETPLATFORM\nCOPY app.wasm /\nENV P=$TARGETPLATFORM\nENTRYPOINT [\"/app.wasm\"]\n",
+            compat(),
+        )
+        .expect("build");
+    let config = fx.config(&built);
+    assert_eq!((&config["os"], &config["architecture"]), (&"linux".into(), &"amd64".into()));
+    assert_eq!(config["config"]["Env"], serde_json::json!(["P=linux/amd64"]));
+    let platform = built.manifest.platform.clone().expect("platform");
+    assert_eq!((platform.os.as_str(), platform.architecture.as_str()), ("linux", "amd64"));
+    let manifest = fx.manifest(&built);
+    assert_eq!(manifest["annotations"]["module.wasm.image/variant"], "compat");
+
+    // The annotation promises Wasm: an image whose program is not is refused.
     let error = fx
-        .build_with("FROM scratch\n", options)
-        .expect_err("platform");
-    assert!(matches!(error, BuildError::Platform(_)), "{error}");
+        .build_with("FROM scratch\nCOPY run.sh /\nCMD [\"/run.sh\"]\n", compat())
+        .expect_err("not wasm");
+    assert!(matches!(error, BuildError::NotWasm(_)), "{error}");
+    let error = fx
+        .build_with("FROM scratch\nCOPY app.wasm /\n", compat())
+        .expect_err("no entrypoint");
+    assert!(matches!(error, BuildError::NoEntrypoint), "{error}");
+    let error = fx
+        .build_with(
+            "FROM scratch\nCOPY app.wasm /\nCMD [\"/app.wasm\"]\n",
+            BuildOptions {
+                artifact: true,
+                ..compat()
+            },
+        )
+        .expect_err("artifact");
+    assert!(matches!(error, BuildError::CompatArtifact), "{error}");
 }
 
 #[test]

@@ -143,3 +143,13 @@ pub(crate) fn shape_of(manifest: &Manifest) -> Option<Shape> {
 pub(crate) fn is_wasm_platform(config: &ImageConfig) -> bool {
     config.architecture == "wasm" && matches!(config.os.as_str(), "wasi" | "wasip1" | "wasip2")
 }
+
+/// Whether the manifest carries crun's `module.wasm.image/variant=compat`:
+/// a Wasm image built for a Linux platform (`wharf build --platform
+/// linux/amd64`), for engines that take only their host's OS.
+pub(crate) fn is_compat(manifest: &Manifest) -> bool {
+    manifest
+        .annotations
+        .get("module.wasm.image/variant")
+        .is_some_and(|v| v == "compat")
+}

@@ -221,7 +221,10 @@ impl Store {
             Err(StoreError::Config { .. }) if shape != Shape::Docker => ImageConfig::default(),
             Err(error) => return Err(error),
         };
-        if shape == Shape::Docker && !image::is_wasm_platform(&config) {
+        if shape == Shape::Docker
+            && !image::is_wasm_platform(&config)
+            && !image::is_compat(manifest)
+        {
             return Err(StoreError::NotWasm {
                 reference: name.to_owned(),
                 why: format!("its platform is {}/{}", config.os, config.architecture),

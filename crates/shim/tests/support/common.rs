@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use wharf_testkit::TestContainerd;
 
@@ -168,69 +167,7 @@ fn wharf_in(root: &Path, args: &[&str]) {
 /// so that no registry or network is needed.
 pub fn busybox_archive() -> PathBuf {
     build_once("busybox.tar", |out| {
-        let busybox = Path::new("/bin/busybox");
-        assert!(
-            busybox.is_file(),
-            "/bin/busybox is missing: install the Debian package `busybox-static`"
-        );
-        let binary = fs::read(busybox).expect("read /bin/busybox");
-        let mut layer = tar::Builder::new(Vec::new());
-        let mut dir = tar::Header::new_gnu();
-        dir.set_entry_type(tar::EntryType::Directory);
-        dir.set_mode(0o755);
-        dir.set_size(0);
-        layer
-            .append_data(&mut dir, "bin/", std::io::empty())
-            .expect("bin/");
-        let mut file = tar::Header::new_gnu();
-        file.set_mode(0o755);
-        file.set_size(binary.len() as u64);
-        layer
-            .append_data(&mut file, "bin/busybox", binary.as_slice())
-            .expect("bin/busybox");
-        let mut link = tar::Header::new_gnu();
-        link.set_entry_type(tar::EntryType::Symlink);
-        link.set_mode(0o777);
-        link.set_size(0);
-        layer
-            .append_link(&mut link, "bin/sh", "busybox")
-            .expect("bin/sh");
-        let layer = layer.into_inner().expect("layer tar");
-        let layer_hex = sha256_hex(&layer);
-        let architecture = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            other => other,
-        };
-        let config = serde_json::to_vec(&json!({
-            "architecture": architecture,
-            "os": "linux",
-            "config": {"Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
-            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer_hex}")]},
-        }))
-        .expect("config");
-        let config_name = format!("{}.json", sha256_hex(&config));
-        let layer_name = format!("{layer_hex}/layer.tar");
-        let manifest = serde_json::to_vec(&json!([{
-            "Config": config_name,
-            "RepoTags": ["wharf-test/busybox:latest"],
-            "Layers": [layer_name],
-        }]))
-        .expect("manifest.json");
-        let mut archive = tar::Builder::new(fs::File::create(out).expect("create busybox.tar"));
-        for (path, bytes) in [
-            (config_name.as_str(), config.as_slice()),
-            (layer_name.as_str(), layer.as_slice()),
-            ("manifest.json", manifest.as_slice()),
-        ] {
-            let mut header = tar::Header::new_gnu();
-            header.set_mode(0o644);
-            header.set_size(bytes.len() as u64);
-            archive
-                .append_data(&mut header, path, bytes)
-                .expect("entry");
-        }
-        archive.finish().expect("finish busybox.tar");
+        wharf_testkit::busybox_image_archive(out, "wharf-test/busybox:latest");
     })
 }
 

@@ -1,0 +1,86 @@
+//! What the runtime tests share: wharf-runc's binaries, the guest, the
+//! images, and a runc that records what it is given.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use wharf_testkit::{LayerEntry, build_once as build_once_in, linux_image_archive};
+
+/// The Wasm image's tag, in the engines' stores.
+pub const WASM_IMAGE: &str = "wharf-test/wasm-container:1";
+/// The busybox image's tag.
+pub const BUSYBOX_IMAGE: &str = "wharf-test/busybox:1";
+
+/// `dir/key` built once per test process (see [`wharf_testkit::build_once`]).
+pub fn build_once(key: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    build_once_in(Path::new(env!("CARGO_TARGET_TMPDIR")), key, build)
+}
+
+/// wharf-runc as cargo built it for the tests: dynamically linked, so it
+/// passes every command through but refuses to run Wasm containers.
+pub fn dynamic_runc() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wharf-runc"))
+}
+
+/// The statically linked wharf-runc that runs Wasm containers, built by
+/// `scripts/build-runc` (`scripts/test` builds it and names it in
+/// `$WHARF_RUNC_STATIC`).
+pub fn static_runc() -> PathBuf {
+    let path = std::env::var_os("WHARF_RUNC_STATIC").map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "WHARF_RUNC_STATIC is not set: run the tests with scripts/test, which builds the \
+             statically linked wharf-runc (scripts/build-runc) and names it there"
+        )
+    });
+    assert!(path.is_file(), "WHARF_RUNC_STATIC={} is no file", path.display());
+    path
+}
+
+/// The test guest (`guests/container.c`) as a wasm32-wasi module.
+pub fn container_wasm() -> PathBuf {
+    build_once("container.wasm", |out| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/container.c");
+        wharf_testkit::compile_wasi_c(&source, out);
+    })
+}
+
+/// A docker archive of [`WASM_IMAGE`]: linux/amd64 as Docker 20.10 wants,
+/// `/app.wasm` the guest and the entrypoint, `/data` a directory,
+/// `GREETING=from-image`.
+pub fn wasm_image_archive() -> PathBuf {
+    let wasm = std::fs::read(container_wasm()).expect("read the guest");
+    build_once("wasm-image.tar", |out| {
+        linux_image_archive(
+            out,
+            WASM_IMAGE,
+            &[
+                LayerEntry::File("app.wasm", &wasm, 0o755),
+                LayerEntry::Dir("data/"),
+                LayerEntry::Dir("tmp/"),
+            ],
+            serde_json::json!({
+                "Entrypoint": ["/app.wasm"],
+                "Cmd": ["hello"],
+                "Env": ["PATH=/", "GREETING=from-image"],
+            }),
+        );
+    })
+}
+
+/// A docker archive of [`BUSYBOX_IMAGE`].
+pub fn busybox_archive() -> PathBuf {
+    build_once("busybox-image.tar", |out| {
+        wharf_testkit::busybox_image_archive(out, BUSYBOX_IMAGE);
+    })
+}
+
+/// stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
