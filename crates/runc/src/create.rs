@@ -47,6 +47,9 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
     let rootfs = rootfs_of(&spec, bundle);
     let run = match wharf_lifecycle::run_spec(&spec, &rootfs) {
         Ok(run) => run,
+        // compat-smart with a program not named .wasm, or no annotation
+        // and no \0asm: crun's rules say Linux.
+        Err(wharf_lifecycle::LifecycleError::NotWasm { .. }) => return Ok(Found::Linux),
         Err(error) if wharf_lifecycle::annotated_as_wasm(&spec) => {
             return Err(format!("Wasm container: {error}"));
         }
