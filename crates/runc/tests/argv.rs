@@ -116,7 +116,16 @@ fn every_command_reaches_runc_unchanged_with_its_exit_code() {
     let fake = FakeRunc::new();
     for args in [
         &["--root", "/r", "state", "id"][..],
-        &["--root=/r", "--log", "/l", "--log-format=json", "kill", "--all", "id", "KILL"],
+        &[
+            "--root=/r",
+            "--log",
+            "/l",
+            "--log-format=json",
+            "kill",
+            "--all",
+            "id",
+            "KILL",
+        ],
         &["--systemd-cgroup", "delete", "--force", "id"],
         &["start", "id"],
         &["ps", "--format", "json", "id"],
@@ -129,7 +138,12 @@ fn every_command_reaches_runc_unchanged_with_its_exit_code() {
         &["--debug", "--rootless", "false", "checkpoint", "id"],
     ] {
         let output = fake.run(&dynamic_runc(), args, 3);
-        assert_eq!(output.status.code(), Some(3), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert_eq!(fake.given().expect("runc ran"), args, "{args:?}");
     }
 }
@@ -143,7 +157,10 @@ fn wharf_flags_stop_at_wharf_and_version_names_both() {
         0,
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(fake.given().expect("runc ran"), ["--root", "/r", "state", "id"]);
+    assert_eq!(
+        fake.given().expect("runc ran"),
+        ["--root", "/r", "state", "id"]
+    );
 
     let output = fake.run(&dynamic_runc(), &["--version"], 0);
     let text = support::stdout(&output);
@@ -159,14 +176,27 @@ fn a_missing_runc_is_a_runc_style_error() {
     let output = Command::new(dynamic_runc())
         .env_clear()
         .env("WHARF_RUNC", dir.path().join("no-runc"))
-        .args(["--log", log.to_str().expect("utf-8"), "--log-format", "json", "state", "x"])
+        .args([
+            "--log",
+            log.to_str().expect("utf-8"),
+            "--log-format",
+            "json",
+            "state",
+            "x",
+        ])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(1));
-    let line: Value = serde_json::from_str(fs::read_to_string(&log).expect("log").trim())
-        .expect("a JSON line");
+    let line: Value =
+        serde_json::from_str(fs::read_to_string(&log).expect("log").trim()).expect("a JSON line");
     assert_eq!(line["level"], "error");
-    assert!(line["msg"].as_str().expect("msg").contains("cannot run runc"), "{line}");
+    assert!(
+        line["msg"]
+            .as_str()
+            .expect("msg")
+            .contains("cannot run runc"),
+        "{line}"
+    );
     assert!(line["time"].is_string(), "{line}");
 }
 
@@ -177,7 +207,10 @@ fn a_linux_bundle_is_untouched_byte_for_byte() {
         spec(&["/bin/busybox", "echo", "hi"], json!({})),
         spec(&["busybox", "echo"], json!({})),
         // compat-smart and a program that is not named .wasm: Linux.
-        spec(&["/bin/busybox"], json!({"module.wasm.image/variant": "compat-smart"})),
+        spec(
+            &["/bin/busybox"],
+            json!({"module.wasm.image/variant": "compat-smart"}),
+        ),
         // A program that is not there is runc's to report.
         spec(&["/nothing"], json!({})),
         // So is a spec wharf cannot read.
@@ -222,23 +255,35 @@ fn config_of(bundle: &Path) -> Value {
 fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
     let wasm = fs::read(container_wasm()).expect("guest");
     let mut config = spec(&["/app.wasm", "hello", "x"], json!({}));
-    config["mounts"]
-        .as_array_mut()
-        .expect("mounts")
-        .push(json!({"destination": "/data", "type": "bind", "source": "/tmp",
-                     "options": ["rbind", "ro"]}));
+    config["mounts"].as_array_mut().expect("mounts").push(
+        json!({"destination": "/data", "type": "bind", "source": "/tmp",
+                     "options": ["rbind", "ro"]}),
+    );
     config["linux"]["resources"] = json!({"memory": {"limit": 67_108_864}});
     let (bundle, wharf_root, fake, output) = create_wasm(&config, &[("app.wasm", &wasm)]);
     assert!(output.status.success(), "{}", stderr(&output));
     let given = fake.given().expect("runc ran");
-    assert_eq!(given, create_args(bundle.path(), &[]), "runc gets the same argv");
+    assert_eq!(
+        given,
+        create_args(bundle.path(), &[]),
+        "runc gets the same argv"
+    );
 
     let rewritten = config_of(bundle.path());
     assert_eq!(
         rewritten["process"]["args"],
         json!([
-            "/.wharf/wharf-runc", "wasm-init", "--memory", (48u64 << 20).to_string(),
-            "--volume", "/data:ro", "--", "/app.wasm", "/app.wasm", "hello", "x"
+            "/.wharf/wharf-runc",
+            "wasm-init",
+            "--memory",
+            (48u64 << 20).to_string(),
+            "--volume",
+            "/data:ro",
+            "--",
+            "/app.wasm",
+            "/app.wasm",
+            "hello",
+            "x"
         ])
     );
     // Everything else is as it was.
@@ -252,7 +297,10 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
     assert_eq!(rewritten["process"]["env"], config["process"]["env"]);
     assert_eq!(rewritten["process"]["user"], config["process"]["user"]);
     let mounts = rewritten["mounts"].as_array().expect("mounts");
-    assert_eq!(&mounts[..3], config["mounts"].as_array().expect("mounts").as_slice());
+    assert_eq!(
+        &mounts[..3],
+        config["mounts"].as_array().expect("mounts").as_slice()
+    );
     let added: Vec<(&str, &str, Vec<&str>)> = mounts[3..]
         .iter()
         .map(|m| {
@@ -274,15 +322,30 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
     assert_eq!(
         added,
         [
-            ("/.wharf/wharf-runc", engine.to_str().expect("utf-8"), vec!["bind", "ro", "nosuid", "nodev"]),
-            ("/.wharf/root", rootfs.to_str().expect("utf-8"), vec!["bind", "rw", "nosuid", "nodev", "noexec"]),
-            ("/.wharf/cache", cache.to_str().expect("utf-8"), vec!["bind", "ro", "nosuid", "nodev", "noexec"]),
+            (
+                "/.wharf/wharf-runc",
+                engine.to_str().expect("utf-8"),
+                vec!["bind", "ro", "nosuid", "nodev"]
+            ),
+            (
+                "/.wharf/root",
+                rootfs.to_str().expect("utf-8"),
+                vec!["bind", "rw", "nosuid", "nodev", "noexec"]
+            ),
+            (
+                "/.wharf/cache",
+                cache.to_str().expect("utf-8"),
+                vec!["bind", "ro", "nosuid", "nodev", "noexec"]
+            ),
         ],
         "binds, never recursive: nothing mounted below the rootfs is seen"
     );
     assert_eq!(rewritten["annotations"]["dev.wharf.runc.wasm"], "true");
     // The program was compiled into the cache, outside the container.
-    let entries: Vec<_> = walk(&cache).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    let entries: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
 
     // A second create of the same bundle leaves it alone.
@@ -290,7 +353,10 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
     let args = create_args(bundle.path(), &[]);
     let output = fake.run(&static_runc(), &args, 0);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(fs::read(bundle.path().join("config.json")).expect("read"), before);
+    assert_eq!(
+        fs::read(bundle.path().join("config.json")).expect("read"),
+        before
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -317,7 +383,13 @@ fn docker_init_path_lookup_and_links_inside_the_rootfs_are_seen_through() {
             "/app.wasm",
             &["/app.wasm", "a"][..],
         ),
-        (&["app.wasm", "b"], &[("opt/bin/app.wasm", &wasm)], None, "/opt/bin/app.wasm", &["app.wasm", "b"]),
+        (
+            &["app.wasm", "b"],
+            &[("opt/bin/app.wasm", &wasm)],
+            None,
+            "/opt/bin/app.wasm",
+            &["app.wasm", "b"],
+        ),
         (
             &["/app.wasm"],
             &[("real/x.wasm", &wasm)],
@@ -329,12 +401,17 @@ fn docker_init_path_lookup_and_links_inside_the_rootfs_are_seen_through() {
         let config = spec(args, json!({}));
         let bundle = bundle(&config, files);
         if let Some((at, target)) = link {
-            std::os::unix::fs::symlink(target, bundle.path().join("rootfs").join(at)).expect("link");
+            std::os::unix::fs::symlink(target, bundle.path().join("rootfs").join(at))
+                .expect("link");
         }
         let wharf_root = tempfile::tempdir().expect("wharf root");
         let fake = FakeRunc::new();
         let root_flag = format!("--wharf-root={}", wharf_root.path().display());
-        let output = fake.run(&static_runc(), &create_args(bundle.path(), &[&root_flag]), 0);
+        let output = fake.run(
+            &static_runc(),
+            &create_args(bundle.path(), &[&root_flag]),
+            0,
+        );
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         let rewritten = config_of(bundle.path());
         let mut expected = vec!["/.wharf/wharf-runc", "wasm-init", "--", program];
@@ -357,7 +434,8 @@ fn an_entrypoint_linking_out_of_the_rootfs_never_reaches_the_host_file() {
     ] {
         let config = spec(&["/app.wasm"], annotations.clone());
         let bundle = bundle(&config, &[]);
-        std::os::unix::fs::symlink(&host_wasm, bundle.path().join("rootfs/app.wasm")).expect("link");
+        std::os::unix::fs::symlink(&host_wasm, bundle.path().join("rootfs/app.wasm"))
+            .expect("link");
         let before = fs::read(bundle.path().join("config.json")).expect("read");
         let log = bundle.path().join("..").join(format!(
             "{}.log",
@@ -367,7 +445,14 @@ fn an_entrypoint_linking_out_of_the_rootfs_never_reaches_the_host_file() {
         let log_arg = log.to_str().expect("utf-8").to_owned();
         let bundle_arg = bundle.path().to_str().expect("utf-8").to_owned();
         let args = [
-            "--log", &log_arg, "--log-format", "json", "create", "--bundle", &bundle_arg, "c",
+            "--log",
+            &log_arg,
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            &bundle_arg,
+            "c",
         ];
         let output = fake.run(&static_runc(), &args, 0);
         assert_eq!(
@@ -383,7 +468,11 @@ fn an_entrypoint_linking_out_of_the_rootfs_never_reaches_the_host_file() {
             assert_eq!(line["level"], "error");
             let message = line["msg"].as_str().expect("msg");
             assert!(message.contains("/app.wasm"), "{message}");
-            assert!(stderr(&output).contains("wharf-runc: Wasm container"), "{}", stderr(&output));
+            assert!(
+                stderr(&output).contains("wharf-runc: Wasm container"),
+                "{}",
+                stderr(&output)
+            );
         } else {
             // Not Wasm as far as the rootfs goes: runc's to run (and fail).
             assert!(output.status.success(), "{}", stderr(&output));
@@ -402,9 +491,16 @@ fn a_wasm_bundle_needs_the_static_binary_and_a_valid_module() {
     let fake = FakeRunc::new();
     let output = fake.run(&dynamic_runc(), &create_args(bundle.path(), &[]), 0);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("dynamically linked"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("dynamically linked"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(fake.given(), None);
-    assert_eq!(fs::read(bundle.path().join("config.json")).expect("read"), before);
+    assert_eq!(
+        fs::read(bundle.path().join("config.json")).expect("read"),
+        before
+    );
 
     // A module that does not validate is refused at create, bundle intact.
     let config = spec(&["/bad.wasm"], json!({}));

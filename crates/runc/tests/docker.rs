@@ -7,7 +7,9 @@ mod support;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::{BUSYBOX_IMAGE, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout, wasm_image_archive};
+use support::{
+    BUSYBOX_IMAGE, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout, wasm_image_archive,
+};
 use wharf_testkit::{TestDocker, skip_unless_root};
 
 /// A daemon whose runtime `wharf` is wharf-runc (its cache in a temporary
@@ -37,7 +39,11 @@ impl Engine {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.docker.docker().args(args).output().expect("run docker")
+        self.docker
+            .docker()
+            .args(args)
+            .output()
+            .expect("run docker")
     }
 
     #[track_caller]
@@ -70,7 +76,11 @@ fn wasm_and_busybox_share_one_daemon() {
         return;
     }
     let engine = Engine::start();
-    let output = engine.wharf_run(&["-e", "GREETING=from-docker"], WASM_IMAGE, &["hello", "a b", "c"]);
+    let output = engine.wharf_run(
+        &["-e", "GREETING=from-docker"],
+        WASM_IMAGE,
+        &["hello", "a b", "c"],
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
@@ -78,7 +88,11 @@ fn wasm_and_busybox_share_one_daemon() {
     );
     // The image's own Cmd and Env.
     let output = engine.wharf_run(&[], WASM_IMAGE, &[]);
-    assert!(stdout(&output).contains("arg 1=hello\nGREETING=from-image\n"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("arg 1=hello\nGREETING=from-image\n"),
+        "{}",
+        stdout(&output)
+    );
     let output = engine.wharf_run(&[], WASM_IMAGE, &["exit", "7"]);
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
 
@@ -88,21 +102,61 @@ fn wasm_and_busybox_share_one_daemon() {
         args.extend_from_slice(runtime);
         args.extend([BUSYBOX_IMAGE, "sh", "-c", "echo hi from $0; exit 3"]);
         let output = engine.run(&args);
-        assert_eq!(output.status.code(), Some(3), "{runtime:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{runtime:?}: {}",
+            stderr(&output)
+        );
         assert_eq!(stdout(&output), "hi from sh\n", "{runtime:?}");
     }
 
     // Both at once, detached: ps, logs, stats, stop, rm.
-    engine.ok(&["run", "-d", "--name", "spin", "--network", "none", "--runtime", "wharf", WASM_IMAGE, "spin"]);
-    engine.ok(&["run", "-d", "--name", "box", "--network", "none", "--runtime", "wharf", BUSYBOX_IMAGE, "busybox", "sleep", "60"]);
+    engine.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "spin",
+        "--network",
+        "none",
+        "--runtime",
+        "wharf",
+        WASM_IMAGE,
+        "spin",
+    ]);
+    engine.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--network",
+        "none",
+        "--runtime",
+        "wharf",
+        BUSYBOX_IMAGE,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
     let names = stdout(&engine.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]));
-    assert!(names.contains("spin Up") && names.contains("box Up"), "{names}");
+    assert!(
+        names.contains("spin Up") && names.contains("box Up"),
+        "{names}"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !stdout(&engine.ok(&["logs", "spin"])).contains("spinning") {
-        assert!(Instant::now() < deadline, "no output from the spinning guest");
+        assert!(
+            Instant::now() < deadline,
+            "no output from the spinning guest"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let stats = stdout(&engine.ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"]));
+    let stats = stdout(&engine.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.MemUsage}}",
+    ]));
     assert!(stats.contains("spin ") && stats.contains("box "), "{stats}");
     let started = Instant::now();
     engine.ok(&["stop", "spin"]);
@@ -133,7 +187,10 @@ fn docker_flags_bound_the_guest() {
             .unwrap_or_else(|| panic!("{text}"))
     };
     let capped = allocated(&["--memory", "64m"]);
-    assert!((32..64).contains(&capped), "--memory 64m let the guest have {capped} MiB");
+    assert!(
+        (32..64).contains(&capped),
+        "--memory 64m let the guest have {capped} MiB"
+    );
     let free = allocated(&[]);
     assert!(free > 256, "without --memory the guest got only {free} MiB");
 
@@ -144,12 +201,22 @@ fn docker_flags_bound_the_guest() {
     let ro = format!("{}:/data:ro", host.path().display());
     let output = engine.wharf_run(&["-v", &ro], WASM_IMAGE, &["write", "/data/f"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    assert!(stdout(&output).starts_with("denied: /data/f"), "{}", stdout(&output));
-    assert_eq!(std::fs::read_to_string(host.path().join("f")).expect("read"), "original\n");
+    assert!(
+        stdout(&output).starts_with("denied: /data/f"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("f")).expect("read"),
+        "original\n"
+    );
     let rw = format!("{}:/data", host.path().display());
     let output = engine.wharf_run(&["-v", &rw], WASM_IMAGE, &["write", "/data/g"]);
     assert!(output.status.success(), "{}", stdout(&output));
-    assert_eq!(std::fs::read_to_string(host.path().join("g")).expect("read"), "written\n");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("g")).expect("read"),
+        "written\n"
+    );
     let output = engine.wharf_run(&["-v", &rw], WASM_IMAGE, &["read", "/data/f"]);
     assert_eq!(stdout(&output), "content: original\n");
 
@@ -160,27 +227,46 @@ fn docker_flags_bound_the_guest() {
     assert!(output.status.success(), "{}", stdout(&output));
 
     // What runc mounts for Linux processes is not the guest's.
-    for path in ["/proc/self/status", "/sys/kernel/uevent_seqnum", "/dev/null"] {
+    for path in [
+        "/proc/self/status",
+        "/sys/kernel/uevent_seqnum",
+        "/dev/null",
+    ] {
         let output = engine.wharf_run(&[], WASM_IMAGE, &["read", path]);
         assert_eq!(output.status.code(), Some(1), "{path}: {}", stdout(&output));
     }
     // Nor is the engine: the guest's `/` shows only the empty mount point.
     let output = engine.wharf_run(&[], WASM_IMAGE, &["read", "/.wharf/wharf-runc"]);
-    assert_eq!(stdout(&output), "", "the engine's bytes are not the guest's");
+    assert_eq!(
+        stdout(&output),
+        "",
+        "the engine's bytes are not the guest's"
+    );
 }
 
 #[test]
 fn a_terminal_and_init_as_docker_gives_them() {
-    if skip_unless_root("a_terminal_and_init_as_docker_gives_them", "dockerd runs as root") {
+    if skip_unless_root(
+        "a_terminal_and_init_as_docker_gives_them",
+        "dockerd runs as root",
+    ) {
         return;
     }
     let engine = Engine::start();
     let output = engine.wharf_run(&["-t"], WASM_IMAGE, &["tty"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "tty 1\r\n", "a pseudo-terminal (the console socket)");
+    assert_eq!(
+        stdout(&output),
+        "tty 1\r\n",
+        "a pseudo-terminal (the console socket)"
+    );
     let output = engine.wharf_run(&[], WASM_IMAGE, &["tty"]);
     assert_eq!(stdout(&output), "tty 0\n");
     let output = engine.wharf_run(&["--init"], WASM_IMAGE, &["hello", "i"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("arg 0=/app.wasm\narg 1=hello\narg 2=i\n"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("arg 0=/app.wasm\narg 1=hello\narg 2=i\n"),
+        "{}",
+        stdout(&output)
+    );
 }

@@ -1,5 +1,5 @@
 //! Test support for wharf: the real CNCF registry on loopback, a private
-//! Docker Engine and containerd, and a tiny HTTP server whose answers a
+//! Docker Engine, Podman and containerd, and a tiny HTTP server whose answers a
 //! test scripts (for registries that lie), and throwaway certificates.
 #![deny(missing_docs)]
 
@@ -9,6 +9,7 @@ mod docker;
 mod fake_server;
 mod guests;
 mod mounts;
+mod podman;
 mod registry;
 mod skip;
 mod tls;
@@ -20,6 +21,7 @@ pub use containerd::TestContainerd;
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
 pub use guests::{build_once, compile_wasi_c, compile_wasi_c_reactor};
+pub use podman::TestPodman;
 pub use registry::TestRegistry;
 pub use skip::{in_ci, is_root, skip_unless, skip_unless_root};
 pub use tls::TestCertificates;

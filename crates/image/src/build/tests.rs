@@ -487,12 +487,24 @@ fn a_compat_image_is_linux_with_the_compat_annotation() {
         )
         .expect("build");
     let config = fx.config(&built);
-    assert_eq!((&config["os"], &config["architecture"]), (&"linux".into(), &"amd64".into()));
-    assert_eq!(config["config"]["Env"], serde_json::json!(["P=linux/amd64"]));
+    assert_eq!(
+        (&config["os"], &config["architecture"]),
+        (&"linux".into(), &"amd64".into())
+    );
+    assert_eq!(
+        config["config"]["Env"],
+        serde_json::json!(["P=linux/amd64"])
+    );
     let platform = built.manifest.platform.clone().expect("platform");
-    assert_eq!((platform.os.as_str(), platform.architecture.as_str()), ("linux", "amd64"));
+    assert_eq!(
+        (platform.os.as_str(), platform.architecture.as_str()),
+        ("linux", "amd64")
+    );
     let manifest = fx.manifest(&built);
-    assert_eq!(manifest["annotations"]["module.wasm.image/variant"], "compat");
+    assert_eq!(
+        manifest["annotations"]["module.wasm.image/variant"],
+        "compat"
+    );
 
     // The annotation promises Wasm: an image whose program is not is refused.
     let error = fx

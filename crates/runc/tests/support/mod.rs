@@ -27,13 +27,19 @@ pub fn dynamic_runc() -> PathBuf {
 /// `scripts/build-runc` (`scripts/test` builds it and names it in
 /// `$WHARF_RUNC_STATIC`).
 pub fn static_runc() -> PathBuf {
-    let path = std::env::var_os("WHARF_RUNC_STATIC").map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "WHARF_RUNC_STATIC is not set: run the tests with scripts/test, which builds the \
+    let path = std::env::var_os("WHARF_RUNC_STATIC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!(
+                "WHARF_RUNC_STATIC is not set: run the tests with scripts/test, which builds the \
              statically linked wharf-runc (scripts/build-runc) and names it there"
-        )
-    });
-    assert!(path.is_file(), "WHARF_RUNC_STATIC={} is no file", path.display());
+            )
+        });
+    assert!(
+        path.is_file(),
+        "WHARF_RUNC_STATIC={} is no file",
+        path.display()
+    );
     path
 }
 
