@@ -8,7 +8,8 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::{
-    BUSYBOX_IMAGE, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout, wasm_image_archive,
+    BUSYBOX_IMAGE, SERVICE_GREETING, SERVICE_IMAGE, WASM_IMAGE, busybox_archive,
+    service_image_archive, static_runc, stderr, stdout, wasm_image_archive,
 };
 use wharf_testkit::{TestDocker, skip_unless_root};
 
@@ -32,7 +33,11 @@ impl Engine {
             docker,
             _wharf_root: wharf_root,
         };
-        for archive in [wasm_image_archive(), busybox_archive()] {
+        for archive in [
+            wasm_image_archive(),
+            busybox_archive(),
+            service_image_archive(),
+        ] {
             engine.ok(&["load", "-i", archive.to_str().expect("utf-8")]);
         }
         engine
@@ -268,5 +273,96 @@ fn a_terminal_and_init_as_docker_gives_them() {
         stdout(&output).contains("arg 0=/app.wasm\narg 1=hello\narg 2=i\n"),
         "{}",
         stdout(&output)
+    );
+}
+
+#[test]
+fn an_http_component_serves_in_the_container_network() {
+    if skip_unless_root(
+        "an_http_component_serves_in_the_container_network",
+        "dockerd runs as root",
+    ) {
+        return;
+    }
+    let engine = Engine::start();
+    engine.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "none",
+        "--runtime",
+        "wharf",
+        SERVICE_IMAGE,
+    ]);
+    let pid = stdout(&engine.ok(&["inspect", "-f", "{{.State.Pid}}", "web"]));
+    let pid = pid.trim();
+    // Inside the container's own network namespace (loopback only): the
+    // service listens on 8080 there, and nowhere on the host.
+    let curl = |url: &str| {
+        std::process::Command::new("nsenter")
+            .args([
+                "-t",
+                pid,
+                "-n",
+                "curl",
+                "-s",
+                "--max-time",
+                "5",
+                "--retry",
+                "20",
+            ])
+            .args(["--retry-connrefused", "--retry-delay", "0", url])
+            .output()
+            .expect("run nsenter curl")
+    };
+    let output = curl("http://127.0.0.1:8080/");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stderr(&output),
+        stdout(&engine.ok(&["logs", "web"]))
+    );
+    assert_eq!(stdout(&output), SERVICE_GREETING);
+    let logs = engine.ok(&["logs", "web"]);
+    assert!(
+        stderr(&logs).contains("Serving HTTP on http://0.0.0.0:8080/"),
+        "{}",
+        stderr(&logs)
+    );
+    // docker stop drains it: exit 0, quickly.
+    let started = Instant::now();
+    engine.ok(&["stop", "web"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let code = stdout(&engine.ok(&["inspect", "-f", "{{.State.ExitCode}}", "web"]));
+    assert_eq!(code.trim(), "0");
+}
+
+#[test]
+fn a_module_that_does_not_validate_fails_at_create_with_the_reason() {
+    if skip_unless_root(
+        "a_module_that_does_not_validate_fails_at_create_with_the_reason",
+        "dockerd runs as root",
+    ) {
+        return;
+    }
+    let engine = Engine::start();
+    let output = engine.wharf_run(&["--entrypoint", "/bad.wasm"], WASM_IMAGE, &[]);
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("OCI runtime create failed"), "{text}");
+    assert!(
+        text.contains("/bad.wasm"),
+        "Docker shows wharf-runc's reason: {text}"
+    );
+    assert_eq!(
+        stdout(&engine.ok(&["ps", "-a", "-q"])).trim(),
+        "",
+        "--rm left nothing"
     );
 }

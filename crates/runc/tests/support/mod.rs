@@ -9,6 +9,8 @@ use wharf_testkit::{LayerEntry, build_once as build_once_in, linux_image_archive
 
 /// The Wasm image's tag, in the engines' stores.
 pub const WASM_IMAGE: &str = "wharf-test/wasm-container:1";
+/// The HTTP service image's tag.
+pub const SERVICE_IMAGE: &str = "wharf-test/wasm-service:1";
 /// The busybox image's tag.
 pub const BUSYBOX_IMAGE: &str = "wharf-test/busybox:1";
 
@@ -62,6 +64,8 @@ pub fn wasm_image_archive() -> PathBuf {
             WASM_IMAGE,
             &[
                 LayerEntry::File("app.wasm", &wasm, 0o755),
+                // The magic and nothing valid after it.
+                LayerEntry::File("bad.wasm", b"\0asm\x01\0\0\0\x01\xff\xff", 0o755),
                 LayerEntry::Dir("data/"),
                 LayerEntry::Dir("tmp/"),
             ],
@@ -73,6 +77,25 @@ pub fn wasm_image_archive() -> PathBuf {
         );
     })
 }
+
+/// A docker archive of [`SERVICE_IMAGE`]: the repository's HTTP hello
+/// component (`examples/http-hello/hello.wasm`) as `/hello.wasm`.
+pub fn service_image_archive() -> PathBuf {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/http-hello/hello.wasm");
+    let wasm = std::fs::read(&example).expect("read the HTTP example");
+    build_once("service-image.tar", |out| {
+        linux_image_archive(
+            out,
+            SERVICE_IMAGE,
+            &[LayerEntry::File("hello.wasm", &wasm, 0o755)],
+            serde_json::json!({"Entrypoint": ["/hello.wasm"]}),
+        );
+    })
+}
+
+/// The body the HTTP example answers with.
+pub const SERVICE_GREETING: &str = "Hello from a WebAssembly service, run by wharf!\n";
 
 /// A docker archive of [`BUSYBOX_IMAGE`].
 pub fn busybox_archive() -> PathBuf {
