@@ -111,3 +111,104 @@ fn docker_loads_a_wharf_archive_and_wharf_loads_dockers() {
         "{out}"
     );
 }
+
+/// The statically linked wharf-runc `scripts/test` builds (see the
+/// wharf-runc crate's tests).
+fn static_runc() -> std::path::PathBuf {
+    let path = std::env::var_os("WHARF_RUNC_STATIC").unwrap_or_else(|| {
+        panic!(
+            "WHARF_RUNC_STATIC is not set: run the tests with scripts/test, which builds the \
+             statically linked wharf-runc (scripts/build-runc)"
+        )
+    });
+    std::path::PathBuf::from(path)
+}
+
+#[test]
+fn a_compat_image_loads_into_docker_20_10_and_runs_under_wharf_runc() {
+    let test = "a_compat_image_loads_into_docker_20_10_and_runs_under_wharf_runc";
+    if wharf_testkit::skip_unless_root(test, "dockerd runs as root") {
+        return;
+    }
+    let root = temp();
+    let ctx = context(APP_DOCKERFILE);
+    let output = wharf(
+        root.path(),
+        &[
+            "build",
+            "-q",
+            "--platform",
+            "linux/amd64",
+            "-t",
+            "compat:1",
+            path_str(ctx.path()),
+        ],
+    );
+    assert_code(&output, 0);
+    // wharf runs its compat images itself.
+    let output = wharf(root.path(), &["run", "compat:1"]);
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output).contains("arg 1=default-arg\n"),
+        "{}",
+        stdout(&output)
+    );
+    let work = temp();
+    let saved = work.path().join("compat.tar");
+    assert_code(
+        &wharf(root.path(), &["save", "-o", path_str(&saved), "compat:1"]),
+        0,
+    );
+
+    // Docker 20.10 loads it as it is: no platform rewriting.
+    let wharf_root = temp();
+    let docker = TestDocker::start_with_config(&serde_json::json!({
+        "runtimes": {"wharf": {
+            "path": static_runc(),
+            "runtimeArgs": [format!("--wharf-root={}", wharf_root.path().display())],
+        }},
+    }));
+    let output = docker_ok(&docker, &["load", "-i", path_str(&saved)]);
+    assert!(
+        stdout(&output).contains("Loaded image: compat:1"),
+        "{}",
+        stdout(&output)
+    );
+    let output = docker_ok(
+        &docker,
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Os}}/{{.Architecture}}",
+            "compat:1",
+        ],
+    );
+    assert_eq!(stdout(&output).trim(), "linux/amd64");
+    let output = docker_ok(
+        &docker,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--runtime",
+            "wharf",
+            "compat:1",
+            "from-docker",
+        ],
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains("arg 0=/bin/app.wasm\narg 1=from-docker\n"),
+        "{out}"
+    );
+    assert!(out.contains("env GREETING=hello\n"), "{out}");
+    // runc alone cannot run it: the runtime is what makes it run.
+    let output = docker
+        .docker()
+        .args(["run", "--rm", "--network", "none", "compat:1"])
+        .output()
+        .expect("run docker");
+    assert!(!output.status.success(), "runc ran a Wasm program?");
+}
