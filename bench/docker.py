@@ -30,6 +30,8 @@ def main():
                         help="run flags and image of the Wasm hello")
     parser.add_argument("--linux", required=True,
                         help="run flags, image and argv of busybox echo")
+    parser.add_argument("--passthrough",
+                        help="run flags, image and argv of busybox echo under wharf-runc")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     client = shlex.split(args.client)
@@ -37,6 +39,9 @@ def main():
         "wasm": [*client, "run", "--rm", "--network", "none", *shlex.split(args.wasm)],
         "busybox": [*client, "run", "--rm", "--network", "none", *shlex.split(args.linux)],
     }
+    if args.passthrough:
+        peers["busybox/wharf-runc"] = [*client, "run", "--rm", "--network", "none",
+                                       *shlex.split(args.passthrough)]
     for argv in peers.values():  # warm: images, cache, page cache
         timed(argv)
     results = {name: [] for name in peers}
@@ -45,10 +50,14 @@ def main():
             results[name].append(timed(argv))
     print(f"\n{args.engine} run --rm, {args.runs} runs each, alternating")
     for name, times in results.items():
-        print(f"  {name:<8} median {statistics.median(times) * 1000:7.1f} ms"
+        print(f"  {name:<18} median {statistics.median(times) * 1000:7.1f} ms"
               f"   p10 {quantile(times, 0.1) * 1000:7.1f}   p90 {quantile(times, 0.9) * 1000:7.1f}")
     ratio = statistics.median(results["wasm"]) / statistics.median(results["busybox"])
     print(f"  wasm under wharf-runc / busybox under runc: {ratio:.2f}x")
+    if args.passthrough:
+        ratio = (statistics.median(results["busybox/wharf-runc"])
+                 / statistics.median(results["busybox"]))
+        print(f"  busybox under wharf-runc / busybox under runc: {ratio:.2f}x (pass-through)")
 
 
 if __name__ == "__main__":
