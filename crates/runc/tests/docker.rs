@@ -250,7 +250,7 @@ fn docker_flags_bound_the_guest() {
 }
 
 #[test]
-fn a_terminal_and_init_as_docker_gives_them() {
+fn a_terminal_a_user_and_init_as_docker_gives_them() {
     if skip_unless_root(
         "a_terminal_and_init_as_docker_gives_them",
         "dockerd runs as root",
@@ -267,6 +267,11 @@ fn a_terminal_and_init_as_docker_gives_them() {
     );
     let output = engine.wharf_run(&[], WASM_IMAGE, &["tty"]);
     assert_eq!(stdout(&output), "tty 0\n");
+    // A user that is not root cannot read root's cache: the engine compiles
+    // for itself, and the guest runs all the same.
+    let output = engine.wharf_run(&["--user", "1000:1000"], WASM_IMAGE, &["hello", "u"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("arg 2=u\n"), "{}", stdout(&output));
     let output = engine.wharf_run(&["--init"], WASM_IMAGE, &["hello", "i"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(

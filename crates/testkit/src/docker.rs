@@ -165,6 +165,12 @@ impl TestDocker {
 
 impl Drop for TestDocker {
     fn drop(&mut self) {
+        // Containers outlive dockerd and containerd (their shims are
+        // daemons): remove them while the daemon still answers, and kill
+        // whatever shim of this daemon is left with its container.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            remove_containers(self);
+        }
         // dockerd and anything it left in its process group. containerd
         // runs in a session of its own (and would die with dockerd anyway,
         // by its parent-death signal): kill it by its pid file too. The
@@ -193,7 +199,93 @@ impl Drop for TestDocker {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        kill_shims_of(self.dir.path());
         unmount_under(self.dir.path());
         // The TempDir removes the directory after this.
+    }
+}
+
+/// `docker rm -f` of every container, each command given 20 s.
+fn remove_containers(docker: &TestDocker) {
+    let listed = Command::new("timeout")
+        .arg("20")
+        .arg(&docker.client)
+        .args(docker.docker().get_args())
+        .args(["ps", "-a", "-q"])
+        .envs(
+            docker
+                .docker()
+                .get_envs()
+                .filter_map(|(k, v)| Some((k, v?))),
+        )
+        .stderr(Stdio::null())
+        .output();
+    let Ok(listed) = listed else {
+        return;
+    };
+    let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let _ = Command::new("timeout")
+        .arg("20")
+        .arg(&docker.client)
+        .args(docker.docker().get_args())
+        .args(["rm", "-f"])
+        .args(&ids)
+        .envs(
+            docker
+                .docker()
+                .get_envs()
+                .filter_map(|(k, v)| Some((k, v?))),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// SIGKILL to every process whose command line names `dir` (the shims of
+/// the daemon whose state is there) and to their children (the
+/// containers' first processes).
+fn kill_shims_of(dir: &Path) {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut parents = std::collections::HashMap::new();
+    let mut shims = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            shims.push(pid);
+        }
+        // The parent is the 4th field of stat, after the command in parentheses.
+        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if let Some(ppid) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            parents.insert(pid, ppid);
+        }
+    }
+    let children = parents
+        .iter()
+        .filter(|(_, ppid)| shims.contains(ppid))
+        .map(|(pid, _)| *pid);
+    let victims: Vec<u32> = children.chain(shims.iter().copied()).collect();
+    for pid in victims {
+        // SAFETY: kill(2) with a pid and a signal; a pid that is gone fails.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
     }
 }
