@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use support::{
     BUSYBOX_IMAGE, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout, wasm_image_archive,
 };
-use wharf_testkit::{TestPodman, docker_archive_with_platform, skip_unless_root};
+use wharf_testkit::{TestPodman, TestRegistry, docker_archive_with_platform, skip_unless_root};
 
 /// Debian's runc, the runtime wharf-runc hands Linux containers to.
 const RUNC: &str = "/usr/sbin/runc";
@@ -210,4 +210,29 @@ fn podman_flags_bound_the_guest_and_wasi_images_load() {
         "{}",
         stdout(&output)
     );
+
+    // And pulls one from a registry (skopeo puts it there), with or
+    // without --platform wasi/wasm.
+    let registry = TestRegistry::start();
+    let reference = format!("{}/wasm-container:1", registry.address());
+    let copied = std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("docker-archive:{}", wasi.display()))
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    for platform in [&[][..], &["--platform", "wasi/wasm"]] {
+        let mut pull = vec!["pull", "-q", "--tls-verify=false"];
+        pull.extend_from_slice(platform);
+        pull.push(&reference);
+        engine.ok(&pull);
+        let output = engine.wharf_run(&[], &reference, &["hello", "pulled"]);
+        assert!(
+            stdout(&output).contains("arg 2=pulled\n"),
+            "{}",
+            stderr(&output)
+        );
+        engine.ok(&["rmi", &reference]);
+    }
 }
