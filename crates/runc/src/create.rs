@@ -59,6 +59,7 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
     let root = rootfs
         .canonicalize()
         .map_err(|e| format!("rootfs {}: {e}", rootfs.display()))?;
+    refuse_linked_mount_points(&root)?;
     let program = run
         .program
         .strip_prefix(&root)
@@ -111,6 +112,27 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
         rewrite::annotate(config, REWRITTEN, "true")
     })?;
     Ok(Found::Wasm)
+}
+
+/// Refuses a rootfs whose `/.wharf` (or a mount point under it) is a
+/// symbolic link: runc would follow it inside the rootfs and put the
+/// engine, the rootfs and the cache wherever it points — into a volume,
+/// where the guest would see them.
+fn refuse_linked_mount_points(root: &Path) -> Result<(), String> {
+    let inside = |at: &str| root.join(at.trim_start_matches('/'));
+    for at in [
+        IN_CONTAINER_DIR,
+        IN_CONTAINER_ENGINE,
+        IN_CONTAINER_ROOTFS,
+        IN_CONTAINER_CACHE,
+    ] {
+        if std::fs::symlink_metadata(inside(at)).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(format!(
+                "the image's {at} is a symbolic link; wharf-runc mounts its engine there"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The rootfs runc will use: `root.path`, absolute (Podman's overlay

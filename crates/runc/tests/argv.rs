@@ -511,3 +511,40 @@ fn a_wasm_bundle_needs_the_static_binary_and_a_valid_module() {
     assert_eq!(fake.given(), None);
     assert_eq!(config_of(bundle.path()), config);
 }
+
+#[test]
+fn an_image_whose_wharf_directory_links_elsewhere_is_refused() {
+    let wasm = fs::read(container_wasm()).expect("guest");
+    for (link, target) in [(".wharf", "/data"), (".wharf/root", "/data")] {
+        let config = spec(&["/app.wasm"], json!({}));
+        let bundle = bundle(&config, &[("app.wasm", &wasm), ("data/keep", b"")]);
+        let rootfs = bundle.path().join("rootfs");
+        if let Some(parent) = Path::new(link)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            fs::create_dir_all(rootfs.join(parent)).expect("mkdir");
+        }
+        std::os::unix::fs::symlink(target, rootfs.join(link)).expect("link");
+        let before = fs::read(bundle.path().join("config.json")).expect("read");
+        let wharf_root = tempfile::tempdir().expect("wharf root");
+        let fake = FakeRunc::new();
+        let root_flag = format!("--wharf-root={}", wharf_root.path().display());
+        let output = fake.run(
+            &static_runc(),
+            &create_args(bundle.path(), &[&root_flag]),
+            0,
+        );
+        assert_eq!(output.status.code(), Some(1), "{link}");
+        assert!(
+            stderr(&output).contains("symbolic link"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(fake.given(), None, "{link}: runc is not run");
+        assert_eq!(
+            fs::read(bundle.path().join("config.json")).expect("read"),
+            before
+        );
+    }
+}
