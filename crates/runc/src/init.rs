@@ -22,9 +22,9 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use wharf_engine::{Host, Outcome, RunSpec, ServeOptions, ServeStats, Stdin, StopReason, Volume};
+use wharf_engine::{Host, RunSpec, ServeOptions, ServeStats, Stdin, Volume};
 use wharf_lifecycle::ports::DEFAULT_SERVICE_PORT;
-use wharf_lifecycle::{exit, report, watchdog};
+use wharf_lifecycle::{exit, watchdog};
 
 use crate::engine::{IN_CONTAINER_CACHE, IN_CONTAINER_DIR, IN_CONTAINER_ROOTFS};
 
@@ -129,7 +129,7 @@ pub fn main(args: &[String]) -> i32 {
     }
     let host = match Host::new(crate::engine::command_host(cache)) {
         Ok(host) => host,
-        Err(error) => return fail(&report::chain(&error)),
+        Err(error) => return exit::of_error(&error),
     };
     if let Err(error) = watchdog::arm(None) {
         return fail(&format!("cannot watch for signals: {error}"));
@@ -137,31 +137,18 @@ pub fn main(args: &[String]) -> i32 {
     let outcome = host.run(&spec, &host.stop_handle());
     // The process ends right after this.
     std::mem::forget(host);
-    match outcome {
-        Ok(Outcome::Exited(code)) => code,
-        Ok(Outcome::Trapped(trap)) => {
-            eprintln!("wharf: guest trapped: {trap}");
-            exit::TRAP
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => exit::for_signal(signal),
-        Ok(Outcome::Stopped(StopReason::Timeout)) => exit::TIMEOUT,
-        Err(error) if error.is_not_found() => {
-            eprintln!("wharf: {}", report::chain(&error));
-            exit::NOT_FOUND
-        }
-        Err(error) => fail(&report::chain(&error)),
-    }
+    exit::of_run(outcome)
 }
 
 /// Serves the HTTP handler until SIGTERM or SIGINT, then drains.
 fn serve(spec: &RunSpec, cache: &Path) -> i32 {
     let host = match Host::new(crate::engine::service_host(cache, spec.memory_limit)) {
         Ok(host) => host,
-        Err(error) => return fail(&report::chain(&error)),
+        Err(error) => return exit::of_error(&error),
     };
     let service = match host.service(spec) {
         Ok(service) => service,
-        Err(error) => return fail(&report::chain(&error)),
+        Err(error) => return exit::of_error(&error),
     };
     let port = spec
         .env
@@ -187,7 +174,7 @@ fn serve(spec: &RunSpec, cache: &Path) -> i32 {
     std::mem::forget(host);
     match served {
         Ok(()) => 0,
-        Err(error) => fail(&report::chain(&error)),
+        Err(error) => exit::of_error(&error),
     }
 }
 

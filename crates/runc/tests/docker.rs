@@ -4,11 +4,10 @@
 
 mod support;
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::{
-    BUSYBOX_IMAGE, SERVICE_GREETING, SERVICE_IMAGE, WASM_IMAGE, busybox_archive,
+    BUSYBOX_IMAGE, Engine as _, SERVICE_GREETING, SERVICE_IMAGE, WASM_IMAGE, busybox_archive,
     service_image_archive, static_runc, stderr, stdout, wasm_image_archive,
 };
 use wharf_testkit::{TestDocker, skip_unless_root};
@@ -42,36 +41,23 @@ impl Engine {
         }
         engine
     }
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.docker
-            .docker()
-            .args(args)
-            .output()
-            .expect("run docker")
+impl support::Engine for Engine {
+    fn client(&self) -> std::process::Command {
+        self.docker.docker()
     }
 
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> Output {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "docker {args:?}: {}\n{}\n{}\ndockerd:\n{}",
-            output.status,
-            stdout(&output),
-            stderr(&output),
-            self.docker.log()
-        );
-        output
+    fn wharf_global(&self) -> Vec<String> {
+        Vec::new()
     }
 
-    /// `docker run --rm --network none --runtime wharf FLAGS IMAGE ARGS`.
-    fn wharf_run(&self, flags: &[&str], image: &str, args: &[&str]) -> Output {
-        let mut all = vec!["run", "--rm", "--network", "none", "--runtime", "wharf"];
-        all.extend_from_slice(flags);
-        all.push(image);
-        all.extend_from_slice(args);
-        self.run(&all)
+    fn wharf_run_flags(&self) -> Vec<String> {
+        vec!["--runtime".to_owned(), "wharf".to_owned()]
+    }
+
+    fn diagnostics(&self) -> String {
+        format!("dockerd:\n{}", self.docker.log())
     }
 }
 

@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::{
-    BUSYBOX_IMAGE, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout, wasm_image_archive,
+    BUSYBOX_IMAGE, Engine as _, WASM_IMAGE, busybox_archive, static_runc, stderr, stdout,
+    wasm_image_archive,
 };
 use wharf_testkit::{TestPodman, TestRegistry, docker_archive_with_platform, skip_unless_root};
 
@@ -35,42 +35,23 @@ impl Engine {
         }
         engine
     }
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.podman
-            .podman()
-            .args(args)
-            .output()
-            .expect("run podman")
+impl support::Engine for Engine {
+    fn client(&self) -> std::process::Command {
+        self.podman.podman()
     }
 
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> Output {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "podman {args:?}: {}\n{}\n{}",
-            output.status,
-            stdout(&output),
-            stderr(&output)
-        );
-        output
+    fn wharf_global(&self) -> Vec<String> {
+        self.runtime.clone()
     }
 
-    /// `podman --runtime wharf-runc ... run FLAGS IMAGE ARGS` (the runtime
-    /// flags are global).
-    fn wharf(&self, command: &[&str]) -> Output {
-        let mut all: Vec<&str> = self.runtime.iter().map(String::as_str).collect();
-        all.extend_from_slice(command);
-        self.run(&all)
+    fn wharf_run_flags(&self) -> Vec<String> {
+        Vec::new()
     }
 
-    fn wharf_run(&self, flags: &[&str], image: &str, args: &[&str]) -> Output {
-        let mut command = vec!["run", "--rm", "--network", "none"];
-        command.extend_from_slice(flags);
-        command.push(image);
-        command.extend_from_slice(args);
-        self.wharf(&command)
+    fn diagnostics(&self) -> String {
+        String::new()
     }
 }
 

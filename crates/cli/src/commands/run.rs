@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use wharf_engine::{Host, HostConfig, Outcome, RunSpec, Stdin, StopReason};
+use wharf_engine::{Host, HostConfig, RunSpec, Stdin};
 
 use super::run_image;
 use crate::cli::RunArgs;
@@ -57,16 +57,7 @@ pub fn run(args: RunArgs) -> i32 {
     // The process ends right after this: tearing the engine down would only
     // cost time.
     std::mem::forget(host);
-    match outcome {
-        Ok(Outcome::Exited(code)) => code,
-        Ok(Outcome::Trapped(report)) => {
-            eprintln!("wharf: guest trapped: {report}");
-            exit::TRAP
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => exit::for_signal(signal),
-        Ok(Outcome::Stopped(StopReason::Timeout)) => exit::TIMEOUT,
-        Err(error) => report_error(&error),
-    }
+    exit::of_run(outcome)
 }
 
 /// A program argument names a file when it exists, ends in `.wasm` or
@@ -117,10 +108,5 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
 
 /// Prints the error and its causes on one line; returns the exit code.
 pub(super) fn report_error(error: &wharf_engine::Error) -> i32 {
-    eprintln!("wharf: {}", crate::report::chain(error));
-    if error.is_not_found() {
-        exit::NOT_FOUND
-    } else {
-        exit::ERROR
-    }
+    exit::of_error(error)
 }

@@ -113,3 +113,63 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A container engine's client as the runtime tests drive it; the provided
+/// methods run it with wharf-runc as the runtime.
+pub trait Engine {
+    /// The client command, connected to this engine's private state.
+    fn client(&self) -> std::process::Command;
+    /// Global flags that pick wharf-runc for every command (Podman's).
+    fn wharf_global(&self) -> Vec<String>;
+    /// Flags of `run` that pick wharf-runc (Docker's `--runtime wharf`).
+    fn wharf_run_flags(&self) -> Vec<String>;
+    /// What to show when a command fails (the daemon's log).
+    fn diagnostics(&self) -> String;
+
+    /// The client with `args`.
+    fn run(&self, args: &[&str]) -> Output {
+        self.client()
+            .args(args)
+            .output()
+            .expect("run the engine's client")
+    }
+
+    /// The client with `args`, which must succeed.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> Output {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}\n{}\n{}\n{}",
+            output.status,
+            stdout(&output),
+            stderr(&output),
+            self.diagnostics()
+        );
+        output
+    }
+
+    /// `command` with wharf-runc as the runtime (`run` gets its flags).
+    fn wharf(&self, command: &[&str]) -> Output {
+        let global = self.wharf_global();
+        let run_flags = self.wharf_run_flags();
+        let mut all: Vec<&str> = global.iter().map(String::as_str).collect();
+        if let Some((&"run", rest)) = command.split_first() {
+            all.push("run");
+            all.extend(run_flags.iter().map(String::as_str));
+            all.extend_from_slice(rest);
+        } else {
+            all.extend_from_slice(command);
+        }
+        self.run(&all)
+    }
+
+    /// `run --rm --network none FLAGS IMAGE ARGS` under wharf-runc.
+    fn wharf_run(&self, flags: &[&str], image: &str, args: &[&str]) -> Output {
+        let mut command = vec!["run", "--rm", "--network", "none"];
+        command.extend_from_slice(flags);
+        command.push(image);
+        command.extend_from_slice(args);
+        self.wharf(&command)
+    }
+}
