@@ -61,7 +61,8 @@ impl CodeCache {
         Ok(CodeCache { dir })
     }
 
-    fn entry_path(&self, digest: &str, kind: ArtifactKind) -> PathBuf {
+    /// The file an entry lives in (whether or not it exists).
+    pub(crate) fn entry_path(&self, digest: &str, kind: ArtifactKind) -> PathBuf {
         self.dir.join(format!("{digest}.{}", kind.extension()))
     }
 

@@ -64,6 +64,18 @@ pub enum ProgramShape {
     HttpHandler,
 }
 
+/// What [`Host::precompile`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precompiled {
+    /// What the program is.
+    pub shape: ProgramShape,
+    /// The cache file its compiled code is in, when the host has a cache
+    /// and the code could be written there. Its name, relative to the
+    /// cache directory, is where a host with the same configuration and a
+    /// cache elsewhere looks for it.
+    pub code: Option<PathBuf>,
+}
+
 /// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
 /// one per process and run any number of guests on it, from any thread.
 pub struct Host {
@@ -136,15 +148,28 @@ impl Host {
 
     /// Compiles the program at `path` into the cache (or finds it there)
     /// without running it, and says what it is: a run of it starts warm.
-    pub fn precompile(&self, path: &std::path::Path) -> Result<ProgramShape, Error> {
-        Ok(match crate::program::load(self, path)? {
+    pub fn precompile(&self, path: &std::path::Path) -> Result<Precompiled, Error> {
+        let (program, (digest, kind)) = crate::program::load_keyed(self, path)?;
+        let shape = match program {
             crate::program::Program::Component(component)
                 if crate::serve::is_http_handler(&component) =>
             {
                 ProgramShape::HttpHandler
             }
             _ => ProgramShape::Command,
-        })
+        };
+        let code = self
+            .cache
+            .as_ref()
+            .map(|cache| cache.entry_path(&digest, kind))
+            .filter(|entry| entry.is_file());
+        Ok(Precompiled { shape, code })
+    }
+
+    /// Whether the host has its compiled-code cache (it is left out when it
+    /// cannot be opened safely).
+    pub fn has_cache(&self) -> bool {
+        self.cache.is_some()
     }
 
     /// How many programs this host compiled (cache misses).

@@ -16,6 +16,14 @@ pub(crate) enum Program {
 
 /// Reads, decodes and compiles (or loads from cache) the program at `path`.
 pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
+    load_keyed(host, path).map(|(program, _)| program)
+}
+
+/// [`load`], and the program's key in the cache: its digest and kind.
+pub(crate) fn load_keyed(
+    host: &Host,
+    path: &Path,
+) -> Result<(Program, (String, ArtifactKind)), Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadProgram {
         path: path.to_owned(),
         source,
@@ -26,12 +34,12 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
     })?;
     let digest = sha256_hex(&bytes);
     if let Some(program) = host.memo().get(&digest) {
-        return Ok(program);
+        return Ok((program, (digest, kind)));
     }
     if let Some(program) = load_cached(host, &digest, kind) {
         tracing::debug!(program = %path.display(), %digest, "compiled code loaded from cache");
         host.memo().keep(&digest, &program);
-        return Ok(program);
+        return Ok((program, (digest, kind)));
     }
     tracing::debug!(program = %path.display(), %digest, "compiling");
     host.count_compilation();
@@ -63,7 +71,7 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
         }
     }
     host.memo().keep(&digest, &program);
-    Ok(program)
+    Ok((program, (digest, kind)))
 }
 
 /// Binary programs pass through; text (a `.wat` file, or one that starts

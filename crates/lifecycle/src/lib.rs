@@ -24,7 +24,7 @@ pub mod watchdog;
 pub use error::LifecycleError;
 pub use mount::{RootfsMount, is_mount_point, mount_rootfs, unmount_rootfs};
 pub use run::{
-    annotated_as_wasm, module_run_spec, mount_volumes, program_in_rootfs, program_on_path,
-    rootfs_volumes, run_spec, without_init,
+    annotated_as_wasm, destination_in_rootfs, guest_path, module_run_spec, mount_volumes,
+    program_in_rootfs, program_on_path, rootfs_volumes, run_spec, without_init,
 };
 pub use spec::{NetworkNamespace, OciSpec, SpecMount, load};

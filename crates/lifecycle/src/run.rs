@@ -89,8 +89,8 @@ pub fn annotated_as_wasm(spec: &OciSpec) -> bool {
 const INIT_PROGRAMS: [&str; 4] = ["docker-init", "podman-init", "catatonit", "tini"];
 
 /// `args` without an init program in front: a Wasm guest runs with the
-/// engine as the container's first process, which reaps and forwards
-/// signals itself.
+/// engine as the container's first process, which handles the stop
+/// signals itself (and a guest starts no processes to reap).
 pub fn without_init(args: &[String]) -> &[String] {
     match args {
         [init, dashes, rest @ ..]
@@ -231,7 +231,7 @@ fn mount_volume(mount: &crate::SpecMount) -> Option<Volume> {
 
 /// `path` as a clean absolute guest path: no `.`, no `..` (stopping at
 /// `/`), no doubled or trailing slashes.
-fn guest_path(path: &str) -> String {
+pub fn guest_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -288,7 +288,7 @@ pub fn program_in_rootfs(
         program: in_container.clone(),
     };
     let root = rootfs.canonicalize().map_err(|_| not_found())?;
-    let resolved = resolve_in(&root, &in_container).ok_or_else(not_found)?;
+    let resolved = resolve_in(&root, &in_container, false).ok_or_else(not_found)?;
     // The walk never leaves the root; canonicalizing again guards against
     // the tree changing under it.
     let canonical = resolved.canonicalize().map_err(|_| not_found())?;
@@ -298,9 +298,22 @@ pub fn program_in_rootfs(
     Ok(canonical)
 }
 
-/// `path` walked from `root` as if `root` were `/`. `None` when a component
-/// is missing, a link is unreadable or not UTF-8, or links nest too deep.
-fn resolve_in(root: &Path, path: &str) -> Option<PathBuf> {
+/// Where `path` (absolute, as the container sees it) leads in `rootfs`,
+/// symlinks followed inside it as a runtime follows a mount destination's;
+/// a missing tail is taken as written (a runtime makes it). The result is
+/// a container path (`/x/y`); `None` when a link is unreadable or links
+/// nest too deep.
+pub fn destination_in_rootfs(rootfs: &Path, path: &str) -> Option<String> {
+    let root = rootfs.canonicalize().ok()?;
+    let resolved = resolve_in(&root, path, true)?;
+    let inside = resolved.strip_prefix(&root).ok()?;
+    Some(format!("/{}", inside.to_str()?))
+}
+
+/// `path` walked from `root` as if `root` were `/`. `None` when a link is
+/// unreadable or not UTF-8, links nest too deep, or (unless `missing_ok`)
+/// a component is missing.
+fn resolve_in(root: &Path, path: &str, missing_ok: bool) -> Option<PathBuf> {
     // Components still to walk, the next one last.
     let mut pending: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
     let mut current = root.to_path_buf();
@@ -317,11 +330,14 @@ fn resolve_in(root: &Path, path: &str) -> Option<PathBuf> {
             }
             name => {
                 let next = current.join(name);
-                if !std::fs::symlink_metadata(&next)
-                    .ok()?
-                    .file_type()
-                    .is_symlink()
-                {
+                let found = match std::fs::symlink_metadata(&next) {
+                    Ok(found) => Some(found),
+                    Err(error) if missing_ok && error.kind() == std::io::ErrorKind::NotFound => {
+                        None
+                    }
+                    Err(_) => return None,
+                };
+                if !found.is_some_and(|f| f.file_type().is_symlink()) {
                     current = next;
                     depth += 1;
                     continue;

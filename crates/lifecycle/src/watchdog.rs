@@ -1,4 +1,5 @@
-//! Ends the run on SIGINT, SIGTERM or `--timeout` (a service: drains it).
+//! Ends the run on SIGINT, SIGTERM (and the other stop signals) or
+//! `--timeout`; a service drains first.
 //!
 //! `wharf run` holds one guest, so it stops the guest by ending the process
 //! from the signal handler itself (`_exit` is async-signal-safe): at once,
@@ -18,10 +19,23 @@ use crate::exit;
 
 const TIMEOUT_MESSAGE: &[u8] = b"wharf: guest stopped: it ran longer than --timeout\n";
 
+/// The signals that end a run: those whose default action ends a process
+/// and that a container engine sends to stop one (`STOPSIGNAL`). A
+/// container's first process gets none of them unless it handles them.
+const STOP_SIGNALS: [c_int; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
 /// Installs the handlers, and the timer when there is a timeout.
 pub fn arm(timeout: Option<Duration>) -> io::Result<()> {
-    install(libc::SIGINT, on_stop_signal)?;
-    install(libc::SIGTERM, on_stop_signal)?;
+    for signal in STOP_SIGNALS {
+        install(signal, on_stop_signal)?;
+    }
     if let Some(timeout) = timeout {
         install(libc::SIGALRM, on_timeout)?;
         start_timer(timeout)?;
@@ -33,13 +47,19 @@ pub fn arm(timeout: Option<Duration>) -> io::Result<()> {
 static SERVICE: std::sync::OnceLock<wharf_engine::StopHandle> = std::sync::OnceLock::new();
 static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// For a service: the first SIGINT or SIGTERM asks `stop` to stop (the
-/// server stops accepting and drains); a second one ends the process at
-/// once, as `wharf run` ends a command.
+/// For a service: the first SIGINT, SIGTERM, SIGHUP or SIGQUIT asks
+/// `stop` to stop (the server stops accepting and drains); a second one
+/// ends the process at once, as `wharf run` ends a command. The other stop
+/// signals end it at once.
 pub fn arm_drain(stop: wharf_engine::StopHandle) -> io::Result<()> {
     let _ = SERVICE.set(stop);
-    install(libc::SIGINT, on_drain_signal)?;
-    install(libc::SIGTERM, on_drain_signal)
+    for signal in STOP_SIGNALS {
+        install(signal, on_stop_signal)?;
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        install(signal, on_drain_signal)?;
+    }
+    Ok(())
 }
 
 extern "C" fn on_drain_signal(signal: c_int) {

@@ -61,6 +61,15 @@ impl Invocation {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let text = arg.to_string_lossy().into_owned();
+            if text == "--" {
+                // The end of the global flags: the command comes next.
+                invocation.runc_args.push(arg);
+                if let Some(command) = args.next() {
+                    invocation.command = Some(command.to_string_lossy().into_owned());
+                    invocation.runc_args.push(command);
+                }
+                break;
+            }
             let Some(flag) = flag_name(&text) else {
                 invocation.command = Some(text);
                 invocation.runc_args.push(arg);
@@ -79,9 +88,11 @@ impl Invocation {
             let value =
                 inline.or_else(|| separate.as_ref().map(|v| v.to_string_lossy().into_owned()));
             match (name.as_str(), value) {
-                (RUNC_FLAG, Some(value)) => invocation.runc = PathBuf::from(value),
+                (RUNC_FLAG, Some(value)) if !value.is_empty() => {
+                    invocation.runc = PathBuf::from(value);
+                }
                 (ROOT_FLAG, Some(value)) => invocation.wharf_root = Some(PathBuf::from(value)),
-                (RUNC_FLAG | ROOT_FLAG, None) => {}
+                (RUNC_FLAG | ROOT_FLAG, _) => {}
                 (other, value) => {
                     match (other, value) {
                         ("log", Some(path)) => invocation.log = Some(PathBuf::from(path)),
@@ -103,23 +114,28 @@ impl Invocation {
         invocation
     }
 
-    /// The bundle of a `create` or `run`: `--bundle`/`-b`, else the
-    /// current directory (runc's default).
+    /// The bundle of a `create` or `run`: the last `--bundle`/`-b` (as
+    /// Go's flag package keeps the last), else the current directory
+    /// (runc's default).
     pub fn bundle(&self) -> Option<PathBuf> {
         // Only flags come before the id, so `-b` cannot be a value of
         // another flag.
+        let mut bundle = None;
         let mut args = self.command_args.iter();
         while let Some(arg) = args.next() {
+            if arg == "--" {
+                break;
+            }
             let Some(flag) = flag_name(arg) else {
                 continue;
             };
             match flag.split_once('=') {
-                Some(("bundle" | "b", value)) => return Some(PathBuf::from(value)),
-                None if flag == "bundle" || flag == "b" => return args.next().map(PathBuf::from),
+                Some(("bundle" | "b", value)) => bundle = Some(PathBuf::from(value)),
+                None if flag == "bundle" || flag == "b" => bundle = args.next().map(PathBuf::from),
                 _ => {}
             }
         }
-        std::env::current_dir().ok()
+        bundle.or_else(|| std::env::current_dir().ok())
     }
 }
 

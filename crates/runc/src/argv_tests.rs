@@ -109,3 +109,21 @@ fn arguments_that_are_not_utf8_pass_through() {
     let invocation = Invocation::parse(vec![OsString::from("delete"), odd.clone()], None);
     assert_eq!(invocation.runc_args, [OsString::from("delete"), odd]);
 }
+
+#[test]
+fn the_last_bundle_wins_and_a_bare_double_dash_ends_the_globals() {
+    let invocation = parse(&["create", "-b", "/first", "--bundle=/last", "id"]);
+    assert_eq!(invocation.bundle(), Some(PathBuf::from("/last")));
+    let invocation = parse(&["--root", "/r", "--", "create", "--bundle", "/b", "id"]);
+    assert_eq!(invocation.command.as_deref(), Some("create"));
+    assert_eq!(invocation.bundle(), Some(PathBuf::from("/b")));
+    assert_eq!(
+        strings(&invocation.runc_args),
+        ["--root", "/r", "--", "create", "--bundle", "/b", "id"]
+    );
+    // An empty --runc leaves the default.
+    assert_eq!(
+        parse(&["--runc=", "state"]).runc,
+        PathBuf::from(DEFAULT_RUNC)
+    );
+}

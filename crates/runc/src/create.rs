@@ -7,8 +7,9 @@
 //! of its own: the container's process becomes this binary's `wasm-init`
 //! (see [`crate::init`]), bind-mounted read-only, with the original argv.
 //! The program is compiled here, outside the container, into the shared
-//! cache, which the container sees read-only: the guest never reaches it
-//! (its `/` is the rootfs alone), and the engine inside cannot change it.
+//! cache; the container sees that program's entry alone, read-only: the
+//! guest never reaches it (its `/` is the rootfs alone), the engine inside
+//! cannot change it, and no container reads another's code.
 
 use std::path::{Path, PathBuf};
 
@@ -65,9 +66,14 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
         .strip_prefix(&root)
         .map(|inside| format!("/{}", inside.display()))
         .map_err(|_| format!("{} is outside the rootfs", run.program.display()))?;
+    let volumes = guest_volumes(&spec, &root)?;
     let cache = cache_root(wharf_root);
+    let cache = std::fs::create_dir_all(&cache)
+        .and_then(|()| cache.canonicalize())
+        .map_err(|e| format!("cannot make the cache {}: {e}", cache.display()))?;
     let memory = spec.memory_limit().map(guest_memory);
-    let shape = compile(&run.program, &cache, memory.unwrap_or(run.memory_limit))?;
+    let (shape, code) = compile(&run.program, &cache, memory.unwrap_or(run.memory_limit))?;
+    let own_cache = own_cache(bundle, &cache, code.as_deref())?;
 
     let mut init = vec![IN_CONTAINER_ENGINE.to_owned(), INIT_COMMAND.to_owned()];
     if let Some(memory) = memory {
@@ -76,10 +82,8 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
     if spec.root_readonly() {
         init.push("--read-only-root".to_owned());
     }
-    for volume in wharf_lifecycle::mount_volumes(&spec) {
-        if let Some(flag) = volume_flag(&volume) {
-            init.extend(["--volume".to_owned(), flag]);
-        }
+    for flag in volumes {
+        init.extend(["--volume".to_owned(), flag]);
     }
     if shape == ProgramShape::HttpHandler {
         init.push("--serve".to_owned());
@@ -88,7 +92,7 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
     init.push(program);
     init.extend(run.args.iter().cloned());
 
-    let mounts = [
+    let mut mounts = vec![
         bind(IN_CONTAINER_ENGINE, &engine, &["ro", "nosuid", "nodev"]),
         bind(
             IN_CONTAINER_ROOTFS,
@@ -102,10 +106,18 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
         ),
         bind(
             IN_CONTAINER_CACHE,
-            &cache,
+            &own_cache.dir,
             &["ro", "nosuid", "nodev", "noexec"],
         ),
     ];
+    if let Some((entry, at)) = &own_cache.entry {
+        let destination = format!("{IN_CONTAINER_CACHE}/{at}");
+        mounts.push(bind(
+            &destination,
+            entry,
+            &["ro", "nosuid", "nodev", "noexec"],
+        ));
+    }
     rewrite::config(bundle, |config| {
         rewrite::set_process_args(config, &init)?;
         rewrite::add_mounts(config, &mounts)?;
@@ -141,19 +153,95 @@ fn rootfs_of(spec: &OciSpec, bundle: &Path) -> PathBuf {
     bundle.join(spec.root_path())
 }
 
-/// Compiles the program for the engine configuration it will run on.
-fn compile(program: &Path, cache: &Path, memory: u64) -> Result<ProgramShape, String> {
-    std::fs::create_dir_all(cache)
-        .map_err(|e| format!("cannot make the cache {}: {e}", cache.display()))?;
+/// Compiles the program for the engine configuration it will run on;
+/// its shape, and the cache file of its code when there is one.
+fn compile(
+    program: &Path,
+    cache: &Path,
+    memory: u64,
+) -> Result<(ProgramShape, Option<PathBuf>), String> {
     let failed = |e: wharf_engine::Error| wharf_lifecycle::report::chain(&e);
-    let host = Host::new(command_host(cache)).map_err(failed)?;
-    let shape = host.precompile(program).map_err(failed)?;
-    if shape == ProgramShape::HttpHandler {
-        Host::new(service_host(cache, memory))
+    let compiled = Host::new(command_host(cache))
+        .and_then(|host| host.precompile(program))
+        .map_err(failed)?;
+    if compiled.shape == ProgramShape::HttpHandler {
+        let served = Host::new(service_host(cache, memory))
             .and_then(|host| host.precompile(program))
             .map_err(failed)?;
+        return Ok((served.shape, served.code));
     }
-    Ok(shape)
+    Ok((compiled.shape, compiled.code))
+}
+
+/// The cache a container sees: a directory of the bundle's own, private
+/// to root, that holds only its program's entry (bound over an empty file
+/// at the same place), so that no container reads another's code.
+struct OwnCache {
+    dir: PathBuf,
+    /// The shared entry, and its path under the cache directory.
+    entry: Option<(PathBuf, String)>,
+}
+
+fn own_cache(bundle: &Path, cache: &Path, code: Option<&Path>) -> Result<OwnCache, String> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let dir = bundle.join("wharf-cache");
+    let made = |e: std::io::Error| format!("cannot make {}: {e}", dir.display());
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(made)?;
+    let dir = dir.canonicalize().map_err(made)?;
+    let entry = code.and_then(|code| {
+        let at = code.strip_prefix(cache).ok()?.to_str()?.to_owned();
+        Some((code.to_owned(), at))
+    });
+    if let Some((_, at)) = &entry {
+        let placeholder = dir.join(at);
+        if let Some(parent) = placeholder.parent() {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .recursive(true)
+                .create(parent)
+                .map_err(made)?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&placeholder)
+            .map_err(made)?;
+    }
+    Ok(OwnCache { dir, entry })
+}
+
+/// The `--volume` flags of the spec's mounts (bind mounts of directories
+/// and tmpfs mounts, at their destinations). A mount whose destination
+/// runc would reach through a symbolic link of the image is refused when
+/// it is a volume or lands on wharf's mounts: the engine opens volumes by
+/// their container path, and a link could lead one onto `/.wharf` or into
+/// `/dev`.
+fn guest_volumes(spec: &OciSpec, root: &Path) -> Result<Vec<String>, String> {
+    let mut volumes = wharf_lifecycle::mount_volumes(spec);
+    for mount in spec.mounts() {
+        let literal = wharf_lifecycle::guest_path(&mount.destination);
+        if mount.kind == "tmpfs" {
+            volumes.push(Volume {
+                host: PathBuf::from(&literal),
+                guest: literal.clone(),
+                read_only: mount.is_read_only(),
+            });
+        }
+        let resolved = wharf_lifecycle::destination_in_rootfs(root, &mount.destination)
+            .ok_or_else(|| format!("cannot resolve mount destination {literal} in the rootfs"))?;
+        if resolved != literal
+            && (Path::new(&resolved).starts_with(IN_CONTAINER_DIR)
+                || volumes.iter().any(|v| v.guest == literal))
+        {
+            return Err(format!(
+                "mount destination {literal} is a symbolic link in the image (to {resolved})"
+            ));
+        }
+    }
+    Ok(volumes.iter().filter_map(volume_flag).collect())
 }
 
 /// The `--volume` of a spec mount, or `None` for mounts that serve Linux

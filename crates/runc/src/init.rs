@@ -5,8 +5,10 @@
 //! [--serve] -- PROGRAM ARGV...`, as [`crate::create`] writes it. The guest
 //! gets exactly:
 //! - files: the rootfs alone at `/` ([`IN_CONTAINER_ROOTFS`], with nothing
-//!   mounted on it: no `/proc`, `/sys` or `/dev`), read-only with
-//!   `--read-only-root`, and each `--volume` at its place;
+//!   mounted on it: no `/proc`, `/sys` or `/dev`, and `/.wharf` only as the
+//!   empty mount points runc made), read-only with `--read-only-root`, and
+//!   each `--volume` (the spec's bind mounts of directories and its tmpfs
+//!   mounts) at its place;
 //! - argv `ARGV`, the process's environment and working directory (runc
 //!   set them from the spec), the process's stdin, stdout and stderr;
 //! - memory capped at `--memory` (the container's limit less the engine's
@@ -14,10 +16,11 @@
 //! - no network; a service (`--serve`) listens on `0.0.0.0:$WHARF_HTTP_PORT`
 //!   (8080) of the container's network namespace.
 //!
-//! As pid 1 of its namespace it would ignore SIGTERM and SIGINT without a
-//! handler, so the watchdog's are installed: a command ends at once with
-//! 128+signal, a service drains and exits 0. The guest's exit code is the
-//! container's.
+//! As pid 1 of its namespace it would ignore SIGTERM, SIGINT and the other
+//! stop signals without a handler, so the watchdog's are installed before
+//! anything else: a command ends at once with 128+signal, a service drains
+//! and exits 0. The guest's exit code is the container's. The compiled code
+//! comes from [`IN_CONTAINER_CACHE`], which holds this program's entry only.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -118,6 +121,10 @@ impl InitArgs {
 
 /// Runs `wasm-init` with `args`; returns the container's exit code.
 pub fn main(args: &[String]) -> i32 {
+    // First: a signal that comes while the engine starts ends the run too.
+    if let Err(error) = watchdog::arm(None) {
+        return fail(&format!("cannot watch for signals: {error}"));
+    }
     let init = match InitArgs::parse(args) {
         Ok(init) => init,
         Err(message) => return fail(&message),
@@ -131,16 +138,22 @@ pub fn main(args: &[String]) -> i32 {
         Ok(host) => host,
         Err(error) => return exit::of_error(&error),
     };
-    if let Err(error) = watchdog::arm(None) {
-        return fail(&format!("cannot watch for signals: {error}"));
+    if !host.has_cache() {
+        eprintln!(
+            "wharf: the compiled-code cache is not readable by this container's user: \
+             compiling at start"
+        );
     }
     let outcome = host.run(&spec, &host.stop_handle());
+    if host.has_cache() && host.compilations() > 0 {
+        eprintln!("wharf: compiled at start: the cache had no code for this program");
+    }
     // The process ends right after this.
     std::mem::forget(host);
     exit::of_run(outcome)
 }
 
-/// Serves the HTTP handler until SIGTERM or SIGINT, then drains.
+/// Serves the HTTP handler until a stop signal, then drains.
 fn serve(spec: &RunSpec, cache: &Path) -> i32 {
     let host = match Host::new(crate::engine::service_host(cache, spec.memory_limit)) {
         Ok(host) => host,

@@ -317,8 +317,32 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
         })
         .collect();
     let rootfs = bundle.path().join("rootfs").canonicalize().expect("rootfs");
-    let cache = wharf_root.path().join("cache");
+    let cache = wharf_root
+        .path()
+        .join("cache")
+        .canonicalize()
+        .expect("cache");
     let engine = static_runc().canonicalize().expect("engine");
+    // The program was compiled into the cache, outside the container.
+    let entries: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let at = entry.strip_prefix(&cache).expect("under the cache");
+    let own = bundle
+        .path()
+        .join("wharf-cache")
+        .canonicalize()
+        .expect("own cache");
+    assert_eq!(
+        fs::metadata(own.join(at)).expect("placeholder").len(),
+        0,
+        "the container's cache holds an empty file where the entry is bound"
+    );
+    assert_eq!(walk(&own).len(), 1, "and nothing else");
+    let entry_destination = format!("/.wharf/cache/{}", at.display());
     assert_eq!(
         added,
         [
@@ -334,19 +358,19 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
             ),
             (
                 "/.wharf/cache",
-                cache.to_str().expect("utf-8"),
+                own.to_str().expect("utf-8"),
+                vec!["bind", "ro", "nosuid", "nodev", "noexec"]
+            ),
+            (
+                entry_destination.as_str(),
+                entry.to_str().expect("utf-8"),
                 vec!["bind", "ro", "nosuid", "nodev", "noexec"]
             ),
         ],
-        "binds, never recursive: nothing mounted below the rootfs is seen"
+        "binds, never recursive: nothing mounted below the rootfs is seen, \
+         and of the cache only this program's entry"
     );
     assert_eq!(rewritten["annotations"]["dev.wharf.runc.wasm"], "true");
-    // The program was compiled into the cache, outside the container.
-    let entries: Vec<_> = walk(&cache)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
 
     // A second create of the same bundle leaves it alone.
     let before = fs::read(bundle.path().join("config.json")).expect("read");
@@ -437,10 +461,8 @@ fn an_entrypoint_linking_out_of_the_rootfs_never_reaches_the_host_file() {
         std::os::unix::fs::symlink(&host_wasm, bundle.path().join("rootfs/app.wasm"))
             .expect("link");
         let before = fs::read(bundle.path().join("config.json")).expect("read");
-        let log = bundle.path().join("..").join(format!(
-            "{}.log",
-            bundle.path().file_name().expect("name").to_string_lossy()
-        ));
+        let logs = tempfile::tempdir().expect("log dir");
+        let log = logs.path().join("log.json");
         let fake = FakeRunc::new();
         let log_arg = log.to_str().expect("utf-8").to_owned();
         let bundle_arg = bundle.path().to_str().expect("utf-8").to_owned();
@@ -478,7 +500,6 @@ fn an_entrypoint_linking_out_of_the_rootfs_never_reaches_the_host_file() {
             assert!(output.status.success(), "{}", stderr(&output));
             assert_eq!(fake.given().expect("runc ran"), args);
         }
-        let _ = fs::remove_file(&log);
     }
 }
 
@@ -515,8 +536,21 @@ fn a_wasm_bundle_needs_the_static_binary_and_a_valid_module() {
 #[test]
 fn an_image_whose_wharf_directory_links_elsewhere_is_refused() {
     let wasm = fs::read(container_wasm()).expect("guest");
-    for (link, target) in [(".wharf", "/data"), (".wharf/root", "/data")] {
-        let config = spec(&["/app.wasm"], json!({}));
+    for (link, target) in [
+        (".wharf", "/data"),
+        (".wharf/root", "/data"),
+        (".wharf/cache", "/data"),
+        (".wharf/wharf-runc", "/data/keep"),
+        // A volume whose destination links onto wharf's mounts or /dev.
+        ("x", "/.wharf"),
+        ("y", "dev"),
+    ] {
+        let mut config = spec(&["/app.wasm"], json!({}));
+        for volume in ["/x", "/y"] {
+            config["mounts"].as_array_mut().expect("mounts").push(json!(
+                {"destination": volume, "type": "bind", "source": "/tmp", "options": ["rbind"]}
+            ));
+        }
         let bundle = bundle(&config, &[("app.wasm", &wasm), ("data/keep", b"")]);
         let rootfs = bundle.path().join("rootfs");
         if let Some(parent) = Path::new(link)

@@ -258,6 +258,14 @@ fn a_terminal_a_user_and_init_as_docker_gives_them() {
     let output = engine.wharf_run(&["--user", "1000:1000"], WASM_IMAGE, &["hello", "u"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("arg 2=u\n"), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("compiling at start"),
+        "{}",
+        stderr(&output)
+    );
+    // As root, the code compiled at create is what runs.
+    let output = engine.wharf_run(&[], WASM_IMAGE, &["hello"]);
+    assert_eq!(stderr(&output), "", "no compile inside the container");
     let output = engine.wharf_run(&["--init"], WASM_IMAGE, &["hello", "i"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(

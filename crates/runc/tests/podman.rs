@@ -93,7 +93,7 @@ fn podman_runs_wasm_and_busybox_under_wharf_runc() {
     }
 
     // Detached: logs, stats, stop within 2 s with 143, rm.
-    engine.wharf(&[
+    let started = engine.wharf(&[
         "run",
         "-d",
         "--name",
@@ -103,6 +103,7 @@ fn podman_runs_wasm_and_busybox_under_wharf_runc() {
         WASM_IMAGE,
         "spin",
     ]);
+    assert!(started.status.success(), "{}", stderr(&started));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !stdout(&engine.run(&["logs", "spin"])).contains("spinning") {
         assert!(
@@ -119,12 +120,14 @@ fn podman_runs_wasm_and_busybox_under_wharf_runc() {
     ]));
     assert!(stats.contains("spin "), "{stats}");
     let started = Instant::now();
-    engine.wharf(&["stop", "spin"]);
+    let stopped = engine.wharf(&["stop", "spin"]);
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "podman stop took {took:?}");
     let code = stdout(&engine.ok(&["inspect", "--format", "{{.State.ExitCode}}", "spin"]));
     assert_eq!(code.trim(), "143");
-    engine.wharf(&["rm", "spin"]);
+    let removed = engine.wharf(&["rm", "spin"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
     assert_eq!(stdout(&engine.ok(&["ps", "-a", "-q"])).trim(), "");
 }
 
