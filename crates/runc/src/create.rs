@@ -56,6 +56,11 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
         }
         Err(_) => return Ok(Found::Linux),
     };
+    // Without an annotation only the binary magic says Wasm: a Linux
+    // program may be named `.wat`.
+    if !wharf_lifecycle::annotated_as_wasm(&spec) && !starts_with_magic(&run.program) {
+        return Ok(Found::Linux);
+    }
     let engine = own_executable()?;
     let root = rootfs
         .canonicalize()
@@ -145,6 +150,14 @@ fn refuse_linked_mount_points(root: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether the file at `path` starts with `\0asm`.
+fn starts_with_magic(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
+        .is_ok_and(|()| &head == b"\0asm")
 }
 
 /// The rootfs runc will use: `root.path`, absolute (Podman's overlay

@@ -176,6 +176,7 @@ pub fn busybox_image_archive(out: &Path, tag: &str) {
     );
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }

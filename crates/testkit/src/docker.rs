@@ -207,44 +207,29 @@ impl Drop for TestDocker {
 
 /// `docker rm -f` of every container, each command given 20 s.
 fn remove_containers(docker: &TestDocker) {
-    let listed = Command::new("timeout")
-        .arg("20")
-        .arg(&docker.client)
-        .args(docker.docker().get_args())
-        .args(["ps", "-a", "-q"])
-        .envs(
-            docker
-                .docker()
-                .get_envs()
-                .filter_map(|(k, v)| Some((k, v?))),
-        )
-        .stderr(Stdio::null())
-        .output();
-    let Ok(listed) = listed else {
+    let client = |args: &[&str]| {
+        let base = docker.docker();
+        let mut command = Command::new("timeout");
+        command
+            .arg("20")
+            .arg(base.get_program())
+            .args(base.get_args())
+            .args(args)
+            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    };
+    let Ok(listed) = client(&["ps", "-a", "-q"]).output() else {
         return;
     };
-    let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    if ids.is_empty() {
-        return;
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let ids: Vec<&str> = listed.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut remove = vec!["rm", "-f"];
+        remove.extend(ids);
+        let _ = client(&remove).stdout(Stdio::null()).status();
     }
-    let _ = Command::new("timeout")
-        .arg("20")
-        .arg(&docker.client)
-        .args(docker.docker().get_args())
-        .args(["rm", "-f"])
-        .args(&ids)
-        .envs(
-            docker
-                .docker()
-                .get_envs()
-                .filter_map(|(k, v)| Some((k, v?))),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// SIGKILL to every process whose command line names `dir` (the shims of

@@ -16,6 +16,7 @@ mod tls;
 
 pub use archive::{
     LayerEntry, busybox_image_archive, docker_archive_with_platform, linux_image_archive,
+    sha256_hex,
 };
 pub use containerd::TestContainerd;
 pub use docker::TestDocker;

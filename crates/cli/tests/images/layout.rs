@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 use crate::common::{self, assert_code, stdout};
 
@@ -51,9 +50,7 @@ pub fn build(root: &Path, name: &str, context: &Path) -> String {
     stdout(&output).trim().to_owned()
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+pub use wharf_testkit::sha256_hex;
 
 /// An OCI image layout written by hand.
 pub struct Layout {

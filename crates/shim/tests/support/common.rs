@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest as _, Sha256};
 use wharf_testkit::TestContainerd;
 
 /// The runtime name containerd maps to `containerd-shim-wharf-v1`.
@@ -171,9 +170,6 @@ pub fn busybox_archive() -> PathBuf {
     })
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
