@@ -170,7 +170,6 @@ pub fn busybox_archive() -> PathBuf {
     })
 }
 
-
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
