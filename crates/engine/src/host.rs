@@ -274,6 +274,8 @@ fn pooling(size: PoolSize) -> wasmtime::PoolingAllocationConfig {
         .total_memories(slots)
         .total_tables(slots)
         .total_stacks(size.instances)
+        // A store (a request) has one GC heap, used by GC and exceptions.
+        .total_gc_heaps(size.instances)
         .max_memories_per_component(PER_COMPONENT)
         .max_tables_per_component(PER_COMPONENT)
         .max_memory_size(usize::try_from(size.memory_limit).unwrap_or(usize::MAX))

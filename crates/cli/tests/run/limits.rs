@@ -55,6 +55,21 @@ fn memory_cap_turns_into_allocation_failure() {
 }
 
 #[test]
+fn the_memory_cap_holds_for_the_gc_heap() {
+    let root = temp();
+    let child = wharf(root.path())
+        .args(["run", "--memory", "32m"])
+        .arg(wat_guest("gc_hog"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let (code, peak_kib, _) = wait_with_peak_rss(child);
+    assert_eq!(code, 134, "a GC heap past the cap is a trap");
+    assert!(peak_kib < 120 * 1024, "wharf peaked at {peak_kib} KiB");
+}
+
+#[test]
 fn default_memory_cap_is_one_gib() {
     let root = temp();
     let output = run(root.path(), &[path_str(&c_guest("alloc"))]);

@@ -5,4 +5,5 @@ mod cache;
 mod common;
 mod invalid;
 mod limits;
+mod proposals;
 mod sandbox;
