@@ -84,6 +84,14 @@ fn wasm_and_busybox_share_one_daemon() {
         "{}",
         stdout(&output)
     );
+    // Exception handling, as C++ programs need it.
+    let output = engine.wharf_run(&["--entrypoint", "/exceptions.wasm"], WASM_IMAGE, &[]);
+    assert_eq!(
+        stdout(&output),
+        "caught 42 after cleanup\n",
+        "{}",
+        stderr(&output)
+    );
     let output = engine.wharf_run(&[], WASM_IMAGE, &["exit", "7"]);
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
 

@@ -54,16 +54,23 @@ pub fn container_wasm() -> PathBuf {
 }
 
 /// A docker archive of [`WASM_IMAGE`]: linux/amd64 as Docker 20.10 wants,
-/// `/app.wasm` the guest and the entrypoint, `/data` a directory,
+/// `/app.wasm` the guest and the entrypoint, `/exceptions.wasm` a program
+/// that throws and catches, `/data` a directory,
 /// `GREETING=from-image`.
 pub fn wasm_image_archive() -> PathBuf {
     let wasm = std::fs::read(container_wasm()).expect("read the guest");
+    // The CLI's C++-style exceptions guest, as binary Wasm.
+    let exceptions = wat::parse_file(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/guests/exceptions.wat"),
+    )
+    .expect("assemble exceptions.wat");
     build_once("wasm-image.tar", |out| {
         linux_image_archive(
             out,
             WASM_IMAGE,
             &[
                 LayerEntry::File("app.wasm", &wasm, 0o755),
+                LayerEntry::File("exceptions.wasm", &exceptions, 0o755),
                 // The magic and nothing valid after it.
                 LayerEntry::File("bad.wasm", b"\0asm\x01\0\0\0\x01\xff\xff", 0o755),
                 LayerEntry::Dir("data/"),
