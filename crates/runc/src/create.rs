@@ -26,40 +26,32 @@ use crate::rewrite;
 /// The annotation a rewritten bundle carries (so it is rewritten once).
 pub const REWRITTEN: &str = "dev.wharf.runc.wasm";
 
-/// What `create` found in the bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found {
-    /// A Linux container (or a bundle runc must judge): left untouched.
-    Linux,
-    /// A Wasm container, whose bundle now runs wharf's engine.
-    Wasm,
-}
-
-/// Looks at `bundle` and, for a Wasm container, compiles its program into
+/// Looks at `bundle` and, for a Wasm container (a Linux container, or a
+/// bundle already rewritten, is left as it is), compiles its program into
 /// the cache under `wharf_root` and rewrites its `config.json`.
-pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String> {
+pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<(), String> {
     // A spec wharf cannot read is runc's to judge and to report.
     let Ok(spec) = wharf_lifecycle::load(bundle) else {
-        return Ok(Found::Linux);
+        return Ok(());
     };
     if spec.annotation(REWRITTEN).is_some() {
-        return Ok(Found::Linux);
+        return Ok(());
     }
     let rootfs = rootfs_of(&spec, bundle);
     let run = match wharf_lifecycle::run_spec(&spec, &rootfs) {
         Ok(run) => run,
         // compat-smart with a program not named .wasm, or no annotation
         // and no \0asm: crun's rules say Linux.
-        Err(wharf_lifecycle::LifecycleError::NotWasm { .. }) => return Ok(Found::Linux),
+        Err(wharf_lifecycle::LifecycleError::NotWasm { .. }) => return Ok(()),
         Err(error) if wharf_lifecycle::annotated_as_wasm(&spec) => {
             return Err(format!("Wasm container: {error}"));
         }
-        Err(_) => return Ok(Found::Linux),
+        Err(_) => return Ok(()),
     };
     // Without an annotation only the binary magic says Wasm: a Linux
     // program may be named `.wat`.
     if !wharf_lifecycle::annotated_as_wasm(&spec) && !starts_with_magic(&run.program) {
-        return Ok(Found::Linux);
+        return Ok(());
     }
     let engine = own_executable()?;
     let root = rootfs
@@ -128,7 +120,7 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<Found, String
         rewrite::add_mounts(config, &mounts)?;
         rewrite::annotate(config, REWRITTEN, "true")
     })?;
-    Ok(Found::Wasm)
+    Ok(())
 }
 
 /// Refuses a rootfs whose `/.wharf` (or a mount point under it) is a

@@ -239,12 +239,18 @@ fn create_wasm(
     files: &[(&str, &[u8])],
 ) -> (tempfile::TempDir, tempfile::TempDir, FakeRunc, Output) {
     let bundle = bundle(config, files);
+    let (wharf_root, fake, output) = create_in(bundle.path());
+    (bundle, wharf_root, fake, output)
+}
+
+/// The static wharf-runc's `create` of `bundle`, with a cache root of its
+/// own; returns the root, the fake runc and the output.
+fn create_in(bundle: &Path) -> (tempfile::TempDir, FakeRunc, Output) {
     let wharf_root = tempfile::tempdir().expect("wharf root");
     let root_flag = format!("--wharf-root={}", wharf_root.path().display());
     let fake = FakeRunc::new();
-    let args = create_args(bundle.path(), &[root_flag.as_str()]);
-    let output = fake.run(&static_runc(), &args, 0);
-    (bundle, wharf_root, fake, output)
+    let output = fake.run(&static_runc(), &create_args(bundle, &[&root_flag]), 0);
+    (wharf_root, fake, output)
 }
 
 fn config_of(bundle: &Path) -> Value {
@@ -428,15 +434,12 @@ fn docker_init_path_lookup_and_links_inside_the_rootfs_are_seen_through() {
             std::os::unix::fs::symlink(target, bundle.path().join("rootfs").join(at))
                 .expect("link");
         }
-        let wharf_root = tempfile::tempdir().expect("wharf root");
-        let fake = FakeRunc::new();
-        let root_flag = format!("--wharf-root={}", wharf_root.path().display());
-        let output = fake.run(
-            &static_runc(),
-            &create_args(bundle.path(), &[&root_flag]),
-            0,
-        );
+        let (_wharf_root, fake, output) = create_in(bundle.path());
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            fake.given().expect("runc ran"),
+            create_args(bundle.path(), &[])
+        );
         let rewritten = config_of(bundle.path());
         let mut expected = vec!["/.wharf/wharf-runc", "wasm-init", "--", program];
         expected.extend_from_slice(argv);
@@ -561,14 +564,7 @@ fn an_image_whose_wharf_directory_links_elsewhere_is_refused() {
         }
         std::os::unix::fs::symlink(target, rootfs.join(link)).expect("link");
         let before = fs::read(bundle.path().join("config.json")).expect("read");
-        let wharf_root = tempfile::tempdir().expect("wharf root");
-        let fake = FakeRunc::new();
-        let root_flag = format!("--wharf-root={}", wharf_root.path().display());
-        let output = fake.run(
-            &static_runc(),
-            &create_args(bundle.path(), &[&root_flag]),
-            0,
-        );
+        let (_wharf_root, fake, output) = create_in(bundle.path());
         assert_eq!(output.status.code(), Some(1), "{link}");
         assert!(
             stderr(&output).contains("symbolic link"),

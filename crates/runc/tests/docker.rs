@@ -142,20 +142,8 @@ fn wasm_and_busybox_share_one_daemon() {
         names.contains("spin Up") && names.contains("box Up"),
         "{names}"
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !stdout(&engine.ok(&["logs", "spin"])).contains("spinning") {
-        assert!(
-            Instant::now() < deadline,
-            "no output from the spinning guest"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let stats = stdout(&engine.ok(&[
-        "stats",
-        "--no-stream",
-        "--format",
-        "{{.Name}} {{.MemUsage}}",
-    ]));
+    engine.wait_for_log("spin", "spinning");
+    let stats = engine.stats();
     assert!(stats.contains("spin ") && stats.contains("box "), "{stats}");
     let started = Instant::now();
     engine.ok(&["stop", "spin"]);

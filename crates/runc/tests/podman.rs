@@ -104,20 +104,8 @@ fn podman_runs_wasm_and_busybox_under_wharf_runc() {
         "spin",
     ]);
     assert!(started.status.success(), "{}", stderr(&started));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !stdout(&engine.run(&["logs", "spin"])).contains("spinning") {
-        assert!(
-            Instant::now() < deadline,
-            "no output from the spinning guest"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let stats = stdout(&engine.ok(&[
-        "stats",
-        "--no-stream",
-        "--format",
-        "{{.Name}} {{.MemUsage}}",
-    ]));
+    engine.wait_for_log("spin", "spinning");
+    let stats = engine.stats();
     assert!(stats.contains("spin "), "{stats}");
     let started = Instant::now();
     let stopped = engine.wharf(&["stop", "spin"]);

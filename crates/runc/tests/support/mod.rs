@@ -171,6 +171,29 @@ pub trait Engine {
         self.run(&all)
     }
 
+    /// Waits up to 10 s for `text` in `name`'s logs.
+    #[track_caller]
+    fn wait_for_log(&self, name: &str, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !stdout(&self.run(&["logs", name])).contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never logged {text:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `stats --no-stream`: a line `NAME MEMUSAGE` per running container.
+    fn stats(&self) -> String {
+        stdout(&self.ok(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.MemUsage}}",
+        ]))
+    }
+
     /// `run --rm --network none FLAGS IMAGE ARGS` under wharf-runc.
     fn wharf_run(&self, flags: &[&str], image: &str, args: &[&str]) -> Output {
         let mut command = vec!["run", "--rm", "--network", "none"];
