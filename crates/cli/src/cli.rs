@@ -424,6 +424,12 @@ pub struct RunArgs {
     #[arg(long = "allow-outbound", value_name = "URL", value_parser = flags::parse_outbound)]
     pub allow_outbound: Vec<wharf_engine::OutboundRule>,
 
+    /// Let the guest bind sockets and listen at this address (repeatable):
+    /// tcp://127.0.0.1:8000-8100, udp://[::1]:5353, tcp://*:* (default:
+    /// nowhere; a service's published ports are wharf's, not the guest's)
+    #[arg(long = "allow-listen", value_name = "URL", value_parser = flags::parse_listen)]
+    pub allow_listen: Vec<wharf_engine::OutboundRule>,
+
     /// A served request that runs longer answers 504 and its instance is
     /// dropped
     #[arg(long = "request-timeout", value_name = "DURATION", default_value = "60s",

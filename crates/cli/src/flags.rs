@@ -78,6 +78,25 @@ pub fn parse_outbound(text: &str) -> Result<wharf_engine::OutboundRule, String> 
         .map_err(|e: wharf_engine::RuleError| e.to_string())
 }
 
+/// A listen rule: an outbound rule's syntax, for tcp or udp at an address
+/// (or `*`), never a name.
+pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {
+    let rule = parse_outbound(text)?;
+    let (scheme, rest) = text.split_once("://").unwrap_or_default();
+    let host = rest.rsplit_once(':').map_or(rest, |(host, _)| host);
+    let address = host == "*"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+    if !matches!(scheme, "tcp" | "udp") || !address {
+        return Err(format!(
+            "invalid listen rule `{text}`: expected tcp://ADDRESS:PORT or udp://ADDRESS:PORT (an address or *, not a name)"
+        ));
+    }
+    Ok(rule)
+}
+
 pub fn parse_volume(text: &str) -> Result<Volume, String> {
     let mut parts = text.split(':');
     let (Some(host), Some(guest)) = (parts.next(), parts.next()) else {

@@ -231,6 +231,8 @@ impl Host {
         let mut linker = wasmtime::component::Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
+            .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.proxy_linker.get_or_init(|| linker))
     }
@@ -243,6 +245,9 @@ impl Host {
         }
         let mut linker = wasmtime::component::Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
+            .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
+            .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.component_linker.get_or_init(|| linker))
     }
@@ -258,6 +263,8 @@ fn engine_config(interruptible: bool, pool: Option<PoolSize>) -> wasmtime::Confi
     // Function names come from the name section; DWARF is not parsed.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // WASI 0.3: the component model's async ABI, streams and futures.
+    config.wasm_component_model_async(true);
     config
 }
 

@@ -30,6 +30,6 @@ pub use error::Error;
 pub use host::{Host, HostConfig, PoolSize, Precompiled, ProgramShape};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
-pub use serve::{DEFAULT_MAX_CONCURRENCY, ServeOptions, ServeStats, Service};
+pub use serve::{DEFAULT_MAX_CONCURRENCY, InstanceReuse, ServeOptions, ServeStats, Service};
 pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin, Volume};
 pub use stop::{StopHandle, StopReason};

@@ -1,5 +1,6 @@
 //! The network policy: which outgoing HTTP requests and socket connects a
-//! guest may make. Deny by default; one allow-list governs both.
+//! guest may make, and where it may listen. Deny by default; one
+//! allow-list governs outgoing HTTP and connects, another binds.
 //!
 //! Rules use Spin's `allowed_outbound_hosts` syntax, `SCHEME://HOST[:PORT]`:
 //! - SCHEME is `http`, `https`, `tcp`, `udp` or `*`;
@@ -18,6 +19,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkPolicy {
     rules: Vec<OutboundRule>,
+    listen: Vec<OutboundRule>,
 }
 
 /// One allowed destination (see the module docs for the syntax).
@@ -63,22 +65,70 @@ pub enum Destination<'a> {
 impl NetworkPolicy {
     /// A policy allowing exactly `rules`.
     pub fn new(rules: Vec<OutboundRule>) -> Self {
-        NetworkPolicy { rules }
+        NetworkPolicy {
+            rules,
+            listen: Vec::new(),
+        }
     }
 
-    /// The rules, in the order given.
+    /// This policy, also letting the guest bind sockets (and listen on TCP
+    /// ones) at the addresses `rules` name: `tcp://127.0.0.1:*`,
+    /// `udp://[::1]:5353`. A host of `*` also allows the unspecified
+    /// address (`0.0.0.0`, `::`); names are not allowed, only addresses.
+    pub fn with_listen(mut self, rules: Vec<OutboundRule>) -> Self {
+        self.listen = rules;
+        self
+    }
+
+    /// The outgoing rules, in the order given.
     pub fn rules(&self) -> &[OutboundRule] {
         &self.rules
     }
 
+    /// The listen rules, in the order given.
+    pub fn listen_rules(&self) -> &[OutboundRule] {
+        &self.listen
+    }
+
     /// Whether nothing is allowed.
     pub fn denies_all(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.listen.is_empty()
     }
 
     /// Whether any rule allows `scheme` at all (so its sockets may exist).
     pub fn allows_scheme(&self, scheme: &str) -> bool {
-        self.rules.iter().any(|rule| rule.scheme_matches(scheme))
+        self.rules
+            .iter()
+            .chain(&self.listen)
+            .any(|rule| rule.scheme_matches(scheme))
+    }
+
+    /// Whether a socket of `scheme` may be bound at `addr`: the implicit
+    /// bind of a connect (any address, port 0) whenever the scheme has
+    /// sockets at all, or what a listen rule allows.
+    pub fn allows_bind(&self, scheme: &str, addr: SocketAddr) -> bool {
+        if addr.ip().is_unspecified() && addr.port() == 0 && self.allows_scheme(scheme) {
+            return true;
+        }
+        self.allows_listen(scheme, addr)
+    }
+
+    /// Whether any listen rule names `scheme`.
+    pub fn listens(&self, scheme: &str) -> bool {
+        self.listen.iter().any(|rule| rule.scheme_matches(scheme))
+    }
+
+    /// Whether a listen rule allows a socket of `scheme` at `addr`.
+    pub fn allows_listen(&self, scheme: &str, addr: SocketAddr) -> bool {
+        self.listen.iter().any(|rule| {
+            rule.scheme_matches(scheme)
+                && rule.port_matches(addr.port())
+                && match rule.host {
+                    HostPattern::Any => true,
+                    HostPattern::Ip(ip) => ip == addr.ip(),
+                    _ => false,
+                }
+        })
     }
 
     /// Whether any rule names hosts by name (so name lookup is needed).

@@ -7,12 +7,14 @@ use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::error::{Error, boxed};
 use crate::host::Host;
 use crate::limiter::GuestLimiter;
 use crate::outcome::{Outcome, TrapReport};
 use crate::program::{self, Program};
+use crate::serve::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
@@ -22,9 +24,12 @@ pub(crate) struct CoreState {
     limiter: GuestLimiter,
 }
 
-/// Store data of a component run.
+/// Store data of a component run: WASI, and outgoing HTTP under the
+/// network policy.
 pub(crate) struct ComponentState {
     ctx: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHooks,
     table: ResourceTable,
     limiter: GuestLimiter,
 }
@@ -34,6 +39,16 @@ impl WasiView for ComponentState {
         WasiCtxView {
             ctx: &mut self.ctx,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ComponentState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
         }
     }
 }
@@ -61,6 +76,10 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
         Program::Component(component) => {
             let state = ComponentState {
                 ctx: wasi.build(),
+                http: WasiHttpCtx::new(),
+                hooks: OutboundHooks {
+                    policy: std::sync::Arc::new(spec.network.clone()),
+                },
                 table: ResourceTable::new(),
                 limiter,
             };
@@ -130,17 +149,28 @@ async fn run_component(
             path: path(),
             source: boxed(e),
         })?;
-    let pre = CommandPre::new(pre).map_err(|_| Error::NoEntryPoint {
+    let command = CliCommand::of(pre).ok_or_else(|| Error::NoEntryPoint {
         path: path(),
-        expected: "an export of `wasi:cli/run@0.2` (the `wasi:cli/command` world)",
+        expected: "an export of `wasi:cli/run` 0.2 or 0.3 (the `wasi:cli/command` world)",
     })?;
     let mut store = new_store(host, state, stop);
     let run = async {
-        let command = match pre.instantiate_async(&mut store).await {
-            Ok(command) => command,
-            Err(error) => return instantiate_failure(spec, stop, error),
+        let ran = match command {
+            CliCommand::P2(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
+                Err(error) => return instantiate_failure(spec, stop, error),
+            },
+            CliCommand::P3(pre) => match pre.instantiate_async(&mut store).await {
+                // 0.3's `run` is an async export: the store's event loop
+                // drives it and every task it spawns.
+                Ok(command) => store
+                    .run_concurrent(async |store| command.wasi_cli_run().call_run(store).await)
+                    .await
+                    .and_then(|ran| ran),
+                Err(error) => return instantiate_failure(spec, stop, error),
+            },
         };
-        Ok(match command.wasi_cli_run().call_run(&mut store).await {
+        Ok(match ran {
             Ok(Ok(())) => Outcome::Exited(0),
             Ok(Err(())) => Outcome::Exited(1),
             Err(error) => guest_failure(stop, error),
@@ -149,6 +179,22 @@ async fn run_component(
     let outcome = until_stopped(run, stop).await;
     finish(host, store);
     outcome
+}
+
+/// A `wasi:cli/command` of WASI 0.2 or of 0.3, pre-instantiated.
+enum CliCommand {
+    P2(CommandPre<ComponentState>),
+    P3(wasmtime_wasi::p3::bindings::CommandPre<ComponentState>),
+}
+
+impl CliCommand {
+    /// The command `pre` exports: 0.3's `run` when it has one, else 0.2's.
+    fn of(pre: wasmtime::component::InstancePre<ComponentState>) -> Option<CliCommand> {
+        if let Ok(p3) = wasmtime_wasi::p3::bindings::CommandPre::new(pre.clone()) {
+            return Some(CliCommand::P3(p3));
+        }
+        CommandPre::new(pre).ok().map(CliCommand::P2)
+    }
 }
 
 /// `run`'s result, or [`Outcome::Stopped`] as soon as the run is stopped

@@ -93,8 +93,9 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
 
 /// Sockets only as far as `policy` allows: none at all by default; with
 /// rules, TCP or UDP sockets exist only for schemes a rule names, connects
-/// and datagrams go only where a rule allows, and nothing listens (a bind
-/// is allowed only as the implicit one of a connect: any address, port 0).
+/// and datagrams go only where a rule allows, and nothing listens but where
+/// a listen rule allows (otherwise a bind is allowed only as the implicit
+/// one of a connect: any address, port 0).
 fn apply_network_policy(builder: &mut WasiCtxBuilder, policy: &NetworkPolicy) {
     builder
         .allow_tcp(policy.allows_scheme("tcp"))
@@ -107,10 +108,16 @@ fn apply_network_policy(builder: &mut WasiCtxBuilder, policy: &NetworkPolicy) {
             let allowed = match purpose {
                 SocketAddrUse::TcpConnect => policy.allows_address("tcp", addr).await,
                 SocketAddrUse::UdpSend => policy.allows_address("udp", addr).await,
-                SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
-                    addr.ip().is_unspecified() && addr.port() == 0
+                // From a peer it may send to, or from anyone once a listen
+                // rule lets it take datagrams.
+                SocketAddrUse::UdpReceive => {
+                    policy.allows_address("udp", addr).await || policy.listens("udp")
                 }
-                _ => false,
+                SocketAddrUse::TcpBind => policy.allows_bind("tcp", addr),
+                SocketAddrUse::UdpBind => policy.allows_bind("udp", addr),
+                SocketAddrUse::TcpListen => policy.allows_listen("tcp", addr),
+                // Whoever may connect to a socket the policy let listen.
+                SocketAddrUse::TcpAccept => true,
             };
             if !allowed {
                 tracing::info!(%addr, ?purpose, "socket use denied by the network policy");

@@ -74,6 +74,10 @@ fn spec_from(args: &RunArgs) -> Result<RunSpec, String> {
         return Err("--entrypoint applies to images, not to a program file".to_owned());
     }
     let mut spec = RunSpec::new(&args.program);
+    // As wasmtime and a shell do: argv[0] is the program's file name.
+    if let Some(name) = Path::new(&args.program).file_name() {
+        spec.args[0] = name.to_string_lossy().into_owned();
+    }
     spec.args.extend(args.args.iter().cloned());
     apply_flags(args, &mut spec)?;
     Ok(spec)
@@ -102,7 +106,8 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
     if let Some(memory) = args.memory {
         spec.memory_limit = memory;
     }
-    spec.network = wharf_engine::NetworkPolicy::new(args.allow_outbound.clone());
+    spec.network = wharf_engine::NetworkPolicy::new(args.allow_outbound.clone())
+        .with_listen(args.allow_listen.clone());
     Ok(())
 }
 

@@ -1,9 +1,12 @@
-//! Serving a `wasi:http/incoming-handler` component over HTTP/1.1: one
-//! fresh instance per request, from a pre-instantiated component.
+//! Serving a `wasi:http` handler component over HTTP/1.1: for 0.2's
+//! `incoming-handler` one fresh instance per request, from a
+//! pre-instantiated component; for 0.3's `handler` instances reused within
+//! stated bounds (see [`reuse`]).
 
 mod limits;
 mod outbound;
 mod request;
+mod reuse;
 mod state;
 
 use std::convert::Infallible;
@@ -13,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
+use wasmtime_wasi_http::handler::ProxyHandler;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::error::{Error, boxed};
 use crate::host::Host;
@@ -22,6 +27,8 @@ use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
 pub(crate) use limits::EpochTicker;
+pub(crate) use outbound::OutboundHooks;
+pub use reuse::InstanceReuse;
 pub(crate) use state::ServeState;
 
 /// How a service is served. [`ServeOptions::new`] gives the defaults.
@@ -52,6 +59,9 @@ pub struct ServeOptions {
     /// Threads that run requests. Default: one per CPU; a process serving
     /// many services gives each fewer.
     pub workers: usize,
+    /// How far a WASI 0.3 handler's instances are reused (0.2 handlers get
+    /// a fresh instance per request). Default: [`InstanceReuse::default`].
+    pub reuse: InstanceReuse,
 }
 
 /// The default cap on requests handled at once.
@@ -69,6 +79,7 @@ impl ServeOptions {
             max_body_bytes: 64 << 20,
             drain_timeout: Duration::from_secs(10),
             workers: std::thread::available_parallelism().map_or(1, usize::from),
+            reuse: InstanceReuse::default(),
         }
     }
 }
@@ -111,7 +122,7 @@ impl ServeStats {
 
 /// What one server shares between its connections.
 struct Server {
-    pre: ProxyPre<ServeState>,
+    handler: Handler,
     spec: RunSpec,
     policy: Arc<crate::network::NetworkPolicy>,
     options: ServeOptions,
@@ -121,11 +132,25 @@ struct Server {
     forced: Arc<AtomicBool>,
 }
 
+/// How a server gets an instance for a request.
+enum Handler {
+    /// WASI 0.2: a fresh instance per request.
+    Fresh(ProxyPre<ServeState>),
+    /// WASI 0.3: workers whose instances take requests within bounds.
+    Reused(ProxyHandler<reuse::Workers>),
+}
+
+/// A handler component of either WASI version, pre-instantiated.
+enum Pre {
+    P2(ProxyPre<ServeState>),
+    P3(ServicePre<ServeState>),
+}
+
 /// An HTTP handler component, compiled and pre-instantiated, ready to
 /// serve (see [`Host::service`]).
 pub struct Service<'a> {
     host: &'a Host,
-    pre: ProxyPre<ServeState>,
+    pre: Pre,
     spec: RunSpec,
 }
 
@@ -154,7 +179,10 @@ pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>,
             path: spec.program.clone(),
             source: boxed(e),
         })?;
-    let pre = ProxyPre::new(pre).map_err(|_| not_a_service())?;
+    let pre = match ServicePre::new(pre.clone()) {
+        Ok(p3) => Pre::P3(p3),
+        Err(_) => Pre::P2(ProxyPre::new(pre).map_err(|_| not_a_service())?),
+    };
     Ok(Service {
         host,
         pre,
@@ -190,14 +218,27 @@ impl Service<'_> {
         let slots = options
             .max_concurrency
             .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        let policy = Arc::new(self.spec.network.clone());
+        let forced = Arc::<AtomicBool>::default();
+        let handler = match self.pre {
+            Pre::P2(pre) => Handler::Fresh(pre),
+            Pre::P3(pre) => Handler::Reused(ProxyHandler::new(reuse::Workers {
+                pre,
+                spec: self.spec.clone(),
+                policy: policy.clone(),
+                reuse: options.reuse,
+                request_timeout: options.request_timeout,
+                forced: forced.clone(),
+            })),
+        };
         let server = Arc::new(Server {
-            pre: self.pre,
-            policy: Arc::new(self.spec.network.clone()),
+            handler,
+            policy,
             spec: self.spec,
             slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             options,
             stats: stats.clone(),
-            forced: Arc::default(),
+            forced,
         });
         let ticker = self.host.epoch_ticker();
         let served = runtime.block_on(accept_until_stopped(server.clone(), listeners, stop));
@@ -214,8 +255,10 @@ impl Service<'_> {
 pub(crate) fn is_http_handler(component: &wasmtime::component::Component) -> bool {
     let ty = component.component_type();
     let engine = component.engine();
-    ty.exports(engine)
-        .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"))
+    ty.exports(engine).any(|(name, _)| {
+        name.starts_with("wasi:http/incoming-handler@0.2")
+            || name.starts_with("wasi:http/handler@0.3")
+    })
 }
 
 /// Accepts connections until `stop`, then stops accepting (the listeners

@@ -11,6 +11,7 @@ use http_body_util::BodyExt as _;
 use tokio::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
@@ -18,7 +19,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
 use crate::limiter::GuestLimiter;
 use crate::serve::limits::LimitedBody;
 use crate::serve::outbound::OutboundHooks;
-use crate::serve::{ServeState, Server};
+use crate::serve::{Handler, ServeState, Server};
+use wasmtime_wasi_http::handler::ExpirationError;
 
 type Response = hyper::Response<HyperOutgoingBody>;
 
@@ -59,7 +61,34 @@ async fn run_guest(
 ) -> Response {
     let deadline = Instant::now() + server.options.request_timeout;
     let too_large = Arc::new(AtomicBool::new(false));
-    let mut store = match new_store(server, deadline) {
+    let pre = match &server.handler {
+        Handler::Fresh(pre) => pre.clone(),
+        Handler::Reused(handler) => {
+            let req = with_absolute_uri(req).map(|body| {
+                LimitedBody::new(body, server.options.max_body_bytes, too_large.clone())
+                    .boxed_unsync()
+            });
+            let answered = tokio::time::timeout_at(deadline, handler.handle((), req)).await;
+            drop(permit);
+            if too_large.load(Ordering::SeqCst) {
+                return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+            }
+            return match answered {
+                Ok(Ok(response)) => response,
+                Ok(Err(error)) if error.is::<ExpirationError>() => timed_out(server),
+                Ok(Err(error)) => {
+                    tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
+                    server_error(
+                        server,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the service failed\n",
+                    )
+                }
+                Err(_elapsed) => timed_out(server),
+            };
+        }
+    };
+    let mut store = match new_store(server, &pre, deadline) {
         Ok(store) => store,
         Err(error) => {
             tracing::error!(%error, "cannot set up the request's sandbox");
@@ -85,7 +114,6 @@ async fn run_guest(
             return plain(StatusCode::BAD_REQUEST, "bad request\n");
         }
     };
-    let pre = server.pre.clone();
     // The guest runs on in its own task after it sets the response, to
     // stream the body; the task (and the store) ends at the deadline.
     let task = tokio::spawn(async move {
@@ -164,7 +192,11 @@ enum Failure {
 /// A store for one request: the spec's sandbox, its memory cap, and an
 /// epoch deadline that interrupts guest code past `deadline` (or once the
 /// drain ran out).
-fn new_store(server: &Server, deadline: Instant) -> Result<Store<ServeState>, crate::Error> {
+fn new_store(
+    server: &Server,
+    pre: &ProxyPre<ServeState>,
+    deadline: Instant,
+) -> Result<Store<ServeState>, crate::Error> {
     let wasi = crate::sandbox::wasi_builder(&server.spec)?.build();
     let state = ServeState {
         wasi,
@@ -175,7 +207,7 @@ fn new_store(server: &Server, deadline: Instant) -> Result<Store<ServeState>, cr
         },
         limiter: GuestLimiter::new(server.spec.memory_limit, Arc::default()),
     };
-    let mut store = Store::new(server.pre.engine(), state);
+    let mut store = Store::new(pre.engine(), state);
     store.limiter(|state| &mut state.limiter);
     let forced = server.forced.clone();
     store.set_epoch_deadline(1);
@@ -189,6 +221,30 @@ fn new_store(server: &Server, deadline: Instant) -> Result<Store<ServeState>, cr
         )
     });
     Ok(store)
+}
+
+/// The request with its URI made absolute (`http://HOST/path`), as 0.3's
+/// `request` carries scheme and authority; the authority comes from the
+/// `Host` header. A URI that cannot be made absolute is left as it was.
+fn with_absolute_uri<B>(mut req: hyper::Request<B>) -> hyper::Request<B> {
+    let mut parts = req.uri().clone().into_parts();
+    if parts.scheme.is_none() {
+        parts.scheme = Some(http::uri::Scheme::HTTP);
+    }
+    if parts.authority.is_none() {
+        parts.authority = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .and_then(|host| host.parse().ok());
+    }
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+    req
 }
 
 fn declared_length<B>(req: &hyper::Request<B>) -> Option<u64> {

@@ -78,6 +78,9 @@ pub struct RunRecord {
     /// The guest's network allow-list (`--allow-outbound` rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound: Vec<String>,
+    /// Where the guest may listen (`--allow-listen` rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<String>,
     /// How the guest is served, when it is an HTTP service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRecord>,
@@ -129,6 +132,12 @@ impl RunRecord {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            listen: spec
+                .network
+                .listen_rules()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             service: None,
         }
     }
@@ -150,12 +159,8 @@ impl RunRecord {
         spec.workdir = self.workdir.clone();
         spec.memory_limit = self.memory_limit;
         // A rule that no longer parses allows nothing.
-        spec.network = NetworkPolicy::new(
-            self.outbound
-                .iter()
-                .filter_map(|rule| rule.parse().ok())
-                .collect(),
-        );
+        let parsed = |rules: &[String]| rules.iter().filter_map(|rule| rule.parse().ok()).collect();
+        spec.network = NetworkPolicy::new(parsed(&self.outbound)).with_listen(parsed(&self.listen));
         spec
     }
 }
