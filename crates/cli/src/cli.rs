@@ -23,6 +23,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Build an image from a Dockerfile
     Build(BuildArgs),
+    /// Compile programs into the cache, so that their runs start warm
+    Compile(CompileArgs),
     /// Download an image from a registry
     Pull(PullArgs),
     /// Upload an image to a registry
@@ -251,6 +253,21 @@ pub struct PullArgs {
     pub reference: String,
 }
 
+/// `wharf compile`
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The compiler: cranelift (optimized, the default), winch (baseline)
+    /// or pulley (Wasmtime's interpreter, for hosts that forbid JIT)
+    #[arg(long, value_name = "COMPILER", value_parser = flags::parse_compiler)]
+    pub compiler: Option<wharf_engine::Compiler>,
+    /// Print nothing but errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// The programs (.wasm or .wat files)
+    #[arg(value_name = "PROGRAM", required = true)]
+    pub programs: Vec<PathBuf>,
+}
+
 /// `wharf push`
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -423,6 +440,13 @@ pub struct RunArgs {
     /// *://host:* (default: nothing)
     #[arg(long = "allow-outbound", value_name = "URL", value_parser = flags::parse_outbound)]
     pub allow_outbound: Vec<wharf_engine::OutboundRule>,
+
+    /// The compiler: cranelift (optimized), winch (baseline: compiles
+    /// fast, runs slower) or pulley (Wasmtime's interpreter, no JIT)
+    /// [default: cranelift, starting a large program that is not compiled
+    /// yet on winch while cranelift compiles it for the next run]
+    #[arg(long, value_name = "COMPILER", value_parser = flags::parse_compiler)]
+    pub compiler: Option<wharf_engine::Compiler>,
 
     /// Let the guest bind sockets and listen at this address (repeatable):
     /// tcp://127.0.0.1:8000-8100, udp://[::1]:5353, tcp://*:* (default:

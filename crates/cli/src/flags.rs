@@ -78,6 +78,11 @@ pub fn parse_outbound(text: &str) -> Result<wharf_engine::OutboundRule, String> 
         .map_err(|e: wharf_engine::RuleError| e.to_string())
 }
 
+pub fn parse_compiler(text: &str) -> Result<wharf_engine::Compiler, String> {
+    wharf_engine::Compiler::from_name(text)
+        .ok_or_else(|| format!("`{text}` is not a compiler: cranelift, winch or pulley"))
+}
+
 /// A listen rule: an outbound rule's syntax, for tcp or udp at an address
 /// (or `*`), never a name.
 pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {

@@ -33,6 +33,42 @@ pub struct HostConfig {
     /// requests (memories copy-on-write from the module's image), which
     /// makes instantiation per request cheap. `None`: allocate on demand.
     pub pool: Option<PoolSize>,
+    /// What turns programs into code. Default: [`Compiler::Cranelift`].
+    pub compiler: Compiler,
+}
+
+/// What turns a program into code the host runs. Each keeps its own cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compiler {
+    /// Cranelift, Wasmtime's optimizing compiler: the fastest code, and
+    /// every proposal. The default.
+    #[default]
+    Cranelift,
+    /// Winch, Wasmtime's baseline compiler: compiles several times faster,
+    /// runs slower; no GC, exceptions, tail calls or typed function
+    /// references (such programs fail to compile with it).
+    Winch,
+    /// Pulley, Wasmtime's interpreter: no machine code is made or mapped
+    /// executable, for hosts that forbid JIT; runs many times slower.
+    Pulley,
+}
+
+impl Compiler {
+    /// The name `--compiler` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Cranelift => "cranelift",
+            Compiler::Winch => "winch",
+            Compiler::Pulley => "pulley",
+        }
+    }
+
+    /// The compiler `name` names.
+    pub fn from_name(name: &str) -> Option<Compiler> {
+        [Compiler::Cranelift, Compiler::Winch, Compiler::Pulley]
+            .into_iter()
+            .find(|compiler| compiler.name() == name)
+    }
 }
 
 /// The size of a serving host's instance pool.
@@ -51,6 +87,7 @@ impl Default for HostConfig {
             interruptible: true,
             exit_after_run: false,
             pool: None,
+            compiler: Compiler::default(),
         }
     }
 }
@@ -82,6 +119,7 @@ pub struct Host {
     engine: wasmtime::Engine,
     interruptible: bool,
     exit_after_run: bool,
+    compiler: Compiler,
     cache: Option<CodeCache>,
     compilations: AtomicU64,
     memo: ProgramMemo,
@@ -105,10 +143,11 @@ impl Host {
     /// Builds the engine and opens the cache. A cache that cannot be opened
     /// safely is left out (with a warning); runs then compile every time.
     pub fn new(config: HostConfig) -> Result<Host, Error> {
-        let engine = wasmtime::Engine::new(&engine_config(config.interruptible, config.pool))
+        let engine = engine_config(config.interruptible, config.pool, config.compiler)
+            .and_then(|config| wasmtime::Engine::new(&config))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         let cache = config.cache_dir.and_then(|dir| {
-            CodeCache::open(&dir, &engine)
+            CodeCache::open(&dir, &engine, config.compiler.name())
                 .inspect_err(|error| {
                     tracing::warn!(dir = %dir.display(), %error, "compiled-code cache disabled");
                 })
@@ -118,6 +157,7 @@ impl Host {
             engine,
             interruptible: config.interruptible,
             exit_after_run: config.exit_after_run,
+            compiler: config.compiler,
             cache,
             compilations: AtomicU64::new(0),
             memo: ProgramMemo::default(),
@@ -164,6 +204,18 @@ impl Host {
             .map(|cache| cache.entry_path(&digest, kind))
             .filter(|entry| entry.is_file());
         Ok(Precompiled { shape, code })
+    }
+
+    /// Whether the program at `path` has compiled code ready: kept by this
+    /// host or in its cache. Reads the program only when its file was not
+    /// seen before.
+    pub fn is_warm(&self, path: &std::path::Path) -> bool {
+        crate::program::is_ready(self, path)
+    }
+
+    /// What this host compiles with.
+    pub fn compiler(&self) -> Compiler {
+        self.compiler
     }
 
     /// Whether the host has its compiled-code cache (it is left out when it
@@ -253,8 +305,23 @@ impl Host {
     }
 }
 
-fn engine_config(interruptible: bool, pool: Option<PoolSize>) -> wasmtime::Config {
+fn engine_config(
+    interruptible: bool,
+    pool: Option<PoolSize>,
+    compiler: Compiler,
+) -> wasmtime::Result<wasmtime::Config> {
     let mut config = wasmtime::Config::new();
+    match compiler {
+        Compiler::Cranelift => {
+            config.strategy(wasmtime::Strategy::Cranelift);
+        }
+        Compiler::Winch => {
+            config.strategy(wasmtime::Strategy::Winch);
+        }
+        Compiler::Pulley => {
+            config.target("pulley64")?;
+        }
+    }
     if let Some(pool) = pool {
         config.allocation_strategy(pooling(pool));
     }
@@ -265,7 +332,7 @@ fn engine_config(interruptible: bool, pool: Option<PoolSize>) -> wasmtime::Confi
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     // WASI 0.3: the component model's async ABI, streams and futures.
     config.wasm_component_model_async(true);
-    config
+    Ok(config)
 }
 
 /// A pool for `size.instances` requests at once. A component is several

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cache::{ArtifactKind, sha256_hex};
+use crate::cache::{ArtifactKind, FileIdentity, sha256_hex};
 use crate::error::{Error, boxed};
 use crate::host::Host;
 
@@ -20,28 +20,113 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
 }
 
 /// [`load`], and the program's key in the cache: its digest and kind.
+///
+/// A program file seen before (by this process, or recorded in the cache)
+/// is found by its identity, without reading it; see `cache` for why that
+/// is safe.
 pub(crate) fn load_keyed(
     host: &Host,
     path: &Path,
 ) -> Result<(Program, (String, ArtifactKind)), Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadProgram {
+    let read_error = |source| Error::ReadProgram {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if let Some(key) = known(host, &meta) {
+        if let Some(program) = ready(host, path, &key) {
+            return Ok((program, key));
+        }
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
     let bytes = to_binary(path, bytes)?;
     let kind = kind_of(&bytes).ok_or_else(|| Error::NotWasm {
         path: path.to_owned(),
     })?;
-    let digest = sha256_hex(&bytes);
-    if let Some(program) = host.memo().get(&digest) {
-        return Ok((program, (digest, kind)));
+    let key = (sha256_hex(&bytes), kind);
+    remember(host, &meta, &key);
+    if let Some(program) = ready(host, path, &key) {
+        return Ok((program, key));
     }
-    if let Some(program) = load_cached(host, &digest, kind) {
-        tracing::debug!(program = %path.display(), %digest, "compiled code loaded from cache");
-        host.memo().keep(&digest, &program);
-        return Ok((program, (digest, kind)));
+    let program = compile(host, path, &bytes, &key)?;
+    Ok((program, key))
+}
+
+/// Whether `path`'s program has code ready in `host` (see
+/// [`Host::is_warm`]).
+pub(crate) fn is_ready(host: &Host, path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let key = known(host, &meta).or_else(|| {
+        let bytes = to_binary(path, std::fs::read(path).ok()?).ok()?;
+        let key = (sha256_hex(&bytes), kind_of(&bytes)?);
+        remember(host, &meta, &key);
+        Some(key)
+    });
+    key.is_some_and(|(digest, kind)| {
+        host.memo().get(&digest).is_some()
+            || host
+                .cache()
+                .is_some_and(|cache| cache.entry_path(&digest, kind).is_file())
+    })
+}
+
+/// The digest and kind of the program file `meta` describes, when this
+/// process or the cache saw that very version of it.
+fn known(host: &Host, meta: &std::fs::Metadata) -> Option<(String, ArtifactKind)> {
+    let identity = FileIdentity::of(meta);
+    let seen = SEEN.lock().ok().and_then(|seen| {
+        seen.iter()
+            .find(|(id, _)| *id == identity)
+            .map(|(_, key)| key.clone())
+    });
+    seen.or_else(|| host.cache()?.known_program(meta))
+}
+
+/// Programs this process hashed, by file identity (settled files only, as
+/// in the cache's records): a run after a precompile (or a tier's check)
+/// does not hash the program again.
+static SEEN: std::sync::Mutex<Vec<(FileIdentity, (String, ArtifactKind))>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn remember(host: &Host, meta: &std::fs::Metadata, key: &(String, ArtifactKind)) {
+    let identity = FileIdentity::of(meta);
+    if !identity.is_settled() {
+        return;
     }
-    tracing::debug!(program = %path.display(), %digest, "compiling");
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.retain(|(id, _)| *id != identity);
+        seen.insert(0, (identity, key.clone()));
+        seen.truncate(8);
+    }
+    if let Some(cache) = host.cache() {
+        cache.remember_program(meta, &key.0, key.1);
+    }
+}
+
+/// The compiled program for `key` if this host keeps it or the cache has
+/// it.
+fn ready(host: &Host, path: &Path, (digest, kind): &(String, ArtifactKind)) -> Option<Program> {
+    if let Some(program) = host.memo().get(digest) {
+        return Some(program);
+    }
+    let program = load_cached(host, digest, *kind)?;
+    tracing::debug!(program = %path.display(), %digest, "compiled code loaded from cache");
+    host.memo().keep(digest, &program);
+    Some(program)
+}
+
+/// Compiles `bytes` and stores the code in the cache.
+fn compile(
+    host: &Host,
+    path: &Path,
+    bytes: &[u8],
+    (digest, kind): &(String, ArtifactKind),
+) -> Result<Program, Error> {
+    tracing::debug!(program = %path.display(), %digest, compiler = host.compiler().name(), "compiling");
     host.count_compilation();
     let invalid = |e| Error::Invalid {
         path: path.to_owned(),
@@ -49,13 +134,13 @@ pub(crate) fn load_keyed(
     };
     let (program, serialized) = match kind {
         ArtifactKind::Module => {
-            let module = wasmtime::Module::new(host.engine(), &bytes).map_err(invalid)?;
+            let module = wasmtime::Module::new(host.engine(), bytes).map_err(invalid)?;
             let serialized = module.serialize();
             (Program::Module(module), serialized)
         }
         ArtifactKind::Component => {
             let component =
-                wasmtime::component::Component::new(host.engine(), &bytes).map_err(invalid)?;
+                wasmtime::component::Component::new(host.engine(), bytes).map_err(invalid)?;
             let serialized = component.serialize();
             (Program::Component(component), serialized)
         }
@@ -63,15 +148,15 @@ pub(crate) fn load_keyed(
     if let Some(cache) = host.cache() {
         match serialized.map_err(boxed) {
             Ok(serialized) => {
-                if let Err(error) = cache.store(&digest, kind, &serialized) {
+                if let Err(error) = cache.store(digest, *kind, &serialized) {
                     tracing::warn!(%error, "cannot write compiled code to the cache");
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot serialize compiled code"),
         }
     }
-    host.memo().keep(&digest, &program);
-    Ok((program, (digest, kind)))
+    host.memo().keep(digest, &program);
+    Ok(program)
 }
 
 /// Binary programs pass through; text (a `.wat` file, or one that starts
@@ -115,18 +200,23 @@ fn kind_of(bytes: &[u8]) -> Option<ArtifactKind> {
 }
 
 fn load_cached(host: &Host, digest: &str, kind: ArtifactKind) -> Option<Program> {
-    let payload = host.cache()?.load(digest, kind)?;
-    // SAFETY: the payload is what this program serialized with an engine of
-    // the same compatibility hash (the cache directory is keyed by it); the
-    // cache checked that the file is ours, closed to others, and that its
-    // sha256 matches the digest written beside it.
+    let file = host.cache()?.load(digest, kind)?;
+    // Mapped through the open file's descriptor: the very file the cache
+    // checked, whatever its path names by now.
+    let mapped = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    // SAFETY: the file is what this program serialized with an engine of
+    // the same compatibility hash and compiler (the cache directory is
+    // keyed by them), sealed once complete; the cache checked that it is
+    // ours, closed to others, and that it is the sealed file (see `cache`).
+    // Entries are replaced by renames, never written in place, so the
+    // mapped file does not change under the code.
     let loaded = unsafe {
         match kind {
             ArtifactKind::Module => {
-                wasmtime::Module::deserialize(host.engine(), &payload).map(Program::Module)
+                wasmtime::Module::deserialize_file(host.engine(), &mapped).map(Program::Module)
             }
             ArtifactKind::Component => {
-                wasmtime::component::Component::deserialize(host.engine(), &payload)
+                wasmtime::component::Component::deserialize_file(host.engine(), &mapped)
                     .map(Program::Component)
             }
         }

@@ -47,6 +47,7 @@ pub fn command_host(cache: &Path) -> HostConfig {
         cache_dir: Some(cache.to_owned()),
         interruptible: false,
         exit_after_run: true,
+        compiler: wharf_engine::Compiler::default(),
         pool: None,
     }
 }
@@ -58,6 +59,7 @@ pub fn service_host(cache: &Path, memory_limit: u64) -> HostConfig {
         cache_dir: Some(cache.to_owned()),
         interruptible: true,
         exit_after_run: true,
+        compiler: wharf_engine::Compiler::default(),
         pool: Some(PoolSize {
             instances: u32::try_from(DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
             memory_limit,

@@ -33,6 +33,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
         // not an exit.
         interruptible: true,
         exit_after_run: false,
+        compiler: wharf_engine::Compiler::default(),
         pool: None,
     })
     .map_err(|e| crate::report::chain(&e))?;

@@ -124,7 +124,18 @@ impl Service {
         let workload = if spec.is_pod_sandbox() {
             Workload::Pause
         } else {
-            match self.guest_run(&spec, &rootfs, &request.id, &bundle) {
+            let prepared = self
+                .guest_run(&spec, &rootfs, &request.id, &bundle)
+                .and_then(|run| {
+                    // Compiled at Create, once per program (the host keeps
+                    // it for every container that runs it): Start is warm,
+                    // and a program that does not compile fails the Create.
+                    self.host
+                        .precompile(&run.program)
+                        .map_err(|e| crate::report::chain(&e))?;
+                    Ok(run)
+                });
+            match prepared {
                 Ok(mut run) => {
                     wire_stdio(&mut run, request);
                     Workload::Guest(Box::new(run))

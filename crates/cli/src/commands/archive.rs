@@ -94,5 +94,15 @@ pub fn load(args: LoadArgs) -> Outcome {
             None => println!("Loaded image ID: {}", image.manifest.digest),
         }
     }
+    drop(_hold);
+    for image in &loaded {
+        let label = image
+            .name
+            .as_ref()
+            .map_or_else(|| image.manifest.digest.to_string(), |name| name.familiar());
+        if let Ok(stored) = store.image(&label, &image.manifest) {
+            super::compile::ahead(&store, &stored, args.quiet);
+        }
+    }
     Ok(0)
 }

@@ -56,6 +56,13 @@ pub fn build(args: BuildArgs) -> Outcome {
             eprintln!("Named {}", name.familiar());
         }
     }
+    drop(_hold);
+    let label = names
+        .first()
+        .map_or_else(|| built.manifest.digest.to_string(), |name| name.familiar());
+    if let Ok(image) = store.image(&label, &built.manifest) {
+        super::compile::ahead(&store, &image, args.quiet);
+    }
     println!("{}", built.manifest.digest);
     Ok(0)
 }

@@ -79,6 +79,7 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -
         Vec::new()
     };
     let mut run = RunRecord::of(&spec);
+    run.compiler = args.compiler.map(|c| c.name().to_owned());
     if !listeners.is_empty() {
         run.service = Some(ServiceRecord {
             ports: listeners.iter().map(|(binding, _)| *binding).collect(),

@@ -2,6 +2,7 @@
 
 mod archive;
 mod build;
+mod compile;
 mod containers;
 mod detach;
 mod images;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Run(args) => return run::run(*args),
         Command::Build(args) => build::build(args),
+        Command::Compile(args) => compile::compile(args),
         Command::Pull(args) => transfer::pull(args),
         Command::Push(args) => transfer::push(args),
         Command::Images(args) => images::list(args),

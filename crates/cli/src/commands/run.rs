@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use wharf_engine::{Host, HostConfig, RunSpec, Stdin};
+use wharf_engine::{Compiler, RunSpec, Stdin};
 
 use super::run_image;
 use crate::cli::RunArgs;
-use crate::{exit, flags, paths, watchdog};
+use crate::{exit, flags, watchdog};
 
 pub fn run(args: RunArgs) -> i32 {
     let detached = if args.detach {
@@ -40,15 +40,14 @@ pub fn run(args: RunArgs) -> i32 {
     }
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
-    let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
-        interruptible: false,
-        exit_after_run: true,
-        pool: None,
-    }) {
+    let base = super::compile::command_config(Compiler::default());
+    let host = match super::compile::host_for(&spec.program, args.compiler, base) {
         Ok(host) => host,
         Err(error) => return report_error(&error),
     };
+    if let Err(error) = super::compile::with_progress(&host, &spec.program, false) {
+        return report_error(&error);
+    }
     if let Err(error) = watchdog::arm(args.timeout) {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;

@@ -75,11 +75,8 @@ fn from_files(store: &Store, image: &Image, args: &RunArgs) -> Result<RunSpec, i
         ));
     };
     let rootfs = store.rootfs(image).map_err(|e| report::fail(&e))?;
-    let workdir = config.working_dir.clone().filter(|w| w.starts_with('/'));
-    let cwd = workdir.as_deref().unwrap_or("/");
-    // The program is found as a container runtime finds it: symlinks in
-    // the image resolve inside the image.
-    let host_program = wharf_lifecycle::program_in_rootfs(&rootfs, program, cwd).map_err(|e| {
+    let workdir = workdir_of(image);
+    let host_program = locate(&rootfs, program, workdir.as_deref()).map_err(|e| {
         eprintln!("wharf: {e}");
         exit::NOT_FOUND
     })?;
@@ -115,4 +112,49 @@ fn from_module(
     spec.args = vec![name.familiar()];
     spec.args.extend(args.args.iter().cloned());
     Ok(spec)
+}
+
+/// The image's absolute working directory, if it names one.
+fn workdir_of(image: &Image) -> Option<String> {
+    image
+        .config
+        .config
+        .working_dir
+        .clone()
+        .filter(|w| w.starts_with('/'))
+}
+
+/// Where `program` is in the unpacked image, found as a container runtime
+/// finds it: symlinks in the image resolve inside the image.
+fn locate(
+    rootfs: &std::path::Path,
+    program: &str,
+    workdir: Option<&str>,
+) -> Result<std::path::PathBuf, wharf_lifecycle::LifecycleError> {
+    wharf_lifecycle::program_in_rootfs(rootfs, program, workdir.unwrap_or("/"))
+}
+
+/// The file of the program a plain `wharf run IMAGE` runs: the module of
+/// an artifact, or the image's Entrypoint (else Cmd) in its files. `None`
+/// when the image names none.
+pub fn default_program(store: &Store, image: &Image) -> Result<Option<std::path::PathBuf>, String> {
+    if !matches!(image.shape, Shape::Docker) {
+        return Ok(image
+            .module_layer()
+            .map(|layer| store.blobs().path(&layer.digest)));
+    }
+    let config = &image.config.config;
+    let program = config
+        .entrypoint
+        .iter()
+        .flatten()
+        .chain(config.cmd.iter().flatten())
+        .next();
+    let Some(program) = program else {
+        return Ok(None);
+    };
+    let rootfs = store.rootfs(image).map_err(|e| report::chain(&e))?;
+    locate(&rootfs, program, workdir_of(image).as_deref())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }

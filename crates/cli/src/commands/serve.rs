@@ -21,6 +21,7 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
         // Request timeouts interrupt guest code through the epoch.
         interruptible: true,
         exit_after_run: true,
+        compiler: args.compiler.unwrap_or_default(),
         pool: Some(PoolSize {
             instances: u32::try_from(args.max_concurrency).unwrap_or(u32::MAX),
             memory_limit: spec.memory_limit,

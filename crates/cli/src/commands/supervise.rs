@@ -72,7 +72,14 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    let host = match new_host(serving.as_ref(), container.record.run.memory_limit) {
+    let compiler = container
+        .record
+        .run
+        .compiler
+        .as_deref()
+        .and_then(wharf_engine::Compiler::from_name)
+        .unwrap_or_default();
+    let host = match new_host(serving.as_ref(), container.record.run.memory_limit, compiler) {
         Ok(host) => host,
         Err(error) => {
             tell(&report::chain(&error));
@@ -293,11 +300,16 @@ fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
 
 /// The host: a service's is interruptible (request timeouts) and pools its
 /// instances; a command's stops by this process exiting.
-fn new_host(serving: Option<&Serving>, memory_limit: u64) -> Result<Host, wharf_engine::Error> {
+fn new_host(
+    serving: Option<&Serving>,
+    memory_limit: u64,
+    compiler: wharf_engine::Compiler,
+) -> Result<Host, wharf_engine::Error> {
     Host::new(HostConfig {
         cache_dir: Some(paths::wharf_root().join("cache")),
         interruptible: serving.is_some(),
         exit_after_run: false,
+        compiler,
         pool: serving.map(|serving| PoolSize {
             instances: u32::try_from(serving.record.max_concurrency).unwrap_or(u32::MAX),
             memory_limit,

@@ -24,6 +24,7 @@ pub fn pull(args: PullArgs) -> Outcome {
     if !args.quiet {
         eprintln!("Digest: {}", image.top.digest);
     }
+    super::compile::ahead(&store, &image, args.quiet);
     println!("{}", reference.familiar());
     Ok(0)
 }

@@ -78,6 +78,9 @@ pub struct RunRecord {
     /// The guest's network allow-list (`--allow-outbound` rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound: Vec<String>,
+    /// The compiler asked for (`--compiler`), by name; none: Cranelift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<String>,
     /// Where the guest may listen (`--allow-listen` rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listen: Vec<String>,
@@ -138,6 +141,7 @@ impl RunRecord {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            compiler: None,
             service: None,
         }
     }
