@@ -465,6 +465,12 @@ pub struct RunArgs {
           value_parser = flags::parse_concurrency)]
     pub max_concurrency: usize,
 
+    /// Give every request a fresh instance of a WASI 0.3 handler (by
+    /// default an instance takes up to 128 requests, 16 at once; 0.2
+    /// handlers always get a fresh one)
+    #[arg(long = "isolate-requests")]
+    pub isolate_requests: bool,
+
     /// Override the image's entrypoint (the program, a path in the image)
     #[arg(long, value_name = "PROGRAM")]
     pub entrypoint: Option<String>,

@@ -156,6 +156,20 @@ impl CodeCache {
         self.dir.join(format!("{digest}.{}", kind.extension()))
     }
 
+    /// The seal of an entry and the identity record of the program file
+    /// `meta` describes (whether or not they exist).
+    pub(crate) fn records_of(
+        &self,
+        digest: &str,
+        kind: ArtifactKind,
+        meta: &fs::Metadata,
+    ) -> [PathBuf; 2] {
+        [
+            self.seal_path(digest, kind),
+            self.record_path(FileIdentity::of(meta)),
+        ]
+    }
+
     fn seal_path(&self, digest: &str, kind: ArtifactKind) -> PathBuf {
         self.dir.join(format!("{digest}.{}.seal", kind.extension()))
     }
@@ -191,7 +205,11 @@ impl CodeCache {
         if identity == sealed {
             return Some(file);
         }
-        match hash_file(&file) {
+        let hashed = hash_file(&file).and_then(|digest| {
+            io::Seek::rewind(&mut &file)?;
+            Ok(digest)
+        });
+        match hashed {
             Ok(actual) if actual == sealed_digest => {
                 tracing::debug!(path = %path.display(), "cache entry moved or touched: sealed again");
                 let _ = self.write_seal(digest, kind, &actual, identity);

@@ -54,7 +54,9 @@ fn an_entry_with_the_same_bytes_but_a_new_identity_is_hashed_and_sealed_again() 
     let copy = path.with_extension("copy");
     fs::copy(&path, &copy).expect("copy");
     fs::rename(&copy, &path).expect("replace");
-    let file = cache.load(DIGEST, ArtifactKind::Module).expect("still loads");
+    let file = cache
+        .load(DIGEST, ArtifactKind::Module)
+        .expect("still loads");
     assert_eq!(read(file), b"payload");
     let after = fs::read_to_string(&seal).expect("seal");
     assert_ne!(before, after, "sealed again with the new identity");
@@ -82,7 +84,9 @@ fn an_entry_without_a_seal_is_refused() {
 #[test]
 fn a_foreign_writable_entry_is_refused() {
     let (_root, cache) = cache();
-    cache.store(DIGEST, ArtifactKind::Module, b"x").expect("store");
+    cache
+        .store(DIGEST, ArtifactKind::Module, b"x")
+        .expect("store");
     let path = cache.entry_path(DIGEST, ArtifactKind::Module);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).expect("chmod");
     assert!(cache.load(DIGEST, ArtifactKind::Module).is_none());
@@ -91,7 +95,9 @@ fn a_foreign_writable_entry_is_refused() {
 #[test]
 fn a_symlinked_entry_is_refused() {
     let (_root, cache) = cache();
-    cache.store(DIGEST, ArtifactKind::Module, b"x").expect("store");
+    cache
+        .store(DIGEST, ArtifactKind::Module, b"x")
+        .expect("store");
     let other = DIGEST.replace("ab", "cd");
     std::os::unix::fs::symlink(
         cache.entry_path(DIGEST, ArtifactKind::Module),
@@ -108,7 +114,11 @@ fn a_program_file_is_known_by_identity_only_once_settled_and_until_changed() {
     fs::write(&program, b"\0asm\x01\0\0\0").expect("write");
     let meta = fs::metadata(&program).expect("stat");
     cache.remember_program(&meta, DIGEST, ArtifactKind::Module);
-    assert_eq!(cache.known_program(&meta), None, "just written: not settled");
+    assert_eq!(
+        cache.known_program(&meta),
+        None,
+        "just written: not settled"
+    );
 
     let later = SystemTime::now() + Duration::from_secs(3);
     cache.remember_program_at(&meta, DIGEST, ArtifactKind::Module, later);

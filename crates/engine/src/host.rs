@@ -111,6 +111,12 @@ pub struct Precompiled {
     /// cache directory, is where a host with the same configuration and a
     /// cache elsewhere looks for it.
     pub code: Option<PathBuf>,
+    /// The small files a copy of the cache needs beside the code, under
+    /// the same cache directory: the code's seal, and the program file's
+    /// identity record when one was written. A copy made with them (and
+    /// the code bound, not copied: its identity is sealed) loads without
+    /// hashing the code or the program.
+    pub records: Vec<PathBuf>,
 }
 
 /// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
@@ -203,7 +209,19 @@ impl Host {
             .as_ref()
             .map(|cache| cache.entry_path(&digest, kind))
             .filter(|entry| entry.is_file());
-        Ok(Precompiled { shape, code })
+        let records = match (&self.cache, std::fs::metadata(path)) {
+            (Some(cache), Ok(meta)) if code.is_some() => cache
+                .records_of(&digest, kind, &meta)
+                .into_iter()
+                .filter(|record| record.is_file())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Precompiled {
+            shape,
+            code,
+            records,
+        })
     }
 
     /// Whether the program at `path` has compiled code ready: kept by this

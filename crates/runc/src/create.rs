@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use wharf_engine::{Host, ProgramShape, Volume};
+use wharf_engine::{Host, Precompiled, ProgramShape, Volume};
 use wharf_lifecycle::OciSpec;
 
 use crate::engine::{
@@ -69,8 +69,9 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<(), String> {
         .and_then(|()| cache.canonicalize())
         .map_err(|e| format!("cannot make the cache {}: {e}", cache.display()))?;
     let memory = spec.memory_limit().map(guest_memory);
-    let (shape, code) = compile(&run.program, &cache, memory.unwrap_or(run.memory_limit))?;
-    let own_cache = own_cache(bundle, &cache, code.as_deref())?;
+    let compiled = compile(&run.program, &cache, memory.unwrap_or(run.memory_limit))?;
+    let shape = compiled.shape;
+    let own_cache = own_cache(bundle, &cache, &compiled)?;
 
     let mut init = vec![IN_CONTAINER_ENGINE.to_owned(), INIT_COMMAND.to_owned()];
     if let Some(memory) = memory {
@@ -158,37 +159,34 @@ fn rootfs_of(spec: &OciSpec, bundle: &Path) -> PathBuf {
     bundle.join(spec.root_path())
 }
 
-/// Compiles the program for the engine configuration it will run on;
-/// its shape, and the cache file of its code when there is one.
-fn compile(
-    program: &Path,
-    cache: &Path,
-    memory: u64,
-) -> Result<(ProgramShape, Option<PathBuf>), String> {
+/// Compiles the program for the engine configuration it will run on:
+/// its shape, and the cache files of its code.
+fn compile(program: &Path, cache: &Path, memory: u64) -> Result<Precompiled, String> {
     let failed = |e: wharf_engine::Error| wharf_lifecycle::report::chain(&e);
     let compiled = Host::new(command_host(cache))
         .and_then(|host| host.precompile(program))
         .map_err(failed)?;
     if compiled.shape == ProgramShape::HttpHandler {
-        let served = Host::new(service_host(cache, memory))
+        return Host::new(service_host(cache, memory))
             .and_then(|host| host.precompile(program))
-            .map_err(failed)?;
-        return Ok((served.shape, served.code));
+            .map_err(failed);
     }
-    Ok((compiled.shape, compiled.code))
+    Ok(compiled)
 }
 
 /// The cache a container sees: a directory of the bundle's own, private
 /// to root, that holds only its program's entry (bound over an empty file
-/// at the same place), so that no container reads another's code.
+/// at the same place) and copies of the entry's seal and the program's
+/// identity record, so that no container reads another's code and the
+/// guest starts without hashing either.
 struct OwnCache {
     dir: PathBuf,
     /// The shared entry, and its path under the cache directory.
     entry: Option<(PathBuf, String)>,
 }
 
-fn own_cache(bundle: &Path, cache: &Path, code: Option<&Path>) -> Result<OwnCache, String> {
-    use std::os::unix::fs::DirBuilderExt as _;
+fn own_cache(bundle: &Path, cache: &Path, compiled: &Precompiled) -> Result<OwnCache, String> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
     let dir = bundle.join("wharf-cache");
     let made = |e: std::io::Error| format!("cannot make {}: {e}", dir.display());
     std::fs::DirBuilder::new()
@@ -196,23 +194,44 @@ fn own_cache(bundle: &Path, cache: &Path, code: Option<&Path>) -> Result<OwnCach
         .create(&dir)
         .map_err(made)?;
     let dir = dir.canonicalize().map_err(made)?;
-    let entry = code.and_then(|code| {
-        let at = code.strip_prefix(cache).ok()?.to_str()?.to_owned();
-        Some((code.to_owned(), at))
-    });
-    if let Some((_, at)) = &entry {
-        let placeholder = dir.join(at);
-        if let Some(parent) = placeholder.parent() {
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .recursive(true)
-                .create(parent)
-                .map_err(made)?;
-        }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&placeholder)
+    let under_cache = |file: &Path| Some(file.strip_prefix(cache).ok()?.to_str()?.to_owned());
+    let entry = compiled
+        .code
+        .as_deref()
+        .and_then(|code| Some((code.to_owned(), under_cache(code)?)));
+    let Some((_, at)) = &entry else {
+        return Ok(OwnCache { dir, entry });
+    };
+    let private_parent = |file: &Path| match file.parent() {
+        Some(parent) => std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(parent),
+        None => Ok(()),
+    };
+    let placeholder = dir.join(at);
+    private_parent(&placeholder).map_err(made)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&placeholder)
+        .map_err(made)?;
+    for record in &compiled.records {
+        let Some(at) = under_cache(record) else {
+            continue;
+        };
+        let copy = dir.join(at);
+        private_parent(&copy)
+            .and_then(|()| std::fs::read(record))
+            .and_then(|bytes| {
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&copy)?;
+                std::io::Write::write_all(&mut file, &bytes)
+            })
             .map_err(made)?;
     }
     Ok(OwnCache { dir, entry })

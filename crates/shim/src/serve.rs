@@ -33,7 +33,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
         // not an exit.
         interruptible: true,
         exit_after_run: false,
-        compiler: wharf_engine::Compiler::default(),
+        compiler: compiler()?,
         pool: None,
     })
     .map_err(|e| crate::report::chain(&e))?;
@@ -80,6 +80,18 @@ fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String>
 }
 
 /// Compiled code, shared by every container on the node:
+/// The compiler every container of this daemon uses: `$WHARF_COMPILER`
+/// (cranelift, winch or pulley; set it in containerd's environment), else
+/// Cranelift.
+fn compiler() -> Result<wharf_engine::Compiler, String> {
+    match std::env::var("WHARF_COMPILER") {
+        Ok(name) => wharf_engine::Compiler::from_name(&name).ok_or_else(|| {
+            format!("WHARF_COMPILER `{name}` is not a compiler: cranelift, winch or pulley")
+        }),
+        Err(_) => Ok(wharf_engine::Compiler::default()),
+    }
+}
+
 /// `$WHARF_ROOT/cache`, else `/var/lib/wharf/cache`.
 fn cache_dir() -> std::path::PathBuf {
     let root = std::env::var_os("WHARF_ROOT")

@@ -127,9 +127,10 @@ pub fn with_progress(
 }
 
 fn compiling_line(program: &Path) -> String {
-    let name = program
-        .file_name()
-        .map_or_else(|| program.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = program.file_name().map_or_else(
+        || program.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let size = std::fs::metadata(program).map_or(0, |m| m.len());
     format!("Compiling {name} ({:.0} MB)…", size as f64 / 1e6)
 }

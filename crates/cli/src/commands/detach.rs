@@ -85,6 +85,7 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -
             ports: listeners.iter().map(|(binding, _)| *binding).collect(),
             request_timeout_ms: u64::try_from(args.request_timeout.as_millis()).unwrap_or(u64::MAX),
             max_concurrency: args.max_concurrency,
+            isolate_requests: args.isolate_requests,
         });
     }
     let store =

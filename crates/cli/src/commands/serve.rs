@@ -52,6 +52,9 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     let mut options = ServeOptions::new(listeners.into_iter().map(|(_, l)| l).collect());
     options.request_timeout = args.request_timeout;
     options.max_concurrency = args.max_concurrency;
+    if args.isolate_requests {
+        options.reuse = wharf_engine::InstanceReuse::isolated();
+    }
     let served = service.serve(options, &ServeStats::default(), &stop);
     std::mem::forget(host);
     match served {

@@ -79,7 +79,11 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
         .as_deref()
         .and_then(wharf_engine::Compiler::from_name)
         .unwrap_or_default();
-    let host = match new_host(serving.as_ref(), container.record.run.memory_limit, compiler) {
+    let host = match new_host(
+        serving.as_ref(),
+        container.record.run.memory_limit,
+        compiler,
+    ) {
         Ok(host) => host,
         Err(error) => {
             tell(&report::chain(&error));
@@ -421,6 +425,9 @@ fn serve_once(
     let mut options = ServeOptions::new(listeners);
     options.request_timeout = Duration::from_millis(serving.record.request_timeout_ms);
     options.max_concurrency = serving.record.max_concurrency;
+    if serving.record.isolate_requests {
+        options.reuse = wharf_engine::InstanceReuse::isolated();
+    }
     for port in &serving.record.ports {
         eprintln!("Serving HTTP on http://{}/", port.host_addr());
     }

@@ -378,3 +378,28 @@ fn services_of_all_three_image_shapes_are_served() {
     let served = crate::server::Served::start_in(root.path(), &["-p", "127.0.0.1:0:8080", &name]);
     assert_eq!(crate::server::get(&served, "/").body, "hello");
 }
+
+#[test]
+fn a_pull_compiles_the_image_program_so_its_first_run_is_warm() {
+    let registry = TestRegistry::start();
+    let name = format!("{}/warm/app:1", registry.address());
+    let builder = temp();
+    build(builder.path(), &name, context(APP_DOCKERFILE).path());
+    assert_code(&wharf(builder.path(), &["push", &name]), 0);
+    let user = temp();
+    assert_code(&wharf(user.path(), &["pull", &name]), 0);
+    let first = common::wharf(user.path())
+        .env("WHARF_LOG", "debug")
+        .args(["run", &name, "warm"])
+        .output()
+        .expect("spawn");
+    assert_code(&first, 0);
+    assert!(
+        stdout(&first).contains("arg 1=warm\n"),
+        "{}",
+        stdout(&first)
+    );
+    let log = stderr(&first);
+    assert!(log.contains("loaded from cache"), "{log}");
+    assert!(!log.contains("compiling"), "{log}");
+}

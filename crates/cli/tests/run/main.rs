@@ -3,7 +3,9 @@
 mod basics;
 mod cache;
 mod common;
+mod compilers;
 mod invalid;
 mod limits;
 mod proposals;
 mod sandbox;
+mod wasi_p3;

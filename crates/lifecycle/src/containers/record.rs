@@ -98,6 +98,10 @@ pub struct ServiceRecord {
     pub request_timeout_ms: u64,
     /// `--max-concurrency`.
     pub max_concurrency: usize,
+    /// Whether every request gets a fresh instance (`--isolate-requests`;
+    /// 0.2 handlers always do).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub isolate_requests: bool,
 }
 
 /// One volume of a [`RunRecord`].
