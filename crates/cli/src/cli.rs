@@ -449,7 +449,7 @@ pub struct RunArgs {
     pub compiler: Option<wharf_engine::Compiler>,
 
     /// Let the guest bind sockets and listen at this address (repeatable):
-    /// tcp://127.0.0.1:8000-8100, udp://[::1]:5353, tcp://*:* (default:
+    /// tcp://127.0.0.1:8000-8100, udp://127.0.0.1:5353, tcp://*:* (default:
     /// nowhere; a service's published ports are wharf's, not the guest's)
     #[arg(long = "allow-listen", value_name = "URL", value_parser = flags::parse_listen)]
     pub allow_listen: Vec<wharf_engine::OutboundRule>,

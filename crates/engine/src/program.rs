@@ -34,10 +34,10 @@ pub(crate) fn load_keyed(
     };
     let mut file = std::fs::File::open(path).map_err(read_error)?;
     let meta = file.metadata().map_err(read_error)?;
-    if let Some(key) = known(host, &meta) {
-        if let Some(program) = ready(host, path, &key) {
-            return Ok((program, key));
-        }
+    if let Some(key) = known(host, &meta)
+        && let Some(program) = ready(host, path, &key)
+    {
+        return Ok((program, key));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
@@ -204,12 +204,12 @@ fn load_cached(host: &Host, digest: &str, kind: ArtifactKind) -> Option<Program>
     // Mapped through the open file's descriptor: the very file the cache
     // checked, whatever its path names by now.
     let mapped = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
-    // SAFETY: the file is what this program serialized with an engine of
-    // the same compatibility hash and compiler (the cache directory is
-    // keyed by them), sealed once complete; the cache checked that it is
-    // ours, closed to others, and that it is the sealed file (see `cache`).
-    // Entries are replaced by renames, never written in place, so the
-    // mapped file does not change under the code.
+    // SAFETY (both loads): the file is what this program serialized with
+    // an engine of the same compatibility hash and compiler (the cache
+    // directory is keyed by them), sealed once complete; the cache checked
+    // that it is ours, closed to others, and that it is the sealed file
+    // (see `cache`). Entries are replaced by renames, never written in
+    // place, so a mapped file does not change under the code.
     let loaded = unsafe {
         match kind {
             ArtifactKind::Module => {
@@ -221,6 +221,24 @@ fn load_cached(host: &Host, digest: &str, kind: ArtifactKind) -> Option<Program>
             }
         }
     };
+    // A cache on a `noexec` mount (wharf-runc's, inside a container) cannot
+    // be mapped executable: read the code into memory instead.
+    let loaded = loaded.or_else(|mapping| {
+        tracing::debug!(%mapping, "cache entry not mapped: reading it");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+        unsafe {
+            match kind {
+                ArtifactKind::Module => {
+                    wasmtime::Module::deserialize(host.engine(), &bytes).map(Program::Module)
+                }
+                ArtifactKind::Component => {
+                    wasmtime::component::Component::deserialize(host.engine(), &bytes)
+                        .map(Program::Component)
+                }
+            }
+        }
+    });
     loaded
         .inspect_err(|error| tracing::warn!(%error, "cache entry rejected by Wasmtime"))
         .ok()
