@@ -51,6 +51,9 @@ pub(crate) fn load_keyed(
         return Ok((program, key));
     }
     let program = compile(host, path, &bytes, &key)?;
+    // A long compile may have let a fresh file settle: record it now, so
+    // the next run (the first after a pull, say) need not hash it.
+    remember(host, &meta, &key);
     Ok((program, key))
 }
 
