@@ -79,27 +79,12 @@ pub fn parse_outbound(text: &str) -> Result<wharf_engine::OutboundRule, String> 
 }
 
 pub fn parse_compiler(text: &str) -> Result<wharf_engine::Compiler, String> {
-    wharf_engine::Compiler::from_name(text)
-        .ok_or_else(|| format!("`{text}` is not a compiler: cranelift, winch or pulley"))
+    text.parse()
+        .map_err(|e: wharf_engine::UnknownCompiler| e.to_string())
 }
 
-/// A listen rule: an outbound rule's syntax, for tcp or udp at an address
-/// (or `*`), never a name.
 pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {
-    let rule = parse_outbound(text)?;
-    let (scheme, rest) = text.split_once("://").unwrap_or_default();
-    let host = rest.rsplit_once(':').map_or(rest, |(host, _)| host);
-    let address = host == "*"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok();
-    if !matches!(scheme, "tcp" | "udp") || !address {
-        return Err(format!(
-            "invalid listen rule `{text}`: expected tcp://ADDRESS:PORT or udp://ADDRESS:PORT (an address or *, not a name)"
-        ));
-    }
-    Ok(rule)
+    wharf_engine::OutboundRule::listen(text).map_err(|e| e.to_string())
 }
 
 pub fn parse_volume(text: &str) -> Result<Volume, String> {

@@ -26,7 +26,9 @@ pub struct HostConfig {
     pub interruptible: bool,
     /// Whether the process ends right after its run, so that tearing the
     /// guest down (unmapping its memory and code) is left to the kernel's
-    /// exit, which does it at once and for free. Default: off.
+    /// exit, which does it at once and for free; such a process also reads
+    /// (and hashes) each program file once, however often it looks the
+    /// program up. Default: off.
     pub exit_after_run: bool,
     /// Instances to keep ready slots for, when the host serves HTTP: the
     /// engine then allocates from a pool sized for this many concurrent
@@ -62,12 +64,21 @@ impl Compiler {
             Compiler::Pulley => "pulley",
         }
     }
+}
 
-    /// The compiler `name` names.
-    pub fn from_name(name: &str) -> Option<Compiler> {
+/// A name that is not a compiler's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a compiler: cranelift, winch or pulley")]
+pub struct UnknownCompiler(String);
+
+impl std::str::FromStr for Compiler {
+    type Err = UnknownCompiler;
+
+    fn from_str(name: &str) -> Result<Compiler, UnknownCompiler> {
         [Compiler::Cranelift, Compiler::Winch, Compiler::Pulley]
             .into_iter()
             .find(|compiler| compiler.name() == name)
+            .ok_or_else(|| UnknownCompiler(name.to_owned()))
     }
 }
 
@@ -388,6 +399,18 @@ mod tests {
         (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
         (memory (export "memory") 1)
         (func (export "_start") (call $exit (i32.const 7))))"#;
+
+    #[test]
+    fn compilers_are_named_as_the_flag_takes_them() {
+        for compiler in [Compiler::Cranelift, Compiler::Winch, Compiler::Pulley] {
+            assert_eq!(compiler.name().parse(), Ok(compiler));
+        }
+        let error = "v8".parse::<Compiler>().expect_err("no such compiler");
+        assert_eq!(
+            error.to_string(),
+            "`v8` is not a compiler: cranelift, winch or pulley"
+        );
+    }
 
     #[test]
     fn runs_a_spec_and_reuses_compiled_code_across_hosts() {

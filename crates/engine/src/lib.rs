@@ -27,7 +27,7 @@ mod stdio;
 mod stop;
 
 pub use error::Error;
-pub use host::{Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape};
+pub use host::{Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
 pub use serve::{DEFAULT_MAX_CONCURRENCY, InstanceReuse, ServeOptions, ServeStats, Service};

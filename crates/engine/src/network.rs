@@ -74,7 +74,8 @@ impl NetworkPolicy {
     /// This policy, also letting the guest bind sockets (and listen on TCP
     /// ones) at the addresses `rules` name: `tcp://127.0.0.1:*`,
     /// `udp://[::1]:5353`. A host of `*` also allows the unspecified
-    /// address (`0.0.0.0`, `::`); names are not allowed, only addresses.
+    /// address (`0.0.0.0`, `::`). Rules come from [`OutboundRule::listen`],
+    /// which takes addresses only, never names.
     pub fn with_listen(mut self, rules: Vec<OutboundRule>) -> Self {
         self.listen = rules;
         self
@@ -174,6 +175,23 @@ impl NetworkPolicy {
 }
 
 impl OutboundRule {
+    /// A rule for where a guest may listen: the outbound syntax, for `tcp`
+    /// or `udp` at an address or `*` (a name cannot be bound).
+    pub fn listen(text: &str) -> Result<OutboundRule, RuleError> {
+        let rule: OutboundRule = text.parse()?;
+        let fail = |reason| RuleError {
+            rule: text.to_owned(),
+            reason,
+        };
+        if !matches!(rule.scheme.as_deref(), Some("tcp" | "udp")) {
+            return Err(fail("a listen rule's scheme is tcp or udp"));
+        }
+        if !matches!(rule.host, HostPattern::Any | HostPattern::Ip(_)) {
+            return Err(fail("a listen rule names an address or *, not a host name"));
+        }
+        Ok(rule)
+    }
+
     fn scheme_matches(&self, scheme: &str) -> bool {
         self.scheme.as_deref().is_none_or(|s| s == scheme)
     }
@@ -401,6 +419,52 @@ mod tests {
             5432
         ));
         assert!(p.allows_scheme("tcp") && !p.allows_scheme("udp"));
+    }
+
+    #[test]
+    fn listen_rules_name_tcp_or_udp_at_an_address() {
+        for rule in ["tcp://127.0.0.1:8000-8100", "udp://[::1]:5353", "tcp://*:*"] {
+            assert_eq!(OutboundRule::listen(rule).expect(rule).to_string(), rule);
+        }
+        for (rule, reason) in [
+            ("http://127.0.0.1:80", "scheme is tcp or udp"),
+            ("*://127.0.0.1:80", "scheme is tcp or udp"),
+            ("tcp://localhost:80", "not a host name"),
+            ("tcp://*.example.com:80", "not a host name"),
+            ("tcp://127.0.0.1", "needs a port"),
+        ] {
+            let error = OutboundRule::listen(rule).expect_err(rule).to_string();
+            assert!(error.contains(reason), "{rule}: {error}");
+        }
+    }
+
+    #[test]
+    fn binds_are_allowed_only_where_a_listen_rule_says() {
+        let addr = |text: &str| text.parse::<SocketAddr>().expect(text);
+        let outbound = policy(&["tcp://127.0.0.1:5432"]);
+        // A connect's implicit bind, and nothing else.
+        assert!(outbound.allows_bind("tcp", addr("0.0.0.0:0")));
+        assert!(!outbound.allows_bind("tcp", addr("127.0.0.1:8080")));
+        assert!(!outbound.allows_bind("udp", addr("0.0.0.0:0")));
+        assert!(!outbound.allows_listen("tcp", addr("0.0.0.0:0")));
+        let listen = |rules: &[&str]| {
+            NetworkPolicy::default().with_listen(
+                rules
+                    .iter()
+                    .map(|r| OutboundRule::listen(r).expect(r))
+                    .collect(),
+            )
+        };
+        let loopback = listen(&["tcp://127.0.0.1:8000-8100"]);
+        assert!(loopback.allows_listen("tcp", addr("127.0.0.1:8080")));
+        assert!(!loopback.allows_listen("tcp", addr("127.0.0.1:8101")));
+        assert!(!loopback.allows_listen("tcp", addr("0.0.0.0:8080")));
+        assert!(!loopback.allows_listen("udp", addr("127.0.0.1:8080")));
+        assert!(loopback.listens("tcp") && !loopback.listens("udp"));
+        let anywhere = listen(&["udp://*:*"]);
+        assert!(anywhere.allows_bind("udp", addr("0.0.0.0:5353")));
+        assert!(anywhere.allows_bind("udp", addr("[::1]:5353")));
+        assert!(!anywhere.allows_bind("tcp", addr("[::1]:5353")));
     }
 
     #[test]

@@ -19,25 +19,69 @@ pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
     load_keyed(host, path).map(|(program, _)| program)
 }
 
-/// [`load`], and the program's key in the cache: its digest and kind.
-///
-/// A program file seen before (by this process, or recorded in the cache)
-/// is found by its identity, without reading it; see `cache` for why that
-/// is safe.
-pub(crate) fn load_keyed(
-    host: &Host,
-    path: &Path,
-) -> Result<(Program, (String, ArtifactKind)), Error> {
+/// A program's key in the cache: the sha256 of its binary, and its kind.
+pub(crate) type Key = (String, ArtifactKind);
+
+/// [`load`], and the program's key in the cache.
+pub(crate) fn load_keyed(host: &Host, path: &Path) -> Result<(Program, Key), Error> {
+    let identified = identify(host, path)?;
+    let key = identified.key;
+    if let Some(program) = ready(host, path, &key) {
+        return Ok((program, key));
+    }
+    let bytes = match identified.binary {
+        Some(bytes) => bytes,
+        // Known by identity, but its code is gone: read it after all.
+        None => read_binary(path)?,
+    };
+    let program = compile(host, path, &bytes, &key)?;
+    if !identified.recorded {
+        // A long compile may have let a fresh file settle: record it now,
+        // so the next run (the first after a pull, say) need not hash it.
+        remember(host, &identified.meta, &key);
+    }
+    Ok((program, key))
+}
+
+/// Whether `path`'s program has code ready in `host` (see
+/// [`Host::is_warm`]).
+pub(crate) fn is_ready(host: &Host, path: &Path) -> bool {
+    identify(host, path).is_ok_and(|identified| {
+        let (digest, kind) = &identified.key;
+        host.memo().get(digest).is_some()
+            || host
+                .cache()
+                .is_some_and(|cache| cache.entry_path(digest, *kind).is_file())
+    })
+}
+
+/// A program file, identified.
+struct Identified {
+    key: Key,
+    meta: std::fs::Metadata,
+    /// The binary, when it had to be read to be identified.
+    binary: Option<Vec<u8>>,
+    /// Whether its identity is recorded (in this process or the cache).
+    recorded: bool,
+}
+
+/// The key of the program at `path`: by its file's identity when this
+/// process or the cache saw that very version of it (without reading it;
+/// see `cache` for why that is safe), else by reading and hashing it.
+fn identify(host: &Host, path: &Path) -> Result<Identified, Error> {
     let read_error = |source| Error::ReadProgram {
         path: path.to_owned(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(read_error)?;
     let meta = file.metadata().map_err(read_error)?;
-    if let Some(key) = known(host, &meta)
-        && let Some(program) = ready(host, path, &key)
-    {
-        return Ok((program, key));
+    if let Some(key) = known(host, &meta) {
+        return Ok(Identified {
+            key,
+            meta,
+            binary: None,
+            recorded: true,
+        });
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     std::io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
@@ -46,73 +90,78 @@ pub(crate) fn load_keyed(
         path: path.to_owned(),
     })?;
     let key = (sha256_hex(&bytes), kind);
-    remember(host, &meta, &key);
-    if let Some(program) = ready(host, path, &key) {
-        return Ok((program, key));
-    }
-    let program = compile(host, path, &bytes, &key)?;
-    // A long compile may have let a fresh file settle: record it now, so
-    // the next run (the first after a pull, say) need not hash it.
-    remember(host, &meta, &key);
-    Ok((program, key))
-}
-
-/// Whether `path`'s program has code ready in `host` (see
-/// [`Host::is_warm`]).
-pub(crate) fn is_ready(host: &Host, path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    let key = known(host, &meta).or_else(|| {
-        let bytes = to_binary(path, std::fs::read(path).ok()?).ok()?;
-        let key = (sha256_hex(&bytes), kind_of(&bytes)?);
-        remember(host, &meta, &key);
-        Some(key)
-    });
-    key.is_some_and(|(digest, kind)| {
-        host.memo().get(&digest).is_some()
-            || host
-                .cache()
-                .is_some_and(|cache| cache.entry_path(&digest, kind).is_file())
+    let recorded = remember(host, &meta, &key);
+    Ok(Identified {
+        key,
+        meta,
+        binary: Some(bytes),
+        recorded,
     })
 }
 
-/// The digest and kind of the program file `meta` describes, when this
-/// process or the cache saw that very version of it.
-fn known(host: &Host, meta: &std::fs::Metadata) -> Option<(String, ArtifactKind)> {
+/// The program at `path` as a binary module or component.
+fn read_binary(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadProgram {
+        path: path.to_owned(),
+        source,
+    })?;
+    to_binary(path, bytes)
+}
+
+/// Programs this process identified, by file identity, and whether the
+/// file had settled (see `cache`). A settled file's entry holds for any
+/// host; an unsettled one's only for a host whose process ends after its
+/// one run (the CLI's): such a process reads each program once and runs it
+/// as it was then, even if it changes within the same clock tick — so its
+/// checks, its precompile and its run hash the program once between them.
+static SEEN: std::sync::Mutex<Vec<(FileIdentity, Key, bool)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many identities [`SEEN`] keeps: the most recent.
+const SEEN_KEPT: usize = 8;
+
+/// The key of the program file `meta` describes, when this process or the
+/// cache saw that very version of it.
+fn known(host: &Host, meta: &std::fs::Metadata) -> Option<Key> {
     let identity = FileIdentity::of(meta);
     let seen = SEEN.lock().ok().and_then(|seen| {
         seen.iter()
-            .find(|(id, _)| *id == identity)
-            .map(|(_, key)| key.clone())
+            .find(|(id, _, settled)| *id == identity && (*settled || host.exit_after_run()))
+            .map(|(_, key, _)| key.clone())
     });
-    seen.or_else(|| host.cache()?.known_program(meta))
+    if seen.is_some() {
+        return seen;
+    }
+    let recorded = host.cache()?.known_program(meta)?;
+    keep_seen(identity, &recorded, true);
+    Some(recorded)
 }
 
-/// Programs this process hashed, by file identity (settled files only, as
-/// in the cache's records): a run after a precompile (or a tier's check)
-/// does not hash the program again.
-static SEEN: std::sync::Mutex<Vec<(FileIdentity, (String, ArtifactKind))>> =
-    std::sync::Mutex::new(Vec::new());
-
-fn remember(host: &Host, meta: &std::fs::Metadata, key: &(String, ArtifactKind)) {
-    let identity = FileIdentity::of(meta);
-    if !identity.is_settled() {
-        return;
-    }
+fn keep_seen(identity: FileIdentity, key: &Key, settled: bool) {
     if let Ok(mut seen) = SEEN.lock() {
-        seen.retain(|(id, _)| *id != identity);
-        seen.insert(0, (identity, key.clone()));
-        seen.truncate(8);
+        seen.retain(|(id, _, _)| *id != identity);
+        seen.insert(0, (identity, key.clone(), settled));
+        seen.truncate(SEEN_KEPT);
     }
-    if let Some(cache) = host.cache() {
+}
+
+/// Keeps what identifies the program file `meta` describes (see
+/// [`SEEN`]), and records it in the cache once the file settled; whether
+/// it did.
+fn remember(host: &Host, meta: &std::fs::Metadata, key: &Key) -> bool {
+    let identity = FileIdentity::of(meta);
+    let settled = identity.is_settled();
+    if settled || host.exit_after_run() {
+        keep_seen(identity, key, settled);
+    }
+    if settled && let Some(cache) = host.cache() {
         cache.remember_program(meta, &key.0, key.1);
     }
+    settled
 }
 
 /// The compiled program for `key` if this host keeps it or the cache has
 /// it.
-fn ready(host: &Host, path: &Path, (digest, kind): &(String, ArtifactKind)) -> Option<Program> {
+fn ready(host: &Host, path: &Path, (digest, kind): &Key) -> Option<Program> {
     if let Some(program) = host.memo().get(digest) {
         return Some(program);
     }
@@ -122,33 +171,28 @@ fn ready(host: &Host, path: &Path, (digest, kind): &(String, ArtifactKind)) -> O
     Some(program)
 }
 
-/// Compiles `bytes` and stores the code in the cache.
-fn compile(
-    host: &Host,
-    path: &Path,
-    bytes: &[u8],
-    (digest, kind): &(String, ArtifactKind),
-) -> Result<Program, Error> {
+/// Compiles `bytes`, and stores the code in the cache when the host has
+/// one (serializing it only then: for a large program that is much work).
+fn compile(host: &Host, path: &Path, bytes: &[u8], (digest, kind): &Key) -> Result<Program, Error> {
     tracing::debug!(program = %path.display(), %digest, compiler = host.compiler().name(), "compiling");
     host.count_compilation();
     let invalid = |e| Error::Invalid {
         path: path.to_owned(),
         source: boxed(e),
     };
-    let (program, serialized) = match kind {
+    let program = match kind {
         ArtifactKind::Module => {
-            let module = wasmtime::Module::new(host.engine(), bytes).map_err(invalid)?;
-            let serialized = module.serialize();
-            (Program::Module(module), serialized)
+            Program::Module(wasmtime::Module::new(host.engine(), bytes).map_err(invalid)?)
         }
-        ArtifactKind::Component => {
-            let component =
-                wasmtime::component::Component::new(host.engine(), bytes).map_err(invalid)?;
-            let serialized = component.serialize();
-            (Program::Component(component), serialized)
-        }
+        ArtifactKind::Component => Program::Component(
+            wasmtime::component::Component::new(host.engine(), bytes).map_err(invalid)?,
+        ),
     };
     if let Some(cache) = host.cache() {
+        let serialized = match &program {
+            Program::Module(module) => module.serialize(),
+            Program::Component(component) => component.serialize(),
+        };
         match serialized.map_err(boxed) {
             Ok(serialized) => {
                 if let Err(error) = cache.store(digest, *kind, &serialized) {

@@ -330,7 +330,7 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
         .expect("cache");
     let engine = static_runc().canonicalize().expect("engine");
     // The program was compiled into the cache, outside the container.
-    let entries: Vec<_> = walk(&cache)
+    let entries: Vec<_> = wharf_testkit::files_under(&cache)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
         .collect();
@@ -356,7 +356,7 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
         fs::read(&own_seal).expect("the seal's copy"),
         fs::read(&seal).expect("the seal")
     );
-    let mut held = walk(&own);
+    let mut held = wharf_testkit::files_under(&own);
     held.sort();
     let mut expected = vec![own.join(at), own_seal];
     expected.sort();
@@ -400,19 +400,6 @@ fn a_wasm_bundle_runs_the_engine_inside_with_the_rootfs_alone() {
         fs::read(bundle.path().join("config.json")).expect("read"),
         before
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 #[test]

@@ -85,9 +85,7 @@ fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String>
 /// Cranelift.
 fn compiler() -> Result<wharf_engine::Compiler, String> {
     match std::env::var("WHARF_COMPILER") {
-        Ok(name) => wharf_engine::Compiler::from_name(&name).ok_or_else(|| {
-            format!("WHARF_COMPILER `{name}` is not a compiler: cranelift, winch or pulley")
-        }),
+        Ok(name) => name.parse().map_err(|e| format!("WHARF_COMPILER: {e}")),
         Err(_) => Ok(wharf_engine::Compiler::default()),
     }
 }

@@ -7,6 +7,7 @@ mod archive;
 mod containerd;
 mod docker;
 mod fake_server;
+mod files;
 mod guests;
 mod mounts;
 mod podman;
@@ -21,6 +22,7 @@ pub use archive::{
 pub use containerd::TestContainerd;
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
+pub use files::files_under;
 pub use guests::{build_once, compile_wasi_c, compile_wasi_c_reactor};
 pub use podman::TestPodman;
 pub use registry::TestRegistry;

@@ -96,13 +96,7 @@ pub fn load(args: LoadArgs) -> Outcome {
     }
     drop(_hold);
     for image in &loaded {
-        let label = image
-            .name
-            .as_ref()
-            .map_or_else(|| image.manifest.digest.to_string(), |name| name.familiar());
-        if let Ok(stored) = store.image(&label, &image.manifest) {
-            super::compile::ahead(&store, &stored, args.quiet);
-        }
+        super::compile::ahead_of_stored(&store, image.name.as_ref(), &image.manifest, args.quiet);
     }
     Ok(0)
 }

@@ -57,12 +57,7 @@ pub fn build(args: BuildArgs) -> Outcome {
         }
     }
     drop(_hold);
-    let label = names
-        .first()
-        .map_or_else(|| built.manifest.digest.to_string(), |name| name.familiar());
-    if let Ok(image) = store.image(&label, &built.manifest) {
-        super::compile::ahead(&store, &image, args.quiet);
-    }
+    super::compile::ahead_of_stored(&store, names.first(), &built.manifest, args.quiet);
     println!("{}", built.manifest.digest);
     Ok(0)
 }

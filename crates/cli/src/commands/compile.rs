@@ -8,7 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use wharf_engine::{Compiler, Host, HostConfig, ProgramShape};
-use wharf_image::{Image, Store};
+use wharf_image::manifest::Descriptor;
+use wharf_image::{Image, Reference, Store};
 
 use super::Outcome;
 use crate::cli::CompileArgs;
@@ -167,8 +168,25 @@ pub fn ahead(store: &Store, image: &Image, quiet: bool) {
             }
         }
         Ok(None) => {}
-        Err(message) => {
-            eprintln!("wharf: warning: the image's program was not compiled ahead: {message}")
-        }
+        Err(message) => not_ahead(&message),
     }
+}
+
+/// [`ahead`] for the image just stored as `manifest` under `name` (if it
+/// has one).
+pub fn ahead_of_stored(
+    store: &Store,
+    name: Option<&Reference>,
+    manifest: &Descriptor,
+    quiet: bool,
+) {
+    let label = name.map_or_else(|| manifest.digest.to_string(), Reference::familiar);
+    match store.image(&label, manifest) {
+        Ok(image) => ahead(store, &image, quiet),
+        Err(error) => not_ahead(&report::chain(&error)),
+    }
+}
+
+fn not_ahead(why: &str) {
+    eprintln!("wharf: warning: the image's program was not compiled ahead: {why}");
 }

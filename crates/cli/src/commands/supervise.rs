@@ -77,7 +77,7 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
         .run
         .compiler
         .as_deref()
-        .and_then(wharf_engine::Compiler::from_name)
+        .and_then(|name| name.parse().ok())
         .unwrap_or_default();
     let host = match new_host(
         serving.as_ref(),

@@ -1,59 +1,25 @@
 //! The compiled-code cache: hits, corruption, concurrency.
 
-use std::path::{Path, PathBuf};
-
 use crate::common::*;
-
-fn run_logged(root: &Path, program: &Path) -> std::process::Output {
-    wharf(root)
-        .env("WHARF_LOG", "debug")
-        .arg("run")
-        .arg(program)
-        .output()
-        .expect("spawn")
-}
-
-fn entries(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for engine in std::fs::read_dir(root.join("cache"))
-        .expect("cache dir")
-        .flatten()
-    {
-        for entry in std::fs::read_dir(engine.path())
-            .expect("engine dir")
-            .flatten()
-        {
-            // The compiled code; not its seal, nor the files' records.
-            let path = entry.path();
-            if path
-                .extension()
-                .is_some_and(|e| e == "cwasm" || e == "ccomp")
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
 
 #[test]
 fn second_run_does_not_compile() {
     for (shape, guest) in both_shapes("args_env") {
         let root = temp();
-        let first = run_logged(root.path(), &guest);
+        let first = run_logged(root.path(), &[path_str(&guest)]);
         assert_code(&first, 0);
         assert!(
             stderr(&first).contains("compiling"),
             "{shape}: {}",
             stderr(&first)
         );
-        let second = run_logged(root.path(), &guest);
+        let second = run_logged(root.path(), &[path_str(&guest)]);
         assert_code(&second, 0);
         let log = stderr(&second);
         assert!(log.contains("loaded from cache"), "{shape}: {log}");
         assert!(!log.contains("compiling"), "{shape}: {log}");
         assert_eq!(stdout(&first), stdout(&second));
-        assert_eq!(entries(root.path()).len(), 1, "{shape}");
+        assert_eq!(cached_code(root.path()).len(), 1, "{shape}");
     }
 }
 
@@ -61,14 +27,14 @@ fn second_run_does_not_compile() {
 fn flipped_byte_is_detected_and_rebuilt() {
     for (shape, guest) in both_shapes("args_env") {
         let root = temp();
-        assert_code(&run_logged(root.path(), &guest), 0);
-        let entry = entries(root.path()).pop().expect("a cache entry");
+        assert_code(&run_logged(root.path(), &[path_str(&guest)]), 0);
+        let entry = cached_code(root.path()).pop().expect("a cache entry");
         let mut bytes = std::fs::read(&entry).expect("read entry");
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x40;
         std::fs::write(&entry, &bytes).expect("corrupt entry");
 
-        let output = run_logged(root.path(), &guest);
+        let output = run_logged(root.path(), &[path_str(&guest)]);
         assert_code(&output, 0);
         let log = stderr(&output);
         assert!(
@@ -78,7 +44,7 @@ fn flipped_byte_is_detected_and_rebuilt() {
         assert!(log.contains("compiling"), "{shape}: {log}");
         assert!(stdout(&output).contains("arg 0="), "{shape}");
 
-        let third = run_logged(root.path(), &guest);
+        let third = run_logged(root.path(), &[path_str(&guest)]);
         assert!(
             stderr(&third).contains("loaded from cache"),
             "{shape}: rebuilt entry is good"
@@ -91,10 +57,10 @@ fn entry_writable_by_others_is_not_loaded() {
     use std::os::unix::fs::PermissionsExt;
     let root = temp();
     let guest = c_guest("args_env");
-    assert_code(&run_logged(root.path(), &guest), 0);
-    let entry = entries(root.path()).pop().expect("a cache entry");
+    assert_code(&run_logged(root.path(), &[path_str(&guest)]), 0);
+    let entry = cached_code(root.path()).pop().expect("a cache entry");
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let output = run_logged(root.path(), &guest);
+    let output = run_logged(root.path(), &[path_str(&guest)]);
     assert_code(&output, 0);
     assert!(stderr(&output).contains("compiling"), "{}", stderr(&output));
 }
@@ -120,13 +86,14 @@ fn concurrent_first_runs_all_succeed() {
         assert_code(&output, 0);
         assert!(stdout(&output).contains(&format!("arg 1=run-{i}")));
     }
-    let entries = entries(root.path());
-    assert_eq!(
-        entries.len(),
-        1,
-        "one entry, no temporary files: {entries:?}"
+    let entries = cached_code(root.path());
+    assert_eq!(entries.len(), 1, "one entry: {entries:?}");
+    let files = wharf_testkit::files_under(&root.path().join("cache"));
+    assert!(
+        files.iter().all(|f| !f.to_string_lossy().ends_with(".tmp")),
+        "no temporary files: {files:?}"
     );
-    let output = run_logged(root.path(), &guest);
+    let output = run_logged(root.path(), &[path_str(&guest)]);
     assert!(stderr(&output).contains("loaded from cache"));
 }
 
@@ -138,7 +105,7 @@ fn unusable_cache_location_still_runs() {
     let root = dir.path().join("not-a-directory");
     std::fs::write(&root, "").expect("file");
     let guest = c_guest("args_env");
-    let output = run_logged(&root, &guest);
+    let output = run_logged(&root, &[path_str(&guest)]);
     assert_code(&output, 0);
     assert!(
         stderr(&output).contains("cache disabled"),
@@ -156,16 +123,16 @@ fn cache_owned_by_another_user_is_never_used() {
     }
     let root = temp();
     let guest = c_guest("args_env");
-    assert_code(&run_logged(root.path(), &guest), 0);
+    assert_code(&run_logged(root.path(), &[path_str(&guest)]), 0);
     let cache = root.path().join("cache");
     let nobody = 65534;
-    for entry in std::iter::once(cache.clone()).chain(entries(root.path())) {
+    for entry in std::iter::once(cache.clone()).chain(cached_code(root.path())) {
         std::os::unix::fs::chown(&entry, Some(nobody), Some(nobody)).expect("chown");
     }
     for engine in std::fs::read_dir(&cache).expect("cache").flatten() {
         std::os::unix::fs::chown(engine.path(), Some(nobody), Some(nobody)).expect("chown");
     }
-    let output = run_logged(root.path(), &guest);
+    let output = run_logged(root.path(), &[path_str(&guest)]);
     assert_code(&output, 0);
     let log = stderr(&output);
     assert!(log.contains("cache disabled"), "{log}");

@@ -144,3 +144,25 @@ fn encode_component(module: &Path, adapter: &[u8], out: &Path) {
         .expect("encode the component");
     std::fs::write(out, component).expect("write the component");
 }
+
+/// `wharf run ARGS` with `WHARF_LOG=debug`: what it did is on stderr.
+pub fn run_logged(root: &Path, args: &[&str]) -> Output {
+    wharf(root)
+        .env("WHARF_LOG", "debug")
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("spawn")
+}
+
+/// The compiled-code entries of the cache under `root` (not their seals,
+/// nor the records of program files).
+pub fn cached_code(root: &Path) -> Vec<PathBuf> {
+    wharf_testkit::files_under(&root.join("cache"))
+        .into_iter()
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "cwasm" || ext == "ccomp")
+        })
+        .collect()
+}

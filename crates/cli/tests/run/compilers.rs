@@ -5,31 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn logged(root: &Path, args: &[&str]) -> std::process::Output {
-    wharf(root)
-        .env("WHARF_LOG", "debug")
-        .arg("run")
-        .args(args)
-        .output()
-        .expect("spawn")
-}
-
-/// The code entries of the cache, per engine directory.
-fn code_entries(root: &Path) -> Vec<PathBuf> {
-    let Ok(engines) = std::fs::read_dir(root.join("cache")) else {
-        return Vec::new();
-    };
-    engines
-        .flatten()
-        .filter_map(|engine| std::fs::read_dir(engine.path()).ok())
-        .flat_map(|entries| entries.flatten().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|ext| ext == "cwasm" || ext == "ccomp")
-        })
-        .collect()
-}
-
 /// A module of over a megabyte (a large data segment) that prints `text`:
 /// large enough to start on Winch. With `throws`, it also throws and
 /// catches an exception, which Winch cannot compile.
@@ -90,11 +65,11 @@ fn every_compiler_runs_the_program_each_with_a_cache_of_its_own() {
             stdout(&output)
         );
     }
-    let engines: std::collections::HashSet<_> = code_entries(root.path())
+    let engines: std::collections::HashSet<_> = cached_code(root.path())
         .iter()
         .map(|entry| entry.parent().expect("engine dir").to_owned())
         .collect();
-    assert_eq!(engines.len(), 3, "{:?}", code_entries(root.path()));
+    assert_eq!(engines.len(), 3, "{:?}", cached_code(root.path()));
 }
 
 #[test]
@@ -130,7 +105,7 @@ fn an_unknown_compiler_is_refused() {
 fn a_large_program_starts_on_winch_and_its_next_run_is_warm() {
     let root = temp();
     let program = large_program(root.path(), "tiered\n", false);
-    let first = logged(root.path(), &[path_str(&program)]);
+    let first = run_logged(root.path(), &[path_str(&program)]);
     assert_code(&first, 0);
     assert_eq!(stdout(&first), "tiered\n");
     assert!(
@@ -140,14 +115,14 @@ fn a_large_program_starts_on_winch_and_its_next_run_is_warm() {
     );
     // Cranelift's code arrives from the background compile.
     wait_for("the background compile", || {
-        !code_entries(root.path()).is_empty()
+        !cached_code(root.path()).is_empty()
     });
     wait_for("its seal", || {
-        code_entries(root.path())
+        cached_code(root.path())
             .iter()
             .all(|entry| entry.with_extension("cwasm.seal").exists())
     });
-    let second = logged(root.path(), &[path_str(&program)]);
+    let second = run_logged(root.path(), &[path_str(&program)]);
     assert_code(&second, 0);
     assert_eq!(stdout(&second), "tiered\n");
     let log = stderr(&second);
@@ -159,7 +134,7 @@ fn a_large_program_starts_on_winch_and_its_next_run_is_warm() {
 fn a_large_program_winch_cannot_compile_is_compiled_by_cranelift_at_once() {
     let root = temp();
     let program = large_program(root.path(), "caught\n", true);
-    let first = logged(root.path(), &[path_str(&program)]);
+    let first = run_logged(root.path(), &[path_str(&program)]);
     assert_code(&first, 0);
     assert_eq!(stdout(&first), "caught\n");
     assert!(
@@ -168,7 +143,7 @@ fn a_large_program_winch_cannot_compile_is_compiled_by_cranelift_at_once() {
         stderr(&first)
     );
     assert_eq!(
-        code_entries(root.path()).len(),
+        cached_code(root.path()).len(),
         1,
         "written by the run itself"
     );
@@ -183,7 +158,7 @@ fn wharf_compile_makes_the_first_run_warm() {
         .output()
         .expect("spawn");
     assert_code(&compiled, 0);
-    let output = logged(root.path(), &[path_str(&guest)]);
+    let output = run_logged(root.path(), &[path_str(&guest)]);
     assert_code(&output, 0);
     let log = stderr(&output);
     assert!(log.contains("loaded from cache"), "{log}");
@@ -201,7 +176,7 @@ fn wharf_compile_of_an_invalid_module_fails_and_caches_nothing() {
         .expect("spawn");
     assert_code(&output, 125);
     assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
-    assert!(code_entries(root.path()).is_empty());
+    assert!(cached_code(root.path()).is_empty());
 }
 
 #[test]
@@ -221,23 +196,10 @@ fn a_changed_program_of_the_same_size_runs_as_changed() {
     std::thread::sleep(Duration::from_millis(2100));
     assert_code(&run(root.path(), &[path_str(&program)]), 7);
     let records = root.path().join("cache");
-    let recorded = walk(&records)
+    let recorded = wharf_testkit::files_under(&records)
         .iter()
         .any(|p| p.to_string_lossy().contains("/files/"));
     assert!(recorded, "the run recorded the file's identity");
     std::fs::write(&program, exit_with(8)).expect("rewrite, same size");
     assert_code(&run(root.path(), &[path_str(&program)]), 8);
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }

@@ -158,3 +158,20 @@ fn bad_flags_exit_125() {
     );
     assert_rejected(root.path(), &[], 125, "FILE");
 }
+
+#[test]
+fn a_listen_rule_names_tcp_or_udp_at_an_address() {
+    let root = temp();
+    let guest = wat_guest("exit42");
+    let hello = path_str(&guest);
+    for (rule, why) in [
+        (
+            "http://127.0.0.1:80",
+            "a listen rule's scheme is tcp or udp",
+        ),
+        ("tcp://localhost:80", "not a host name"),
+        ("tcp://127.0.0.1", "this scheme needs a port"),
+    ] {
+        assert_rejected(root.path(), &["--allow-listen", rule, hello], 125, why);
+    }
+}

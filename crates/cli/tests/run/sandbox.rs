@@ -231,3 +231,68 @@ fn a_commands_socket_connect_is_denied_unless_a_rule_allows_it() {
         "a denied connect reached the listener"
     );
 }
+
+/// A loopback port nothing listens on (bound, then let go).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+#[test]
+fn a_guest_listens_only_where_a_listen_rule_allows() {
+    let program = bindgen_component("tcp-connect", "main.c", "tcp_connect");
+    let program = path_str(&program);
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let nothing_listens = || {
+        assert!(
+            std::net::TcpStream::connect(&address).is_err(),
+            "something listens on {address}"
+        );
+    };
+    let root = temp();
+    // No rule, an outbound rule, a listen rule for another port: refused,
+    // and the host's port stays closed.
+    let other_port = format!("tcp://127.0.0.1:{}", port.wrapping_add(1).max(1));
+    let outbound = format!("tcp://{address}");
+    for flags in [
+        vec![],
+        vec!["--allow-outbound", outbound.as_str()],
+        vec!["--allow-listen", other_port.as_str()],
+    ] {
+        // A listener the policy let through would wait for a client: the
+        // timeout makes that a failure, not a hang.
+        let mut args = vec!["--timeout", "10s"];
+        args.extend(flags.iter().copied());
+        args.extend([program, "--listen", address.as_str()]);
+        let denied = run(root.path(), &args);
+        assert_code(&denied, 1);
+        assert_eq!(stdout(&denied), "access-denied\n", "{flags:?}");
+        nothing_listens();
+    }
+    // With the rule, the guest listens there and a host client reaches it.
+    let rule = format!("tcp://{address}");
+    let mut guest = wharf(root.path())
+        .args([
+            "run",
+            "--allow-listen",
+            &rule,
+            program,
+            "--listen",
+            &address,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = std::io::BufReader::new(guest.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+    assert_eq!(line, "listening\n");
+    std::net::TcpStream::connect(&address).expect("the guest's listener");
+    let status = guest.wait().expect("wait");
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+    assert_eq!((status.code(), line.as_str()), (Some(0), "accepted\n"));
+    nothing_listens();
+}

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
-use wasmtime_wasi_http::handler::ProxyHandler;
+use wasmtime_wasi_http::handler::{self, ProxyHandler};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
@@ -140,17 +140,12 @@ enum Handler {
     Reused(ProxyHandler<reuse::Workers>),
 }
 
-/// A handler component of either WASI version, pre-instantiated.
-enum Pre {
-    P2(ProxyPre<ServeState>),
-    P3(ServicePre<ServeState>),
-}
-
 /// An HTTP handler component, compiled and pre-instantiated, ready to
 /// serve (see [`Host::service`]).
 pub struct Service<'a> {
     host: &'a Host,
-    pre: Pre,
+    /// A handler of either WASI version.
+    pre: handler::ProxyPre<ServeState>,
     spec: RunSpec,
 }
 
@@ -180,8 +175,8 @@ pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>,
             source: boxed(e),
         })?;
     let pre = match ServicePre::new(pre.clone()) {
-        Ok(p3) => Pre::P3(p3),
-        Err(_) => Pre::P2(ProxyPre::new(pre).map_err(|_| not_a_service())?),
+        Ok(p3) => handler::ProxyPre::P3(p3),
+        Err(_) => handler::ProxyPre::P2(ProxyPre::new(pre).map_err(|_| not_a_service())?),
     };
     Ok(Service {
         host,
@@ -221,8 +216,8 @@ impl Service<'_> {
         let policy = Arc::new(self.spec.network.clone());
         let forced = Arc::<AtomicBool>::default();
         let handler = match self.pre {
-            Pre::P2(pre) => Handler::Fresh(pre),
-            Pre::P3(pre) => Handler::Reused(ProxyHandler::new(reuse::Workers {
+            handler::ProxyPre::P2(pre) => Handler::Fresh(pre),
+            handler::ProxyPre::P3(pre) => Handler::Reused(ProxyHandler::new(reuse::Workers {
                 pre,
                 spec: self.spec.clone(),
                 policy: policy.clone(),

@@ -19,8 +19,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
 use crate::limiter::GuestLimiter;
 use crate::serve::limits::LimitedBody;
 use crate::serve::outbound::OutboundHooks;
+use crate::serve::reuse::Workers;
 use crate::serve::{Handler, ServeState, Server};
-use wasmtime_wasi_http::handler::ExpirationError;
+use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 
 type Response = hyper::Response<HyperOutgoingBody>;
 
@@ -60,34 +61,13 @@ async fn run_guest(
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Response {
     let deadline = Instant::now() + server.options.request_timeout;
-    let too_large = Arc::new(AtomicBool::new(false));
     let pre = match &server.handler {
         Handler::Fresh(pre) => pre.clone(),
-        Handler::Reused(handler) => {
-            let req = with_absolute_uri(req).map(|body| {
-                LimitedBody::new(body, server.options.max_body_bytes, too_large.clone())
-                    .boxed_unsync()
-            });
-            let answered = tokio::time::timeout_at(deadline, handler.handle((), req)).await;
-            drop(permit);
-            if too_large.load(Ordering::SeqCst) {
-                return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
-            }
-            return match answered {
-                Ok(Ok(response)) => response,
-                Ok(Err(error)) if error.is::<ExpirationError>() => timed_out(server),
-                Ok(Err(error)) => {
-                    tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
-                    server_error(
-                        server,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "the service failed\n",
-                    )
-                }
-                Err(_elapsed) => timed_out(server),
-            };
+        Handler::Reused(workers) => {
+            return run_on_a_worker(server, workers, req, permit, deadline).await;
         }
     };
+    let too_large = Arc::new(AtomicBool::new(false));
     let mut store = match new_store(server, &pre, deadline) {
         Ok(store) => store,
         Err(error) => {
@@ -181,6 +161,39 @@ async fn run_guest(
             task.abort();
             timed_out(server)
         }
+    }
+}
+
+/// Runs `req` on one of a 0.3 handler's workers (see `reuse`), until it
+/// answers or the deadline passes.
+async fn run_on_a_worker(
+    server: &Arc<Server>,
+    workers: &ProxyHandler<Workers>,
+    req: hyper::Request<hyper::body::Incoming>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    deadline: Instant,
+) -> Response {
+    let too_large = Arc::new(AtomicBool::new(false));
+    let req = with_absolute_uri(req).map(|body| {
+        LimitedBody::new(body, server.options.max_body_bytes, too_large.clone()).boxed_unsync()
+    });
+    let answered = tokio::time::timeout_at(deadline, workers.handle((), req)).await;
+    drop(permit);
+    if too_large.load(Ordering::SeqCst) {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    }
+    match answered {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) if error.is::<ExpirationError>() => timed_out(server),
+        Ok(Err(error)) => {
+            tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
+            server_error(
+                server,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the service failed\n",
+            )
+        }
+        Err(_elapsed) => timed_out(server),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_engine::{NetworkPolicy, RunSpec, Volume};
+use wharf_engine::{NetworkPolicy, OutboundRule, RunSpec, Volume};
 
 use crate::ports::PortBinding;
 
@@ -167,8 +167,12 @@ impl RunRecord {
         spec.workdir = self.workdir.clone();
         spec.memory_limit = self.memory_limit;
         // A rule that no longer parses allows nothing.
-        let parsed = |rules: &[String]| rules.iter().filter_map(|rule| rule.parse().ok()).collect();
-        spec.network = NetworkPolicy::new(parsed(&self.outbound)).with_listen(parsed(&self.listen));
+        let outbound = self.outbound.iter().filter_map(|rule| rule.parse().ok());
+        let listen = self
+            .listen
+            .iter()
+            .filter_map(|rule| OutboundRule::listen(rule).ok());
+        spec.network = NetworkPolicy::new(outbound.collect()).with_listen(listen.collect());
         spec
     }
 }
