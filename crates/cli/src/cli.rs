@@ -471,6 +471,21 @@ pub struct RunArgs {
     #[arg(long = "isolate-requests")]
     pub isolate_requests: bool,
 
+    /// Security options: no-layers turns off the kernel's wall around the
+    /// guest (no_new_privs, Landlock and seccomp), leaving the Wasm sandbox
+    /// alone; no-new-privileges is always on
+    #[arg(long = "security-opt", value_name = "OPTION", value_parser = flags::parse_security_opt)]
+    pub security_opts: Vec<flags::SecurityOpt>,
+
+    /// CPUs the guest may use, e.g. 0.5 or 2 (a CFS quota in a cgroup of
+    /// its own; needs root or a delegated cgroup)
+    #[arg(long, value_name = "N", value_parser = flags::parse_cpus)]
+    pub cpus: Option<f64>,
+
+    /// The guest's CPU weight under contention, relative to 1024
+    #[arg(long = "cpu-shares", short = 'c', value_name = "N", value_parser = flags::parse_cpu_shares)]
+    pub cpu_shares: Option<u64>,
+
     /// Override the image's entrypoint (the program, a path in the image)
     #[arg(long, value_name = "PROGRAM")]
     pub entrypoint: Option<String>,

@@ -83,6 +83,46 @@ pub fn parse_compiler(text: &str) -> Result<wharf_engine::Compiler, String> {
         .map_err(|e: wharf_engine::UnknownCompiler| e.to_string())
 }
 
+/// `--security-opt`: what wharf can take of Docker's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityOpt {
+    /// No no_new_privs, Landlock or seccomp around the guest.
+    NoLayers,
+    /// `no-new-privileges`: always so.
+    NoNewPrivileges,
+}
+
+pub fn parse_security_opt(text: &str) -> Result<SecurityOpt, String> {
+    match text {
+        "no-layers" => Ok(SecurityOpt::NoLayers),
+        "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
+            Ok(SecurityOpt::NoNewPrivileges)
+        }
+        _ => Err(format!(
+            "`{text}` is not a security option wharf has: no-layers turns off \
+             no_new_privs, Landlock and seccomp around the guest"
+        )),
+    }
+}
+
+/// `--cpus`: a positive number of CPUs, at most 1024.
+pub fn parse_cpus(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(cpus) if cpus.is_finite() && cpus >= 0.01 && cpus <= 1024.0 => Ok(cpus),
+        _ => Err(format!(
+            "`{text}` is not a number of CPUs from 0.01 to 1024"
+        )),
+    }
+}
+
+/// `--cpu-shares`: Docker's 2..=262144.
+pub fn parse_cpu_shares(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(shares) if (2..=262_144).contains(&shares) => Ok(shares),
+        _ => Err(format!("`{text}` is not a CPU weight from 2 to 262144")),
+    }
+}
+
 pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {
     wharf_engine::OutboundRule::listen(text).map_err(|e| e.to_string())
 }

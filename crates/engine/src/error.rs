@@ -9,6 +9,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// [`crate::Outcome`], not an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A kernel layer around the guest could not be put up.
+    #[error("cannot put up the kernel's {layer} layer around the guest")]
+    Layers {
+        /// `no_new_privs`, `landlock` or `seccomp`.
+        layer: &'static str,
+        /// The kernel's or the layer crate's error.
+        source: BoxError,
+    },
     /// The program file could not be read.
     #[error("cannot read {}", path.display())]
     ReadProgram {

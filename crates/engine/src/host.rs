@@ -291,6 +291,9 @@ impl Host {
             &mut state.wasi
         })
         .map_err(|e| Error::Engine { source: boxed(e) })?;
+        #[cfg(feature = "test-escape")]
+        crate::escape::add_to_linker(&mut linker)
+            .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.core_linker.get_or_init(|| linker))
     }
 

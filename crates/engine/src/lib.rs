@@ -13,7 +13,10 @@
 
 mod cache;
 mod error;
+#[cfg(feature = "test-escape")]
+mod escape;
 mod host;
+mod layers;
 mod limiter;
 mod memo;
 mod network;
@@ -28,6 +31,7 @@ mod stop;
 
 pub use error::Error;
 pub use host::{Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler};
+pub use layers::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
 pub use serve::{DEFAULT_MAX_CONCURRENCY, InstanceReuse, ServeOptions, ServeStats, Service};

@@ -174,6 +174,50 @@ impl NetworkPolicy {
     }
 }
 
+/// The TCP ports a policy lets a guest connect to and bind, for a kernel
+/// rule that knows ports but not hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TcpPorts {
+    pub(crate) connect: Vec<u16>,
+    /// Listen ports, and 0 (the implicit bind of a connect).
+    pub(crate) bind: Vec<u16>,
+}
+
+/// Above this many ports a rule is not spelled out port by port: the
+/// kernel rule is left off and the policy alone holds.
+const MAX_KERNEL_PORTS: usize = 256;
+
+/// The TCP ports `policy` names (`tcp`, `http`, `https` or any scheme), or
+/// `None` when a rule allows any port or too many to list.
+pub(crate) fn tcp_ports(policy: &NetworkPolicy) -> Option<TcpPorts> {
+    fn ports(rules: &[OutboundRule]) -> Option<Vec<u16>> {
+        let mut ports = Vec::new();
+        for rule in rules {
+            if !["tcp", "http", "https"]
+                .iter()
+                .any(|s| rule.scheme_matches(s))
+            {
+                continue;
+            }
+            let PortPattern::Range(low, high) = rule.ports else {
+                return None;
+            };
+            ports.extend(low..=high);
+            if ports.len() > MAX_KERNEL_PORTS {
+                return None;
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        Some(ports)
+    }
+    let connect = ports(&policy.rules)?;
+    let mut bind = ports(&policy.listen)?;
+    bind.insert(0, 0);
+    bind.dedup();
+    Some(TcpPorts { connect, bind })
+}
+
 impl OutboundRule {
     /// A rule for where a guest may listen: the outbound syntax, for `tcp`
     /// or `udp` at an address or `*` (a name cannot be bound).

@@ -54,16 +54,24 @@ impl WasiHttpView for ComponentState {
 }
 
 pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Engine {
-            source: Box::new(e),
-        })?;
+    // Its blocking pool starts threads only when a host call first needs
+    // one, after the wall is up: they are inside it. (WASI's builder needs
+    // the runtime's reactor for a fifo stdin; nothing before the wall uses
+    // the pool.)
+    let runtime = blocking_runtime()?;
     // WASI's host calls find this runtime as the ambient one.
     let _entered = runtime.enter();
     let program = program::load(host, &spec.program)?;
+    if let Program::Component(component) = &program
+        && crate::serve::is_http_handler(component)
+    {
+        // Told before the wall goes up: the caller serves it instead.
+        return Err(Error::ServesHttp {
+            path: spec.program.clone(),
+        });
+    }
     let mut wasi = crate::sandbox::wasi_builder(spec)?;
+    stop.set_enforced(crate::layers::apply(spec, host.cache().map(|c| c.dir()))?);
     let limiter = GuestLimiter::new(spec.memory_limit, stop.memory_gauge());
     let outcome = match program {
         Program::Module(module) => {
@@ -92,6 +100,18 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
     drop(_entered);
     runtime.shutdown_background();
     outcome
+}
+
+/// The run's event loop on the guest's thread. Its blocking pool (file
+/// I/O) keeps no idle thread: an idle guest holds only its own.
+fn blocking_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_keep_alive(std::time::Duration::from_millis(100))
+        .build()
+        .map_err(|e| Error::Engine {
+            source: Box::new(e),
+        })
 }
 
 async fn run_module(
@@ -139,9 +159,6 @@ async fn run_component(
     state: ComponentState,
 ) -> Result<Outcome, Error> {
     let path = || spec.program.clone();
-    if crate::serve::is_http_handler(component) {
-        return Err(Error::ServesHttp { path: path() });
-    }
     let pre = host
         .component_linker()?
         .instantiate_pre(component)

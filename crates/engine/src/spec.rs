@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::layers::Layers;
 use crate::network::NetworkPolicy;
 
 /// The memory cap applied when a run does not name one: 1 GiB of linear
@@ -23,6 +24,10 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 /// - network: what [`RunSpec::network`] allows, nothing by default (no
 ///   TCP, no UDP, no name lookup, no outgoing HTTP); never a listener;
 /// - clocks and random numbers: the host's;
+/// - the kernel: the thread that runs the guest (and every thread it
+///   starts) has no_new_privs, a Landlock domain reaching only the volumes
+///   and the code cache, and a seccomp allowlist, unless
+///   [`RunSpec::layers`] is [`Layers::Off`];
 /// - memory: linear memories and tables capped together at
 ///   [`RunSpec::memory_limit`] bytes; growing past it fails in the guest.
 #[derive(Debug, Clone)]
@@ -47,6 +52,8 @@ pub struct RunSpec {
     pub memory_limit: u64,
     /// Where the guest may connect (sockets and outgoing HTTP).
     pub network: NetworkPolicy,
+    /// The kernel's wall around the guest's thread (see [`Layers`]).
+    pub layers: Layers,
 }
 
 impl RunSpec {
@@ -65,6 +72,7 @@ impl RunSpec {
             stderr: Output::Inherit,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             network: NetworkPolicy::default(),
+            layers: Layers::On,
         }
     }
 }

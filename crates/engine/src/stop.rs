@@ -27,6 +27,8 @@ pub struct StopHandle {
     /// Written on stop (an eventfd: writing is async-signal-safe), so a
     /// run waiting on a host call (a sleep, a read) wakes and ends too.
     wake: Option<Arc<OwnedFd>>,
+    /// What the kernel enforces around the run's guest, once it is up.
+    enforced: Arc<std::sync::OnceLock<crate::layers::Enforced>>,
 }
 
 impl StopHandle {
@@ -36,6 +38,7 @@ impl StopHandle {
             engine,
             memory: Arc::default(),
             wake: new_eventfd().map(Arc::new),
+            enforced: Arc::default(),
         }
     }
 
@@ -48,6 +51,16 @@ impl StopHandle {
     /// Bytes of linear memory and tables the run's guest holds now.
     pub fn memory_used(&self) -> u64 {
         self.memory.load(Ordering::Relaxed)
+    }
+
+    /// What the kernel enforces around the guest: `None` until its wall is
+    /// up (or when the run ended before it).
+    pub fn enforced(&self) -> Option<crate::layers::Enforced> {
+        self.enforced.get().cloned()
+    }
+
+    pub(crate) fn set_enforced(&self, enforced: crate::layers::Enforced) {
+        let _ = self.enforced.set(enforced);
     }
 
     pub(crate) fn memory_gauge(&self) -> Arc<AtomicU64> {

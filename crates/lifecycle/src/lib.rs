@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod cgroup;
 pub mod containers;
 mod error;
 pub mod exit;

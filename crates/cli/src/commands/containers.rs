@@ -308,6 +308,7 @@ pub fn inspect(query: &str) -> Option<serde_json::Value> {
             "Error": state.error.clone().unwrap_or_default(),
             "StartedAt": state.started_at.clone().unwrap_or_default(),
             "FinishedAt": state.finished_at.clone().unwrap_or_default(),
+            "KernelLayers": state.layers.clone().unwrap_or_default(),
         },
         "RestartCount": state.restarts,
         "LogPath": container.log_path(),
@@ -315,6 +316,9 @@ pub fn inspect(query: &str) -> Option<serde_json::Value> {
             "RestartPolicy": { "Name": policy, "MaximumRetryCount": retries.parse::<u32>().unwrap_or(0) },
             "AutoRemove": record.auto_remove,
             "Memory": record.run.memory_limit,
+            "NanoCpus": record.run.cpus.map_or(0, |cpus| (cpus * 1e9) as u64),
+            "CpuShares": record.run.cpu_shares.unwrap_or(0),
+            "SecurityOpt": if record.run.no_layers { vec!["no-layers"] } else { Vec::new() },
             "Binds": record.run.volumes.iter().map(|v| format!(
                 "{}:{}{}", v.host.display(), v.guest, if v.read_only { ":ro" } else { "" }
             )).collect::<Vec<_>>(),

@@ -80,6 +80,8 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -
     };
     let mut run = RunRecord::of(&spec);
     run.compiler = args.compiler.map(|c| c.name().to_owned());
+    run.cpus = args.cpus;
+    run.cpu_shares = args.cpu_shares;
     if !listeners.is_empty() {
         run.service = Some(ServiceRecord {
             ports: listeners.iter().map(|(binding, _)| *binding).collect(),

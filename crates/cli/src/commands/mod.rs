@@ -4,6 +4,7 @@ mod archive;
 mod build;
 mod compile;
 mod containers;
+mod cpu;
 mod detach;
 mod images;
 mod login;

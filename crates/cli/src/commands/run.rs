@@ -52,7 +52,11 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
+    let cgroup = super::cpu::join(&format!("run-{}", std::process::id()), &args);
     let outcome = host.run(&spec, &host.stop_handle());
+    if let Some(cgroup) = cgroup {
+        cgroup.leave_and_remove();
+    }
     // The process ends right after this: tearing the engine down would only
     // cost time.
     std::mem::forget(host);
@@ -107,6 +111,9 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
     }
     spec.network = wharf_engine::NetworkPolicy::new(args.allow_outbound.clone())
         .with_listen(args.allow_listen.clone());
+    if args.security_opts.contains(&flags::SecurityOpt::NoLayers) {
+        spec.layers = wharf_engine::Layers::Off;
+    }
     Ok(())
 }
 

@@ -55,7 +55,11 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     if args.isolate_requests {
         options.reuse = wharf_engine::InstanceReuse::isolated();
     }
+    let cgroup = super::cpu::join(&format!("run-{}", std::process::id()), args);
     let served = service.serve(options, &ServeStats::default(), &stop);
+    if let Some(cgroup) = cgroup {
+        cgroup.leave_and_remove();
+    }
     std::mem::forget(host);
     match served {
         Ok(()) => 0,

@@ -99,6 +99,11 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    let cgroup = super::cpu::join_limits(
+        &container.record.id,
+        container.record.run.cpus,
+        container.record.run.cpu_shares,
+    );
     let container = Arc::new(Mutex::new(container));
     let drains = serving.is_some().then(|| stop.clone());
     watch_signals(
@@ -113,6 +118,9 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
     });
     drain(pumps);
     finish(&store, &container, &life);
+    if let Some(cgroup) = cgroup {
+        cgroup.leave_and_remove();
+    }
     0
 }
 
@@ -371,9 +379,16 @@ fn run_until_done(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .requests_path();
-                serve_once(service, serving, stop, &counts)
+                walled(container, stop, || {
+                    serve_once(service, serving, stop, &counts)
+                })
             }
-            _ => exit_code(host.run(&spec, &host.stop_handle())),
+            _ => {
+                let run_stop = host.stop_handle();
+                walled(container, &run_stop, || {
+                    exit_code(host.run(&spec, &run_stop))
+                })
+            }
         };
         let restarts = container
             .lock()
@@ -404,6 +419,40 @@ fn run_until_done(
         backoff = (backoff * 2).min(LONGEST_BACKOFF);
         record(container, |state| state.restarts += 1);
     }
+}
+
+/// Runs `run` on a thread of its own, which the engine walls in (kernel
+/// layers hold for a thread and what it starts): this thread keeps the
+/// rights it needs to record states and restart. Records what the wall
+/// enforces once it is up.
+fn walled(
+    container: &Mutex<Container>,
+    stop: &StopHandle,
+    run: impl FnOnce() -> (i32, Option<String>) + Send,
+) -> (i32, Option<String>) {
+    std::thread::scope(|scope| {
+        let guest = std::thread::Builder::new()
+            .name("guest".to_owned())
+            .spawn_scoped(scope, run);
+        let guest = match guest {
+            Ok(guest) => guest,
+            Err(error) => {
+                return (
+                    exit::ERROR,
+                    Some(format!("cannot start the guest's thread: {error}")),
+                );
+            }
+        };
+        while !guest.is_finished() && stop.enforced().is_none() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(enforced) = stop.enforced() {
+            record(container, |state| state.layers = Some(enforced.to_string()));
+        }
+        guest
+            .join()
+            .unwrap_or_else(|_| (exit::ERROR, Some("the guest's thread panicked".to_owned())))
+    })
 }
 
 /// Serves until stopped; the exit code is 0 after a drain. The count of

@@ -87,6 +87,15 @@ pub struct RunRecord {
     /// How the guest is served, when it is an HTTP service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRecord>,
+    /// `--security-opt no-layers`: no kernel layers around the guest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_layers: bool,
+    /// `--cpus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    /// `--cpu-shares`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
 }
 
 /// A served container's ports and limits.
@@ -147,6 +156,9 @@ impl RunRecord {
                 .collect(),
             compiler: None,
             service: None,
+            no_layers: spec.layers == wharf_engine::Layers::Off,
+            cpus: None,
+            cpu_shares: None,
         }
     }
 
@@ -173,6 +185,9 @@ impl RunRecord {
             .iter()
             .filter_map(|rule| OutboundRule::listen(rule).ok());
         spec.network = NetworkPolicy::new(outbound.collect()).with_listen(listen.collect());
+        if self.no_layers {
+            spec.layers = wharf_engine::Layers::Off;
+        }
         spec
     }
 }
@@ -278,6 +293,10 @@ pub struct State {
     pub restarts: u32,
     /// Why the last run failed, when wharf (not the guest) failed it.
     pub error: Option<String>,
+    /// What the kernel enforces around the running guest (see
+    /// [`wharf_engine::Enforced`]), once its wall is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<String>,
 }
 
 impl State {
@@ -292,6 +311,7 @@ impl State {
             exit_code: None,
             restarts: 0,
             error: None,
+            layers: None,
         }
     }
 

@@ -1,0 +1,122 @@
+//! The kernel's wall around a guest: no_new_privs, Landlock and seccomp,
+//! applied to the thread that runs the guest once its program is compiled
+//! and its preopens are open, before any guest instruction runs.
+//!
+//! All three hold for the calling thread and every thread it starts later
+//! (the run's blocking pool, a service's workers), and for nothing else: a
+//! daemon's control threads keep their rights. Landlock is best effort: what
+//! the kernel's ABI enforces is reported in [`Enforced`].
+
+mod landlock;
+mod seccomp;
+mod syscalls;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::spec::RunSpec;
+
+/// Whether the kernel's layers wrap the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layers {
+    /// no_new_privs, Landlock and seccomp (the default).
+    #[default]
+    On,
+    /// None of them: the guest's thread keeps every right of its user
+    /// (`--security-opt no-layers`).
+    Off,
+}
+
+/// What the kernel enforces around a guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enforced {
+    /// `PR_SET_NO_NEW_PRIVS` is set.
+    pub no_new_privs: bool,
+    /// The kernel's Landlock ABI (0: none).
+    pub landlock_abi: u8,
+    /// File access is limited to the preopens and the code cache.
+    pub landlock_files: bool,
+    /// TCP bind and connect are limited to the network policy's ports.
+    pub landlock_tcp: bool,
+    /// Signals and abstract unix sockets stay within the domain.
+    pub landlock_scopes: bool,
+    /// The seccomp allowlist is installed.
+    pub seccomp: bool,
+}
+
+impl Enforced {
+    /// Nothing: the layers were turned off.
+    pub fn none() -> Self {
+        Enforced::default()
+    }
+}
+
+impl fmt::Display for Enforced {
+    /// `no_new_privs landlock(abi 7: files tcp scopes) seccomp`, or `none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.no_new_privs {
+            parts.push("no_new_privs".to_owned());
+        }
+        if self.landlock_abi > 0 {
+            let what: Vec<&str> = [
+                (self.landlock_files, "files"),
+                (self.landlock_tcp, "tcp"),
+                (self.landlock_scopes, "scopes"),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            parts.push(format!(
+                "landlock(abi {}: {})",
+                self.landlock_abi,
+                what.join(" ")
+            ));
+        }
+        if self.seccomp {
+            parts.push("seccomp".to_owned());
+        }
+        if parts.is_empty() {
+            return f.write_str("none");
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// Wraps the calling thread as `spec` asks; `cache` is the compiled-code
+/// cache, readable through the wall.
+pub(crate) fn apply(spec: &RunSpec, cache: Option<&Path>) -> Result<Enforced, Error> {
+    if spec.layers == Layers::Off {
+        tracing::debug!(program = %spec.program.display(), "kernel layers: off");
+        return Ok(Enforced::none());
+    }
+    let mut readable: Vec<PathBuf> = cache.map(Path::to_path_buf).into_iter().collect();
+    if spec.network.needs_name_lookup() {
+        readable.extend(landlock::NAME_LOOKUP_FILES.iter().map(PathBuf::from));
+    }
+    let mut enforced = landlock::restrict(spec, &readable).map_err(|source| Error::Layers {
+        layer: "landlock",
+        source,
+    })?;
+    // Landlock sets no_new_privs itself; without Landlock it is set here.
+    enforced.no_new_privs = enforced.no_new_privs || set_no_new_privs()?;
+    seccomp::install(!spec.network.denies_all()).map_err(|source| Error::Layers {
+        layer: "seccomp",
+        source,
+    })?;
+    enforced.seccomp = true;
+    tracing::debug!(program = %spec.program.display(), "kernel layers: {enforced}");
+    Ok(enforced)
+}
+
+fn set_no_new_privs() -> Result<bool, Error> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes no pointers.
+    match unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } {
+        0 => Ok(true),
+        _ => Err(Error::Layers {
+            layer: "no_new_privs",
+            source: Box::new(std::io::Error::last_os_error()),
+        }),
+    }
+}
