@@ -95,9 +95,9 @@ impl CpuCgroup {
         let (version, top) = cpu_hierarchy().ok_or(CgroupError::NoCpuController)?;
         let cgroup = match version {
             Version::V1 => {
-                let dir = make_dir(&top.join("wharf").join(name))?;
+                let dir = make_dir(&make_dir(&top.join("wharf"))?.join(name))?;
                 let accounting = mount_of("cpuacct")
-                    .and_then(|top| make_dir(&top.join("wharf").join(name)).ok());
+                    .and_then(|top| make_dir(&make_dir(&top.join("wharf")).ok()?.join(name)).ok());
                 CpuCgroup {
                     version,
                     dir,
@@ -212,7 +212,7 @@ impl CpuCgroup {
 
     /// Moves this process back to the top of the hierarchies and removes
     /// the cgroup (for a process that was a member itself).
-    pub fn leave_and_remove(self) {
+    pub fn leave_and_remove(&self) {
         let pid = std::process::id().to_string();
         for dir in self.dirs() {
             if let Some(top) = dir.parent().and_then(Path::parent) {
@@ -224,7 +224,7 @@ impl CpuCgroup {
 
     /// Removes the cgroup once it has no members left; a cgroup still in
     /// use stays (it is empty of limits' effect once its members end).
-    pub fn remove(self) {
+    pub fn remove(&self) {
         for dir in self.dirs() {
             let _ = fs::remove_dir(dir);
         }

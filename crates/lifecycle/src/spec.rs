@@ -115,6 +115,19 @@ pub enum NetworkNamespace {
 struct Resources {
     #[serde(default, deserialize_with = "or_default")]
     memory: Memory,
+    #[serde(default, deserialize_with = "or_default")]
+    cpu: Cpu,
+}
+
+/// `linux.resources.cpu`: what of it applies to a guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cpu {
+    #[serde(default, deserialize_with = "or_default")]
+    shares: Option<u64>,
+    #[serde(default, deserialize_with = "or_default")]
+    quota: Option<i64>,
+    #[serde(default, deserialize_with = "or_default")]
+    period: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,6 +283,31 @@ impl OciSpec {
             .limit
             .and_then(|limit| u64::try_from(limit).ok())
             .filter(|limit| *limit > 0)
+    }
+
+    /// `linux.resources.cpu`'s quota, period and shares, when any is set
+    /// (a quota of 0 or below is none, as are the default 1024 shares; the
+    /// period defaults to 100 ms).
+    pub fn cpu_limit(&self) -> Option<crate::cgroup::CpuLimit> {
+        let cpu = &self.linux.resources.cpu;
+        let quota = cpu
+            .quota
+            .and_then(|quota| u64::try_from(quota).ok())
+            .filter(|quota| *quota > 0);
+        // 1024 is the kernel's default weight (and what `ctr run` always
+        // sends): nothing to apply.
+        let shares = cpu.shares.filter(|shares| *shares > 0 && *shares != 1024);
+        if quota.is_none() && shares.is_none() {
+            return None;
+        }
+        Some(crate::cgroup::CpuLimit {
+            quota_us: quota,
+            period_us: cpu
+                .period
+                .filter(|period| *period > 0)
+                .unwrap_or(crate::cgroup::DEFAULT_PERIOD_US),
+            shares,
+        })
     }
 
     /// `root.path` as written: absolute, or relative to the bundle.

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use wharf_engine::{RunSpec, StopHandle, StopReason};
 use wharf_lifecycle::NetworkNamespace;
+use wharf_lifecycle::cgroup::CpuCgroup;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -48,6 +49,11 @@ pub struct Container {
     /// Whether its guest is an HTTP service being served (it then drains
     /// on SIGTERM rather than ending at once).
     serving: AtomicBool,
+    /// Its cgroup, when its spec limits CPU (its guest's threads are the
+    /// members).
+    pub cpu: Option<CpuCgroup>,
+    /// The guest's thread, once started (0 before).
+    guest_thread: AtomicI32,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -75,11 +81,47 @@ impl Container {
             stop,
             network,
             serving: AtomicBool::new(false),
+            cpu: None,
+            guest_thread: AtomicI32::new(0),
             state: Mutex::new(State {
                 status: Status::Created,
                 exit: None,
             }),
             changed: Condvar::new(),
+        }
+    }
+
+    /// With `cpu` as its cgroup.
+    pub fn with_cpu(mut self, cpu: Option<CpuCgroup>) -> Container {
+        self.cpu = cpu;
+        self
+    }
+
+    /// Called first on the guest's thread: moves it into the container's
+    /// cgroup (before the engine walls it in) and notes it for `stats`.
+    pub fn enter_guest_thread(&self) {
+        // SAFETY: gettid has no arguments and cannot fail.
+        self.guest_thread
+            .store(unsafe { libc::gettid() }, Ordering::SeqCst);
+        if let Some(cpu) = &self.cpu
+            && let Err(error) = cpu.add_this_thread()
+        {
+            eprintln!(
+                "containerd-shim-wharf-v1: container {}: the CPU limit is not applied: {}",
+                self.id,
+                crate::report::chain(&error)
+            );
+        }
+    }
+
+    /// CPU time the guest used: its cgroup's count, else its thread's.
+    pub fn cpu_used(&self) -> Duration {
+        if let Some(used) = self.cpu.as_ref().and_then(CpuCgroup::usage) {
+            return used;
+        }
+        match self.guest_thread.load(Ordering::SeqCst) {
+            0 => Duration::ZERO,
+            tid => thread_cpu_time(tid),
         }
     }
 
@@ -165,4 +207,28 @@ impl Container {
 fn ignored_by_default(signal: u32) -> bool {
     let signal = signal as i32;
     signal == 0 || [libc::SIGCHLD, libc::SIGCONT, libc::SIGURG, libc::SIGWINCH].contains(&signal)
+}
+
+/// User and system time of thread `tid` of this process (fields 14 and 15
+/// of its `stat`, in clock ticks).
+fn thread_cpu_time(tid: i32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The command name may hold spaces and parentheses: count from the last `)`.
+    let Some((_, fields)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let ticks: u64 = fields
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    // SAFETY: sysconf has no pointer arguments.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|n| *n > 0)
+        .unwrap_or(100);
+    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
 }

@@ -12,13 +12,16 @@ use containerd_shim_protos::api::{
     DeleteResponse, Empty, KillRequest, PidsRequest, PidsResponse, StartRequest, StartResponse,
     StateRequest, StateResponse, WaitRequest, WaitResponse,
 };
-use containerd_shim_protos::cgroups::metrics::{MemoryEntry, MemoryStat, Metrics};
+use containerd_shim_protos::cgroups::metrics::{
+    CPUStat, CPUUsage, MemoryEntry, MemoryStat, Metrics,
+};
 use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, TaskIO, TaskStart};
 use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
 use containerd_shim_protos::ttrpc::{self, Code, TtrpcContext};
-use wharf_engine::{Host, Outcome, Output, RunSpec, Stdin, StopReason};
+use wharf_engine::{Host, Layers, Outcome, Output, RunSpec, Stdin, StopReason};
 use wharf_lifecycle::NetworkNamespace;
+use wharf_lifecycle::cgroup::CpuCgroup;
 use wharf_lifecycle::{LifecycleError, RootfsMount};
 
 use crate::artifact::{self, Containerd};
@@ -135,6 +138,10 @@ impl Service {
                         .map_err(|e| crate::report::chain(&e))?;
                     Ok(run)
                 });
+            let prepared = prepared.and_then(|mut run| {
+                run.layers = layers_asked(&spec)?;
+                Ok(run)
+            });
             match prepared {
                 Ok(mut run) => {
                     wire_stdio(&mut run, request);
@@ -158,7 +165,8 @@ impl Service {
             workload,
             self.host.stop_handle(),
             self.network_of(&spec),
-        ))
+        )
+        .with_cpu(cpu_cgroup(&spec, &request.id)))
     }
 
     /// The network namespace a container's listeners go in. Under CRI a
@@ -236,6 +244,48 @@ fn wire_stdio(run: &mut RunSpec, request: &CreateTaskRequest) {
     };
     run.stdout = output(&request.stdout);
     run.stderr = output(&request.stderr);
+}
+
+/// The annotation that asks for no kernel layers around a guest.
+pub const SECURITY_OPT: &str = "io.wharf.security-opt";
+
+/// The daemon's environment variable that lets containers ask for that.
+pub const ALLOW_NO_LAYERS: &str = "WHARF_ALLOW_NO_LAYERS";
+
+/// The kernel's layers for a container: on, unless it is annotated
+/// `io.wharf.security-opt=no-layers` and the node's operator allowed that
+/// (`WHARF_ALLOW_NO_LAYERS=1` in containerd's environment): whoever may
+/// create a container must not be able to take the second wall down alone.
+fn layers_asked(spec: &wharf_lifecycle::OciSpec) -> Result<Layers, String> {
+    match spec.annotation(SECURITY_OPT) {
+        None => Ok(Layers::On),
+        Some("no-layers") if std::env::var(ALLOW_NO_LAYERS).is_ok_and(|v| v == "1") => {
+            Ok(Layers::Off)
+        }
+        Some("no-layers") => Err(format!(
+            "{SECURITY_OPT}=no-layers is refused: this node does not allow containers \
+             without the kernel's layers ({ALLOW_NO_LAYERS}=1 in containerd's environment)"
+        )),
+        Some(other) => Err(format!(
+            "{SECURITY_OPT}={other} is not an option: the one option is no-layers"
+        )),
+    }
+}
+
+/// The container's cgroup when its spec limits CPU; without one (not root,
+/// no cpu controller) the limit is not applied, and the log says so.
+fn cpu_cgroup(spec: &wharf_lifecycle::OciSpec, id: &str) -> Option<CpuCgroup> {
+    let limit = spec.cpu_limit()?;
+    match CpuCgroup::create(&format!("shim-{id}"), Some(&limit), true) {
+        Ok(cgroup) => Some(cgroup),
+        Err(error) => {
+            eprintln!(
+                "containerd-shim-wharf-v1: container {id}: the CPU limit is not applied: {}",
+                crate::report::chain(&error)
+            );
+            None
+        }
+    }
 }
 
 /// The exit status a shell would report for the run's outcome.
@@ -331,6 +381,7 @@ impl Task for Service {
             std::thread::Builder::new()
                 .name(format!("guest-{}", &container.id))
                 .spawn(move || {
+                    guest.enter_guest_thread();
                     let status = match host.run(&run, &guest.stop) {
                         Err(wharf_engine::Error::ServesHttp { .. }) => {
                             crate::service::serve(&host, &guest, &run, &containerd).unwrap_or_else(
@@ -397,6 +448,9 @@ impl Task for Service {
             }
         };
         self.containers().remove(&request.id);
+        if let Some(cpu) = &container.cpu {
+            cpu.remove();
+        }
         self.unmounts.begin(container.rootfs.clone());
         self.publisher.publish(Event::Delete(TaskDelete {
             container_id: request.id.clone(),
@@ -454,7 +508,15 @@ impl Task for Service {
     ) -> ttrpc::Result<api::StatsResponse> {
         let container = self.get(&request.id, "")?;
         let used = container.stop.memory_used();
+        let cpu = u64::try_from(container.cpu_used().as_nanos()).unwrap_or(u64::MAX);
         let metrics = Metrics {
+            cpu: MessageField::some(CPUStat {
+                usage: MessageField::some(CPUUsage {
+                    total: cpu,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             memory: MessageField::some(MemoryStat {
                 usage: MessageField::some(MemoryEntry {
                     usage: used,

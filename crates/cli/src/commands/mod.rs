@@ -6,6 +6,7 @@ mod compile;
 mod containers;
 mod cpu;
 mod detach;
+mod guest_thread;
 mod images;
 mod login;
 mod logs;

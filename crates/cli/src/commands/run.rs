@@ -6,7 +6,7 @@ use wharf_engine::{Compiler, RunSpec, Stdin};
 
 use super::run_image;
 use crate::cli::RunArgs;
-use crate::{exit, flags, watchdog};
+use crate::{exit, flags, report, watchdog};
 
 pub fn run(args: RunArgs) -> i32 {
     let detached = if args.detach {
@@ -53,10 +53,16 @@ pub fn run(args: RunArgs) -> i32 {
         return exit::ERROR;
     }
     let cgroup = super::cpu::join(&format!("run-{}", std::process::id()), &args);
-    let outcome = host.run(&spec, &host.stop_handle());
+    let stop = host.stop_handle();
+    let walled = |enforced| tracing::debug!("the guest's thread is walled in: {enforced}");
+    let outcome = super::guest_thread::run_walled(&stop, walled, || host.run(&spec, &stop));
     if let Some(cgroup) = cgroup {
         cgroup.leave_and_remove();
     }
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(message) => return report::fail_with(&message),
+    };
     // The process ends right after this: tearing the engine down would only
     // cost time.
     std::mem::forget(host);

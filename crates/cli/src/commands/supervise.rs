@@ -421,38 +421,18 @@ fn run_until_done(
     }
 }
 
-/// Runs `run` on a thread of its own, which the engine walls in (kernel
-/// layers hold for a thread and what it starts): this thread keeps the
-/// rights it needs to record states and restart. Records what the wall
-/// enforces once it is up.
+/// Runs `run` walled in on a thread of its own (see `guest_thread`), and
+/// records what the wall enforces once it is up.
 fn walled(
     container: &Mutex<Container>,
     stop: &StopHandle,
     run: impl FnOnce() -> (i32, Option<String>) + Send,
 ) -> (i32, Option<String>) {
-    std::thread::scope(|scope| {
-        let guest = std::thread::Builder::new()
-            .name("guest".to_owned())
-            .spawn_scoped(scope, run);
-        let guest = match guest {
-            Ok(guest) => guest,
-            Err(error) => {
-                return (
-                    exit::ERROR,
-                    Some(format!("cannot start the guest's thread: {error}")),
-                );
-            }
-        };
-        while !guest.is_finished() && stop.enforced().is_none() {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if let Some(enforced) = stop.enforced() {
-            record(container, |state| state.layers = Some(enforced.to_string()));
-        }
-        guest
-            .join()
-            .unwrap_or_else(|_| (exit::ERROR, Some("the guest's thread panicked".to_owned())))
-    })
+    let up = |enforced: wharf_engine::Enforced| {
+        record(container, |state| state.layers = Some(enforced.to_string()));
+    };
+    super::guest_thread::run_walled(stop, up, run)
+        .unwrap_or_else(|message| (exit::ERROR, Some(message)))
 }
 
 /// Serves until stopped; the exit code is 0 after a drain. The count of

@@ -8,4 +8,5 @@ mod invalid;
 mod limits;
 mod proposals;
 mod sandbox;
+mod walls;
 mod wasi_p3;

@@ -89,8 +89,9 @@ fn stdio_files(spec: &RunSpec) -> Vec<(&Path, BitFlags<AccessFs>)> {
         files.push((path.as_path(), BitFlags::from(AccessFs::ReadFile)));
     }
     for output in [&spec.stdout, &spec.stderr] {
+        // Read too: a fifo is opened read-write, so that opening never waits.
         if let Output::File(path) = output {
-            files.push((path.as_path(), BitFlags::from(AccessFs::WriteFile)));
+            files.push((path.as_path(), AccessFs::ReadFile | AccessFs::WriteFile));
         }
     }
     files

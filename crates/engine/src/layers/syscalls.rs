@@ -15,8 +15,9 @@ use libc::*;
 /// Needed by every run.
 pub(super) const ALWAYS: &[Group] = &[
     Group {
-        why: "memory: Wasmtime's linear memories, code and stacks; the allocator",
+        why: "memory: Wasmtime's linear memories (memfd images), code and stacks; the allocator",
         calls: &[
+            SYS_memfd_create,
             SYS_mmap,
             SYS_munmap,
             SYS_mprotect,
@@ -48,6 +49,7 @@ pub(super) const ALWAYS: &[Group] = &[
             SYS_rt_sigreturn,
             SYS_sigaltstack,
             SYS_tgkill,
+            SYS_restart_syscall,
         ],
     },
     Group {

@@ -1,0 +1,150 @@
+//! The kernel's wall per guest thread in one shim: each container's guest
+//! thread has its own Landlock domain (its own rootfs) and the seccomp
+//! allowlist, the daemon's control threads have neither; and a CPU quota
+//! in the spec holds for the guest's threads.
+
+#[macro_use]
+#[path = "support/common.rs"]
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{Harness, stdout};
+
+const CONTAINER: &str = "--annotation=io.kubernetes.cri.container-type=container";
+const POD: &str = "--annotation=io.kubernetes.cri.sandbox-id=pod-w";
+
+fn rootfs_of(harness: &Harness, id: &str) -> PathBuf {
+    harness
+        .containerd
+        .dir()
+        .join("state/io.containerd.runtime.v2.task")
+        .join(harness.containerd.namespace())
+        .join(id)
+        .join("rootfs")
+}
+
+/// `(thread name, Seccomp, NoNewPrivs)` of every thread of `pid`.
+fn threads_of(pid: u32) -> Vec<(String, String, String)> {
+    let mut threads = Vec::new();
+    for task in fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .flatten()
+    {
+        let status = fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        threads.push((field("Name:"), field("Seccomp:"), field("NoNewPrivs:")));
+    }
+    threads
+}
+
+#[test]
+fn each_guest_thread_is_walled_and_the_daemons_threads_are_not() {
+    let harness = harness!("each_guest_thread_is_walled_and_the_daemons_threads_are_not");
+    for id in ["walled-a", "walled-b"] {
+        harness.run_wasm_detached(&[CONTAINER, POD], id, &["/sleep.wasm"]);
+        harness.wait_for_status(id, "RUNNING", Duration::from_secs(15));
+    }
+    let shims = harness.containerd.shim_pids();
+    assert_eq!(shims.len(), 1, "one shim for both");
+    let threads = threads_of(shims[0]);
+    for id in ["walled-a", "walled-b"] {
+        // The kernel keeps 15 bytes of a thread's name.
+        let name: String = format!("guest-{id}").chars().take(15).collect();
+        let guest = threads
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .unwrap_or_else(|| panic!("no thread {name} in {threads:?}"));
+        assert_eq!(
+            (guest.1.as_str(), guest.2.as_str()),
+            ("2", "1"),
+            "{threads:?}"
+        );
+    }
+    let control: Vec<_> = threads
+        .iter()
+        .filter(|(n, ..)| !n.starts_with("guest-"))
+        .collect();
+    assert!(!control.is_empty());
+    for (name, seccomp, nnp) in control {
+        assert_eq!(
+            (seccomp.as_str(), nnp.as_str()),
+            ("0", "0"),
+            "{name} is walled in"
+        );
+    }
+    for id in ["walled-a", "walled-b"] {
+        harness.kill_and_delete(id, "SIGKILL");
+    }
+}
+
+#[test]
+fn two_containers_in_one_shim_each_reach_only_their_own_rootfs() {
+    let harness = harness!("two_containers_in_one_shim_each_reach_only_their_own_rootfs");
+    harness.run_wasm_detached(&[CONTAINER, POD], "neighbour", &["/sleep.wasm"]);
+    harness.wait_for_status("neighbour", "RUNNING", Duration::from_secs(15));
+    let theirs = rootfs_of(&harness, "neighbour").join("data.txt");
+    assert!(theirs.exists(), "{} is the neighbour's", theirs.display());
+    let ours = rootfs_of(&harness, "prober").join("data.txt");
+    let attempt = |args: &[&str]| {
+        let mut argv = vec!["/escape.wasm"];
+        argv.extend(args);
+        harness.run_wasm(&[CONTAINER, POD], "prober", &argv)
+    };
+    let cases: [(&[&str], &str); 5] = [
+        (&["read", theirs.to_str().expect("path")], "denied"),
+        (&["read", "/etc/shadow"], "denied"),
+        (&["socket"], "denied"),
+        (&["exec"], "denied"),
+        (&["read", ours.to_str().expect("path")], "escaped"),
+    ];
+    for (args, expected) in cases {
+        let output = attempt(args);
+        let said = stdout(&output);
+        assert!(said.starts_with(expected), "{args:?}: {said}");
+        assert_eq!(harness.containerd.shim_pids().len(), 1, "the same shim");
+    }
+    harness.kill_and_delete("neighbour", "SIGKILL");
+}
+
+#[test]
+fn a_cpu_quota_in_the_spec_slows_the_guest_and_metrics_count_its_cpu() {
+    let harness = harness!("a_cpu_quota_in_the_spec_slows_the_guest_and_metrics_count_its_cpu");
+    let timed = |options: &[&str], id: &str| {
+        let started = Instant::now();
+        let output = harness.run_wasm(options, id, &["/spin.wasm"]);
+        assert!(output.status.success(), "{output:?}");
+        started.elapsed()
+    };
+    let free = timed(&[], "spin-free");
+    let limited = timed(
+        &["--cpu-quota", "50000", "--cpu-period", "100000"],
+        "spin-half",
+    );
+    let ratio = limited.as_secs_f64() / free.as_secs_f64();
+    assert!(ratio > 1.5, "half a CPU took {limited:?} against {free:?}");
+
+    harness.run_wasm_detached(
+        &["--cpu-quota", "50000", "--cpu-period", "100000"],
+        "spin-measured",
+        &["/spin.wasm"],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let metrics = stdout(&harness.ctr_ok(&["task", "metrics", "spin-measured"]));
+    let cpu: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("cpuacct.usage"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no CPU use in:\n{metrics}"));
+    assert!(cpu > 0, "{metrics}");
+    harness.kill_and_delete("spin-measured", "SIGKILL");
+}
