@@ -222,9 +222,10 @@ class Bench:
         self.counter += 1
         return f"{prefix}-{self.counter:04d}"
 
-    def wharf_hello(self):
+    def wharf_hello(self, layers=True):
+        options = [] if layers else ["--annotation", "io.wharf.security-opt=no-layers"]
         argv = ["run", "--rm", "--platform", "wasi/wasm", "--runtime", WASM_RUNTIME,
-                HELLO, self.next_id("hello")]
+                *options, HELLO, self.next_id("hello")]
         wall, text = self.ctr(*argv)
         if not printed(text, HELLO_LINE):
             self.lost.append((" ".join([*self.ctr.base, *argv]), text))
@@ -295,7 +296,8 @@ class Bench:
 
 
 def start_time(bench, runs):
-    peers = {"wharf": bench.wharf_hello, "runc": bench.runc_echo}
+    peers = {"wharf": bench.wharf_hello, "runc": bench.runc_echo,
+             "no-layers": lambda: bench.wharf_hello(layers=False)}
     names = list(peers)
     for name in names:  # warm-up: snapshots unpacked, shim and runc in the page cache
         peers[name]()
@@ -306,13 +308,17 @@ def start_time(bench, runs):
             times[name].append(peers[name]())
     print(f"\n1. `ctr run --rm`: Wasm hello under wharf vs `busybox echo hi` under runc,"
           f" {runs} runs each, alternating")
-    for name, what in [("wharf", "wharf (hello.wat)"), ("runc", "runc (busybox echo)")]:
+    for name, what in [("wharf", "wharf (hello.wat)"), ("no-layers", "wharf, no layers"),
+                       ("runc", "runc (busybox echo)")]:
         t = times[name]
         print(f"  {what:<20} median {statistics.median(t) * 1000:7.1f} ms"
               f"   p10 {quantile(t, 0.1) * 1000:7.1f}   p90 {quantile(t, 0.9) * 1000:7.1f}")
     ratio = statistics.median(times["wharf"]) / statistics.median(times["runc"])
     print(f"  wharf/runc median wall time: {ratio:.2f}x"
           f"   (target <= 0.33x: {'met' if ratio <= 1 / 3 else 'NOT met'})")
+    layered = statistics.median(times["wharf"]) / statistics.median(times["no-layers"])
+    print(f"  the kernel's layers (no_new_privs, Landlock, seccomp per guest thread)"
+          f" cost {layered:.2f}x (target <= 1.05x: {'met' if layered <= 1.05 else 'NOT met'})")
     report_lost(bench, "the timed runs")
 
 
@@ -345,12 +351,31 @@ def measure_pss(bench, shim, with_children):
     return pids, children, shim_kib, child_kib
 
 
+def mem_available_kib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    raise Failure("/proc/meminfo has no MemAvailable line")
+
+
+def thread_count(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
+    return total
+
+
 def density(bench, counts):
     print(f"\n3. density: resident memory (PSS, /proc/PID/smaps_rollup) per running idle container")
     print(f"  wharf: idle guest bench/idle.c (sleep(100000), blocks in poll_oneoff),"
           f" `ctr run -d --null-io`")
     running = []
     previous = None
+    available_before = mem_available_kib()
     for count in counts:
         while len(running) < count:
             running.append(bench.start_idle(wasm=True))
@@ -369,14 +394,24 @@ def density(bench, counts):
                 f" + {len(children)} other, PSS {kib / 1024:7.1f} MiB"
                 f" = {kib / 1024 / count:5.2f} MiB per container")
         if previous is not None:
-            pcount, pkib = previous
+            pcount, pkib = previous[:2]
             line += f"; {(kib - pkib) / 1024 / (count - pcount):5.2f} MiB per added container"
         line += f"; shim CPU while idle {ticks / hz * 1000:.0f} ms/s"
+        threads = thread_count(pids)
+        dropped = available_before - mem_available_kib()
+        line += (f"\n        threads {threads} = {threads / count:.2f} per container;"
+                 f" MemAvailable dropped {dropped / 1024:.1f} MiB"
+                 f" = {dropped / 1024 / count:5.2f} MiB per container")
         print(line)
-        previous = (count, kib)
+        previous = (count, kib, threads, dropped)
     per = previous[1] / 1024 / previous[0]
-    print(f"  target <= 1 MiB PSS per idle container at {previous[0]}:"
-          f" {'met' if per <= 1 else 'NOT met'} ({per:.2f} MiB)")
+    per_node = previous[3] / 1024 / previous[0]
+    per_threads = previous[2] / previous[0]
+    print(f"  target <= 0.25 MiB per idle container at {previous[0]}:"
+          f" PSS {'met' if per <= 0.25 else 'NOT met'} ({per:.2f} MiB),"
+          f" MemAvailable {'met' if per_node <= 0.25 else 'NOT met'} ({per_node:.2f} MiB);"
+          f" threads <= 2 per container: {'met' if per_threads <= 2 else 'NOT met'}"
+          f" ({per_threads:.2f})")
     errors = bench.cleanup()
     if errors:
         raise Failure("cleanup of the wharf containers failed:\n" + "\n".join(errors))

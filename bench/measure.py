@@ -79,6 +79,7 @@ def main():
         hello = os.path.join(args.dir, "hello.wasm")
         start_peers = {
             "wharf": [args.wharf, "run", hello],
+            "no-layers": [args.wharf, "run", "--security-opt", "no-layers", hello],
             "wasmtime": [args.wasmtime, "run", "-C", "cache=y", hello],
             "native": [os.path.join(args.dir, "hello-native")],
         }
@@ -88,7 +89,10 @@ def main():
               "vs", subprocess.run([args.wasmtime, "--version"], capture_output=True, text=True).stdout.strip())
         results = interleaved(args.spawn, start_peers, args.runs, env)
         report(f"start: hello.wasm, cache warm, {args.runs} runs each, interleaved",
-               results, "wharf", ["wasmtime", "native"])
+               results, "wharf", ["no-layers", "wasmtime", "native"])
+        layered = statistics.median(results["wharf"][0]) / statistics.median(results["no-layers"][0])
+        print(f"  the kernel's layers (no_new_privs, Landlock, seccomp) cost {layered:.2f}x"
+              f" (target <= 1.1x: {'met' if layered <= 1.1 else 'NOT met'})")
 
         compute = os.path.join(args.dir, "compute.wasm")
         compute_peers = {
@@ -99,6 +103,19 @@ def main():
         results = interleaved(args.spawn, compute_peers, args.compute_runs, env, batch=1)
         report(f"compute: sieve + hash, 20 rounds, {args.compute_runs} runs each",
                results, "wharf", ["native"], unit="s")
+
+        # A CPU limit that holds: half a CPU should take about twice as long.
+        limit_peers = {
+            "--cpus 0.5": [args.wharf, "run", "--cpus", "0.5", compute, "20"],
+            "unlimited": [args.wharf, "run", compute, "20"],
+        }
+        results = interleaved(args.spawn, limit_peers, args.compute_runs, env, batch=1)
+        report(f"CPU limit: the compute guest under --cpus 0.5, {args.compute_runs} runs each",
+               results, "--cpus 0.5", ["unlimited"], unit="s")
+        slowed = (statistics.median(results["--cpus 0.5"][0])
+                  / statistics.median(results["unlimited"][0]))
+        print(f"  --cpus 0.5 / unlimited: {slowed:.2f}x"
+              f" (target 1.8x to 2.2x: {'met' if 1.8 <= slowed <= 2.2 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -230,6 +230,26 @@ impl CpuCgroup {
         }
     }
 
+    /// Removes wharf's cgroups named `PREFIX…` that no process is in any
+    /// more: those of runs that were killed before they could remove their
+    /// own.
+    pub fn remove_unused(prefix: &str) {
+        let tops = [mount_of("cgroup2"), mount_of("cpu"), mount_of("cpuacct")];
+        for top in tops.into_iter().flatten() {
+            let Ok(entries) = fs::read_dir(top.join("wharf")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let unused = entry.file_name().to_string_lossy().starts_with(prefix)
+                    && fs::read_to_string(entry.path().join("cgroup.procs"))
+                        .is_ok_and(|procs| procs.trim().is_empty());
+                if unused {
+                    let _ = fs::remove_dir(entry.path());
+                }
+            }
+        }
+    }
+
     fn dirs(&self) -> impl Iterator<Item = &PathBuf> {
         std::iter::once(&self.dir).chain(&self.accounting)
     }

@@ -247,6 +247,8 @@ fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), Contai
         }
         kill_supervisor(&container)?;
     }
+    // A supervisor that was killed could not remove its cgroup.
+    wharf_lifecycle::cgroup::CpuCgroup::remove_unused(&container.record.id);
     store.remove(&container)
 }
 

@@ -52,13 +52,11 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
-    let cgroup = super::cpu::join(&format!("run-{}", std::process::id()), &args);
+    super::cpu::join(&format!("run-{}", std::process::id()), &args);
     let stop = host.stop_handle();
     let walled = |enforced| tracing::debug!("the guest's thread is walled in: {enforced}");
     let outcome = super::guest_thread::run_walled(&stop, walled, || host.run(&spec, &stop));
-    if let Some(cgroup) = cgroup {
-        cgroup.leave_and_remove();
-    }
+    super::cpu::leave();
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(message) => return report::fail_with(&message),

@@ -55,14 +55,12 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     if args.isolate_requests {
         options.reuse = wharf_engine::InstanceReuse::isolated();
     }
-    let cgroup = super::cpu::join(&format!("run-{}", std::process::id()), args);
+    super::cpu::join(&format!("run-{}", std::process::id()), args);
     let walled = |enforced| tracing::debug!("the service's threads are walled in: {enforced}");
     let served = super::guest_thread::run_walled(&stop, walled, || {
         service.serve(options, &ServeStats::default(), &stop)
     });
-    if let Some(cgroup) = cgroup {
-        cgroup.leave_and_remove();
-    }
+    super::cpu::leave();
     let served = match served {
         Ok(served) => served,
         Err(message) => return report::fail_with(&message),

@@ -99,7 +99,7 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    let cgroup = super::cpu::join_limits(
+    super::cpu::join_limits(
         &container.record.id,
         container.record.run.cpus,
         container.record.run.cpu_shares,
@@ -118,9 +118,7 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
     });
     drain(pumps);
     finish(&store, &container, &life);
-    if let Some(cgroup) = cgroup {
-        cgroup.leave_and_remove();
-    }
+    super::cpu::leave();
     0
 }
 
@@ -262,6 +260,7 @@ fn watch_signals(
             std::thread::sleep(Duration::from_millis(20));
             let _writing = log.lock();
             remove_if_asked(&store, &container);
+            super::cpu::leave();
             exit::exit(0)
         });
     if watcher.is_err() {

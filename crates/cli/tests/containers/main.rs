@@ -8,3 +8,4 @@ mod lifecycle;
 mod many;
 mod races;
 mod support;
+mod walls;

@@ -48,14 +48,14 @@ pub(super) fn restrict(spec: &RunSpec, readable: &[PathBuf]) -> Result<Enforced,
         } else {
             read_write()
         };
-        created = created.add_rule(PathBeneath::new(PathFd::new(&volume.host)?, access))?;
+        created = created.add_rule(beneath(&volume.host, access)?)?;
     }
     for path in stdio_files(spec) {
         let (path, access) = path;
-        created = created.add_rule(PathBeneath::new(PathFd::new(path)?, access))?;
+        created = created.add_rule(beneath(path, access)?)?;
     }
     for path in readable.iter().filter(|path| Path::exists(path)) {
-        created = created.add_rule(PathBeneath::new(PathFd::new(path)?, read_only()))?;
+        created = created.add_rule(beneath(path, read_only())?)?;
     }
     if let Some(ports) = &tcp {
         for port in &ports.connect {
@@ -95,6 +95,16 @@ fn stdio_files(spec: &RunSpec) -> Vec<(&Path, BitFlags<AccessFs>)> {
         }
     }
     files
+}
+
+/// A rule for `path`: a file takes only the rights a file can have.
+fn beneath(path: &Path, access: BitFlags<AccessFs>) -> Result<PathBeneath<PathFd>, BoxError> {
+    let access = if path.is_dir() {
+        access
+    } else {
+        access & AccessFs::from_file(WANTED)
+    };
+    Ok(PathBeneath::new(PathFd::new(path)?, access))
 }
 
 fn read_only() -> BitFlags<AccessFs> {
