@@ -398,6 +398,17 @@ mod tests {
     use super::*;
     use crate::spec::RunSpec;
 
+    /// Runs on a thread of its own, as every face does: the kernel's wall
+    /// then holds for that thread alone, and the test's can clean up.
+    fn run_walled(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| host.run(spec, stop))
+                .join()
+                .expect("the run's thread")
+        })
+    }
+
     const EXIT_7: &str = r#"(module
         (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
         (memory (export "memory") 1)
@@ -416,6 +427,30 @@ mod tests {
     }
 
     #[test]
+    fn a_run_walls_in_its_own_thread_and_reports_what_is_enforced() {
+        let (dir, program) = wat_program("wharf-host-walls", EXIT_7);
+        let host = Host::new(HostConfig::default()).expect("host");
+        let stop = host.stop_handle();
+        let outcome = run_walled(&host, &RunSpec::new(&program), &stop).expect("run");
+        assert!(matches!(outcome, Outcome::Exited(7)), "{outcome:?}");
+        let enforced = stop.enforced().expect("the wall went up");
+        assert!(enforced.seccomp && enforced.no_new_privs, "{enforced}");
+        // The caller's thread is untouched, and may still clean up.
+        let status = std::fs::read_to_string("/proc/thread-self/status").expect("status");
+        assert!(status.lines().any(|l| l == "Seccomp:\t0"), "{status}");
+        std::fs::remove_dir_all(dir).expect("cleanup");
+
+        let mut off = RunSpec::new(&program);
+        off.layers = crate::layers::Layers::Off;
+        let (dir, program) = wat_program("wharf-host-no-walls", EXIT_7);
+        off.program = program;
+        let stop = host.stop_handle();
+        run_walled(&host, &off, &stop).expect("run");
+        assert_eq!(stop.enforced(), Some(crate::layers::Enforced::none()));
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
     fn runs_a_spec_and_reuses_compiled_code_across_hosts() {
         let (dir, program) = wat_program("wharf-host-test", EXIT_7);
         let config = HostConfig {
@@ -425,12 +460,12 @@ mod tests {
         let spec = RunSpec::new(&program);
 
         let first = Host::new(config.clone()).expect("host");
-        let outcome = first.run(&spec, &first.stop_handle()).expect("run");
+        let outcome = run_walled(&first, &spec, &first.stop_handle()).expect("run");
         assert_eq!(outcome, Outcome::Exited(7));
         assert_eq!(first.compilations(), 1);
 
         let second = Host::new(config).expect("host");
-        let outcome = second.run(&spec, &second.stop_handle()).expect("run");
+        let outcome = run_walled(&second, &spec, &second.stop_handle()).expect("run");
         assert_eq!(outcome, Outcome::Exited(7));
         assert_eq!(second.compilations(), 0, "loaded from the cache");
         std::fs::remove_dir_all(dir).expect("cleanup");
@@ -446,12 +481,12 @@ mod tests {
         .expect("host");
         let spec = RunSpec::new(&program);
         assert_eq!(
-            host.run(&spec, &host.stop_handle()).expect("run"),
+            run_walled(&host, &spec, &host.stop_handle()).expect("run"),
             Outcome::Exited(7)
         );
         std::fs::remove_dir_all(dir.join("cache")).expect("empty the cache");
         assert_eq!(
-            host.run(&spec, &host.stop_handle()).expect("run"),
+            run_walled(&host, &spec, &host.stop_handle()).expect("run"),
             Outcome::Exited(7)
         );
         assert_eq!(host.compilations(), 1, "the second run used the kept code");
@@ -459,7 +494,7 @@ mod tests {
         // A changed program is a different one.
         std::fs::write(&program, EXIT_7.replace("i32.const 7", "i32.const 8")).expect("write");
         assert_eq!(
-            host.run(&spec, &host.stop_handle()).expect("run"),
+            run_walled(&host, &spec, &host.stop_handle()).expect("run"),
             Outcome::Exited(8)
         );
         assert_eq!(host.compilations(), 2);
@@ -474,7 +509,7 @@ mod tests {
             let program = dir.join(format!("exit-{code}.wat"));
             let wat = EXIT_7.replace("i32.const 7", &format!("i32.const {code}"));
             std::fs::write(&program, wat).expect("write");
-            let outcome = host.run(&RunSpec::new(&program), &host.stop_handle());
+            let outcome = run_walled(&host, &RunSpec::new(&program), &host.stop_handle());
             assert_eq!(outcome.expect("run"), Outcome::Exited(code as i32));
         };
         for code in 0..9 {
@@ -509,7 +544,7 @@ mod tests {
         let host = Host::new(HostConfig::default()).expect("host");
         let stop = host.stop_handle();
         stop.stop(crate::StopReason::Timeout);
-        let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
+        let outcome = run_walled(&host, &RunSpec::new(&program), &stop).expect("run");
         assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Timeout));
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
@@ -524,7 +559,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(200));
             stopper.stop(crate::StopReason::Signal(15));
         });
-        let outcome = host.run(&RunSpec::new(&program), &stop).expect("run");
+        let outcome = run_walled(&host, &RunSpec::new(&program), &stop).expect("run");
         assert_eq!(outcome, Outcome::Stopped(crate::StopReason::Signal(15)));
         timer.join().expect("timer");
         std::fs::remove_dir_all(dir).expect("cleanup");
@@ -639,7 +674,7 @@ mod tests {
         let host = Host::new(HostConfig::default()).expect("host");
         let mut spec = RunSpec::new(&program);
         spec.stdin = crate::Stdin::File(fifo.clone());
-        let outcome = host.run(&spec, &host.stop_handle()).expect("run");
+        let outcome = run_walled(&host, &spec, &host.stop_handle()).expect("run");
         writer.join().expect("writer");
         assert_eq!(outcome, Outcome::Exited(5));
         std::fs::remove_dir_all(dir).expect("cleanup");
