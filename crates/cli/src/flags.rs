@@ -108,7 +108,7 @@ pub fn parse_security_opt(text: &str) -> Result<SecurityOpt, String> {
 /// `--cpus`: a positive number of CPUs, at most 1024.
 pub fn parse_cpus(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(cpus) if cpus.is_finite() && cpus >= 0.01 && cpus <= 1024.0 => Ok(cpus),
+        Ok(cpus) if (0.01..=1024.0).contains(&cpus) => Ok(cpus),
         _ => Err(format!(
             "`{text}` is not a number of CPUs from 0.01 to 1024"
         )),

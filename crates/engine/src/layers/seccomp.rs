@@ -78,7 +78,7 @@ fn filters(network: bool) -> Result<[BpfProgram; 2], BoxError> {
             libc::FIONREAD,
         ]
         .into_iter()
-        .map(|request| arg_is(1, request as u64))
+        .map(|request| arg_is(1, request))
         .collect::<Result<_, _>>()?,
     );
     let allowlist = SeccompFilter::new(
