@@ -9,7 +9,7 @@ mod common;
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Harness, stdout};
 
@@ -116,35 +116,74 @@ fn two_containers_in_one_shim_each_reach_only_their_own_rootfs() {
     harness.kill_and_delete("neighbour", "SIGKILL");
 }
 
-#[test]
-fn a_cpu_quota_in_the_spec_slows_the_guest_and_metrics_count_its_cpu() {
-    let harness = harness!("a_cpu_quota_in_the_spec_slows_the_guest_and_metrics_count_its_cpu");
-    let timed = |options: &[&str], id: &str| {
-        let started = Instant::now();
-        let output = harness.run_wasm(options, id, &["/spin.wasm"]);
-        assert!(output.status.success(), "{output:?}");
-        started.elapsed()
-    };
-    let free = timed(&[], "spin-free");
-    let limited = timed(
-        &["--cpu-quota", "50000", "--cpu-period", "100000"],
-        "spin-half",
-    );
-    let ratio = limited.as_secs_f64() / free.as_secs_f64();
-    assert!(ratio > 1.5, "half a CPU took {limited:?} against {free:?}");
+/// The container's CPU cgroup in the `cpu` hierarchy: v1's
+/// `wharf/shim-ID`, or v2's threaded `wharf/shim-PID/shim-ID`.
+fn cgroup_of(id: &str) -> Option<PathBuf> {
+    let name = format!("shim-{id}");
+    let v1 = PathBuf::from("/sys/fs/cgroup/cpu/wharf").join(&name);
+    if v1.exists() {
+        return Some(v1);
+    }
+    fs::read_dir("/sys/fs/cgroup/wharf")
+        .ok()?
+        .flatten()
+        .map(|shim| shim.path().join(&name))
+        .find(|dir| dir.exists())
+}
 
-    harness.run_wasm_detached(
-        &["--cpu-quota", "50000", "--cpu-period", "100000"],
-        "spin-measured",
-        &["/spin.wasm"],
+#[test]
+fn a_cpu_quota_in_the_spec_holds_for_the_guests_thread_and_metrics_count_its_cpu() {
+    let harness =
+        harness!("a_cpu_quota_in_the_spec_holds_for_the_guests_thread_and_metrics_count_its_cpu");
+    let quota = ["--cpu-quota", "50000", "--cpu-period", "100000"];
+    harness.run_wasm_detached(&quota, "spin-limited", &["/spin.wasm"]);
+    harness.wait_for_status("spin-limited", "RUNNING", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_millis(500));
+    let cgroup = cgroup_of("spin-limited").expect("the container's cgroup");
+    let v1 = cgroup.join("cpu.cfs_quota_us").exists();
+    let read = |file: &str| fs::read_to_string(cgroup.join(file)).expect(file);
+    if v1 {
+        assert_eq!(read("cpu.cfs_quota_us").trim(), "50000");
+        assert_eq!(read("cpu.cfs_period_us").trim(), "100000");
+    } else {
+        assert_eq!(read("cpu.max").trim(), "50000 100000");
+    }
+    // The guest's thread is the member, not the daemon.
+    let members = read(if v1 { "tasks" } else { "cgroup.threads" });
+    let shim = harness.containerd.shim_pids()[0];
+    let guest_tid = fs::read_dir(format!("/proc/{shim}/task"))
+        .expect("tasks")
+        .flatten()
+        .find(|task| {
+            fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "guest-spin-limi")
+        })
+        .map(|task| task.file_name().to_string_lossy().into_owned())
+        .expect("the guest's thread");
+    assert!(members.lines().any(|tid| tid == guest_tid), "{members}");
+    assert!(
+        !members.lines().any(|tid| tid == shim.to_string()),
+        "{members}"
     );
-    std::thread::sleep(Duration::from_millis(600));
-    let metrics = stdout(&harness.ctr_ok(&["task", "metrics", "spin-measured"]));
+    // The kernel held it to its quota: it was throttled.
+    let throttled: u64 = read("cpu.stat")
+        .lines()
+        .find_map(|l| l.strip_prefix("nr_throttled "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("nr_throttled");
+    assert!(throttled > 0, "{}", read("cpu.stat"));
+
+    let metrics = stdout(&harness.ctr_ok(&["task", "metrics", "spin-limited"]));
     let cpu: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("cpuacct.usage"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no CPU use in:\n{metrics}"));
-    assert!(cpu > 0, "{metrics}");
-    harness.kill_and_delete("spin-measured", "SIGKILL");
+    assert!(cpu > 100_000_000, "at least 0.1 s of CPU: {metrics}");
+    harness.kill_and_delete("spin-limited", "SIGKILL");
+    assert!(
+        !cgroup.exists(),
+        "{} outlived its container",
+        cgroup.display()
+    );
 }
