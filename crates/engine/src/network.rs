@@ -202,10 +202,10 @@ pub(crate) fn tcp_ports(policy: &NetworkPolicy) -> Option<TcpPorts> {
             let PortPattern::Range(low, high) = rule.ports else {
                 return None;
             };
-            ports.extend(low..=high);
-            if ports.len() > MAX_KERNEL_PORTS {
+            if ports.len() + usize::from(high - low) >= MAX_KERNEL_PORTS {
                 return None;
             }
+            ports.extend(low..=high);
         }
         ports.sort_unstable();
         ports.dedup();
@@ -480,6 +480,31 @@ mod tests {
             let error = OutboundRule::listen(rule).expect_err(rule).to_string();
             assert!(error.contains(reason), "{rule}: {error}");
         }
+    }
+
+    #[test]
+    fn kernel_ports_are_the_tcp_ports_the_rules_name() {
+        let listen = |rules: &[&str]| {
+            rules
+                .iter()
+                .map(|r| OutboundRule::listen(r).expect(r))
+                .collect::<Vec<_>>()
+        };
+        let none = tcp_ports(&NetworkPolicy::default()).expect("no rules: no ports");
+        assert_eq!((none.connect, none.bind), (vec![], vec![0]));
+        let some = policy(&[
+            "http://example.com:8080",
+            "tcp://127.0.0.1:5432",
+            "udp://127.0.0.1:53",
+        ])
+        .with_listen(listen(&["tcp://127.0.0.1:9000-9001", "udp://*:5353"]));
+        let ports = tcp_ports(&some).expect("ports");
+        assert_eq!(ports.connect, vec![5432, 8080], "UDP is not TCP");
+        assert_eq!(ports.bind, vec![0, 9000, 9001]);
+        // Any port, or too many to list: the kernel rule is left off.
+        assert_eq!(tcp_ports(&policy(&["tcp://127.0.0.1:*"])), None);
+        assert_eq!(tcp_ports(&policy(&["tcp://127.0.0.1:1000-2000"])), None);
+        assert!(tcp_ports(&policy(&["udp://127.0.0.1:*"])).is_some());
     }
 
     #[test]

@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use wharf_engine::{Enforced, StopHandle};
 
-/// Runs `run` on a new thread with the main thread's stack size; calls
-/// `walled` with what the wall enforces once it is up (not at all when the
-/// run ends before). `None` when no thread could be made or it panicked.
+/// A caller that wants to hear what the wall enforces once it is up: the
+/// run's stop handle, and what to do with it.
+pub type Watch<'a> = (&'a StopHandle, &'a dyn Fn(Enforced));
+
+/// Runs `run` on a new thread with the main thread's stack size; with a
+/// `watch`, calls it with what the wall enforces once it is up (not at all
+/// when the run ends before). An error when no thread could be made or it
+/// panicked.
 pub fn run_walled<T: Send>(
-    stop: &StopHandle,
-    walled: impl FnOnce(Enforced),
+    watch: Option<Watch<'_>>,
     run: impl FnOnce() -> T + Send,
 ) -> Result<T, String> {
     std::thread::scope(|scope| {
@@ -21,11 +25,13 @@ pub fn run_walled<T: Send>(
             .stack_size(8 << 20)
             .spawn_scoped(scope, run)
             .map_err(|e| format!("cannot start the guest's thread: {e}"))?;
-        while !guest.is_finished() && stop.enforced().is_none() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if let Some(enforced) = stop.enforced() {
-            walled(enforced);
+        if let Some((stop, walled)) = watch {
+            while !guest.is_finished() && stop.enforced().is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if let Some(enforced) = stop.enforced() {
+                walled(enforced);
+            }
         }
         guest
             .join()

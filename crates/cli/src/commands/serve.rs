@@ -56,8 +56,8 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
         options.reuse = wharf_engine::InstanceReuse::isolated();
     }
     super::cpu::join(&format!("run-{}", std::process::id()), args);
-    let walled = |enforced| tracing::debug!("the service's threads are walled in: {enforced}");
-    let served = super::guest_thread::run_walled(&stop, walled, || {
+    // The engine logs what the wall enforces (WHARF_LOG=debug).
+    let served = super::guest_thread::run_walled(None, || {
         service.serve(options, &ServeStats::default(), &stop)
     });
     super::cpu::leave();

@@ -430,7 +430,7 @@ fn walled(
     let up = |enforced: wharf_engine::Enforced| {
         record(container, |state| state.layers = Some(enforced.to_string()));
     };
-    super::guest_thread::run_walled(stop, up, run)
+    super::guest_thread::run_walled(Some((stop, &up)), run)
         .unwrap_or_else(|message| (exit::ERROR, Some(message)))
 }
 

@@ -50,8 +50,7 @@ pub(super) fn restrict(spec: &RunSpec, readable: &[PathBuf]) -> Result<Enforced,
         };
         created = created.add_rule(beneath(&volume.host, access)?)?;
     }
-    for path in stdio_files(spec) {
-        let (path, access) = path;
+    for (path, access) in stdio_files(spec) {
         created = created.add_rule(beneath(path, access)?)?;
     }
     for path in readable.iter().filter(|path| Path::exists(path)) {

@@ -15,7 +15,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::host::Host;
 use crate::spec::RunSpec;
+use crate::stop::StopHandle;
 
 /// Whether the kernel's layers wrap the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,9 +86,15 @@ impl fmt::Display for Enforced {
     }
 }
 
-/// Wraps the calling thread as `spec` asks; `cache` is the compiled-code
-/// cache, readable through the wall.
-pub(crate) fn apply(spec: &RunSpec, cache: Option<&Path>) -> Result<Enforced, Error> {
+/// Walls the calling thread in as `spec` asks (the compiled-code cache of
+/// `host` stays readable through the wall) and tells `stop` what holds.
+pub(crate) fn wall_in(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<(), Error> {
+    let enforced = apply(spec, host.cache().map(|cache| cache.dir()))?;
+    stop.set_enforced(enforced);
+    Ok(())
+}
+
+fn apply(spec: &RunSpec, cache: Option<&Path>) -> Result<Enforced, Error> {
     if spec.layers == Layers::Off {
         tracing::debug!(program = %spec.program.display(), "kernel layers: off");
         return Ok(Enforced::none());
@@ -99,24 +107,14 @@ pub(crate) fn apply(spec: &RunSpec, cache: Option<&Path>) -> Result<Enforced, Er
         layer: "landlock",
         source,
     })?;
-    // Landlock sets no_new_privs itself; without Landlock it is set here.
-    enforced.no_new_privs = enforced.no_new_privs || set_no_new_privs()?;
     seccomp::install(!spec.network.denies_all()).map_err(|source| Error::Layers {
         layer: "seccomp",
         source,
     })?;
+    // Landlock sets it when the kernel has Landlock; installing a filter
+    // sets it in any case.
+    enforced.no_new_privs = true;
     enforced.seccomp = true;
     tracing::debug!(program = %spec.program.display(), "kernel layers: {enforced}");
     Ok(enforced)
-}
-
-fn set_no_new_privs() -> Result<bool, Error> {
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes no pointers.
-    match unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } {
-        0 => Ok(true),
-        _ => Err(Error::Layers {
-            layer: "no_new_privs",
-            source: Box::new(std::io::Error::last_os_error()),
-        }),
-    }
 }

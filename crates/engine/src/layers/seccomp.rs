@@ -1,6 +1,7 @@
 //! The seccomp allowlist of a guest's threads (the list: `syscalls.rs`).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -16,10 +17,17 @@ const ARCH: TargetArch = TargetArch::x86_64;
 const ARCH: TargetArch = TargetArch::aarch64;
 
 /// Installs the allowlist on the calling thread; `network`: sockets of the
-/// Internet families may be made.
+/// Internet families may be made. The filters are compiled once per
+/// process (a shim installs them for every container).
 pub(super) fn install(network: bool) -> Result<(), BoxError> {
-    let programs = filters(network)?;
-    for program in &programs {
+    static COMPILED: [OnceLock<Result<[BpfProgram; 2], String>>; 2] =
+        [OnceLock::new(), OnceLock::new()];
+    let programs = COMPILED[usize::from(network)]
+        .get_or_init(|| filters(network).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|message| BoxError::from(message.clone()))?;
+    for program in programs {
+        // It sets no_new_privs first, as the kernel requires.
         seccompiler::apply_filter(program)?;
     }
     Ok(())
@@ -38,18 +46,11 @@ fn filters(network: bool) -> Result<[BpfProgram; 2], BoxError> {
         }
     };
     for group in syscalls::ALWAYS {
-        tracing::trace!(calls = group.calls.len(), "seccomp allows {}", group.why);
-        allow(group.calls);
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        tracing::trace!("seccomp allows {}", syscalls::LEGACY.why);
-        allow(syscalls::LEGACY.calls);
+        allow(group);
     }
     allow(syscalls::ACCEPT);
     if network {
-        tracing::trace!("seccomp allows {}", syscalls::NETWORK.why);
-        allow(syscalls::NETWORK.calls);
+        allow(syscalls::NETWORK);
         allowed.insert(
             libc::SYS_socket,
             [libc::AF_INET, libc::AF_INET6]

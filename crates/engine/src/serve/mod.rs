@@ -198,8 +198,7 @@ impl Service<'_> {
         stop: &StopHandle,
     ) -> Result<(), Error> {
         // Up before the workers start: they are inside the wall.
-        let cache = self.host.cache().map(|c| c.dir());
-        stop.set_enforced(crate::layers::apply(&self.spec, cache)?);
+        crate::layers::wall_in(self.host, &self.spec, stop)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.workers.max(1))
             .thread_name("wharf-serve")

@@ -8,28 +8,15 @@
 #include "gen/tcp_connect.h"
 #include "connect.h"
 
-// Waits until `socket` is ready (after a would-block).
-static void wait_for(wasi_sockets_tcp_borrow_tcp_socket_t socket) {
-    wasi_io_poll_own_pollable_t ready = wasi_sockets_tcp_method_tcp_socket_subscribe(socket);
-    wasi_io_poll_method_pollable_block(wasi_io_poll_borrow_pollable(ready));
-    wasi_io_poll_pollable_drop_own(ready);
-}
-
 // Binds and listens at `address` (A.B.C.D:PORT) and accepts one
 // connection; NULL once accepted, else the name of WASI's error.
 static const char *tcp_listen_and_accept(const char *address) {
-    unsigned a, b, c, d, port;
-    if (sscanf(address, "%u.%u.%u.%u:%u", &a, &b, &c, &d, &port) != 5) return "bad-address";
-    wasi_sockets_tcp_create_socket_own_tcp_socket_t socket;
-    wasi_sockets_tcp_create_socket_error_code_t error;
-    if (!wasi_sockets_tcp_create_socket_create_tcp_socket(
-            WASI_SOCKETS_NETWORK_IP_ADDRESS_FAMILY_IPV4, &socket, &error))
-        return socket_error_name(error);
-    wasi_sockets_tcp_borrow_tcp_socket_t borrowed = wasi_sockets_tcp_borrow_tcp_socket(socket);
+    wasi_sockets_tcp_borrow_tcp_socket_t borrowed;
+    wasi_sockets_tcp_ip_socket_address_t local;
+    const char *failed = tcp_socket_for(address, &borrowed, &local);
+    if (failed) return failed;
     wasi_sockets_network_own_network_t network = wasi_sockets_instance_network_instance_network();
-    wasi_sockets_tcp_ip_socket_address_t local = {.tag = WASI_SOCKETS_NETWORK_IP_ADDRESS_FAMILY_IPV4};
-    local.val.ipv4.port = port;
-    local.val.ipv4.address = (wasi_sockets_network_ipv4_address_t){a, b, c, d};
+    wasi_sockets_tcp_error_code_t error;
     if (!wasi_sockets_tcp_method_tcp_socket_start_bind(
             borrowed, wasi_sockets_network_borrow_network(network), &local, &error))
         return socket_error_name(error);
