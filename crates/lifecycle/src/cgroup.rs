@@ -192,6 +192,26 @@ impl CpuCgroup {
         Ok(())
     }
 
+    /// Moves every member thread out, to the cgroup above (v1's top, or
+    /// v2's threaded domain), then removes the cgroup: for members that
+    /// cannot leave by themselves.
+    pub fn evict_and_remove(&self) {
+        let (file, levels) = match self.version {
+            Version::V1 => ("tasks", 2),
+            Version::V2 => ("cgroup.threads", 1),
+        };
+        for dir in self.dirs() {
+            let Some(above) = dir.ancestors().nth(levels) else {
+                continue;
+            };
+            let members = fs::read_to_string(dir.join(file)).unwrap_or_default();
+            for tid in members.lines() {
+                let _ = fs::write(above.join(file), tid);
+            }
+        }
+        self.remove();
+    }
+
     /// CPU time used by the members, living and ended.
     pub fn usage(&self) -> Option<Duration> {
         match self.version {
@@ -270,18 +290,14 @@ fn cpu_hierarchy() -> Option<(Version, PathBuf)> {
 /// Where `what` is mounted: `cgroup2` for the unified hierarchy, or a v1
 /// controller's name (its mount's super options list it).
 fn mount_of(what: &str) -> Option<PathBuf> {
-    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|line| {
-        let (mount, fs_part) = line.split_once(" - ")?;
-        let mut fs_fields = fs_part.split_whitespace();
-        let fs_type = fs_fields.next()?;
-        let options = fs_fields.nth(1).unwrap_or("");
-        let dir = mount.split_whitespace().nth(4)?;
+    let mounts = procfs::process::Process::myself().ok()?.mountinfo().ok()?;
+    mounts.into_iter().find_map(|mount| {
         let found = match what {
-            "cgroup2" => fs_type == "cgroup2",
-            controller => fs_type == "cgroup" && options.split(',').any(|o| o == controller),
+            "cgroup2" => mount.fs_type == "cgroup2",
+            // A v1 hierarchy names its controllers among its options.
+            controller => mount.fs_type == "cgroup" && mount.super_options.contains_key(controller),
         };
-        found.then(|| PathBuf::from(dir))
+        found.then_some(mount.mount_point)
     })
 }
 

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod usage;
 pub mod watchdog;
 
 pub use error::LifecycleError;

@@ -76,26 +76,7 @@ fn sample(container: &Container) -> Sample {
     let Some(pid) = container.supervisor().ok().flatten().map(|s| s.pid()) else {
         return Sample::default();
     };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // SAFETY: sysconf has no memory effects.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let field = |n: usize| {
-        fields
-            .get(n)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of stat: 11 and 12 after ")".
-    let cpu = Duration::from_secs_f64((field(11) + field(12)) as f64 / ticks);
-    // SAFETY: as above.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
-    // rss (in pages) is field 24: 21 after ")".
-    let resident = field(21) * page;
+    let (cpu, resident) = wharf_lifecycle::usage::process_usage(pid).unwrap_or_default();
     Sample { cpu, resident }
 }
 
