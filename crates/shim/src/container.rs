@@ -1,14 +1,16 @@
 //! One container in the daemon: its run description, status and exit.
 
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+use tokio::sync::watch;
 use wharf_engine::{RunSpec, StopHandle, StopReason};
 use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::cgroup::CpuCgroup;
+use wharf_lifecycle::usage::thread_cpu_time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -55,7 +57,8 @@ pub struct Container {
     /// The guest's thread, once started (0 before).
     guest_thread: AtomicI32,
     state: Mutex<State>,
-    changed: Condvar,
+    /// The exit, for Wait requests: they wait on it holding no thread.
+    exited: watch::Sender<Option<Exit>>,
 }
 
 impl Container {
@@ -87,7 +90,7 @@ impl Container {
                 status: Status::Created,
                 exit: None,
             }),
-            changed: Condvar::new(),
+            exited: watch::Sender::new(None),
         }
     }
 
@@ -121,7 +124,7 @@ impl Container {
         }
         match self.guest_thread.load(Ordering::SeqCst) {
             0 => Duration::ZERO,
-            tid => thread_cpu_time(tid),
+            tid => thread_cpu_time(tid).unwrap_or_default(),
         }
     }
 
@@ -153,21 +156,19 @@ impl Container {
         };
         state.status = Status::Stopped;
         state.exit = Some(exit);
-        self.changed.notify_all();
+        self.exited.send_replace(Some(exit));
         Some(exit)
     }
 
-    /// Blocks until the container has exited.
-    pub fn wait(&self) -> Exit {
-        let mut state = self.state();
+    /// The exit, once the container has exited.
+    pub async fn exited(&self) -> Exit {
+        let mut exits = self.exited.subscribe();
         loop {
-            if let Some(exit) = state.exit {
+            if let Some(exit) = *exits.borrow_and_update() {
                 return exit;
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // The sender lives as long as `self`: this cannot fail here.
+            let _ = exits.changed().await;
         }
     }
 
@@ -207,28 +208,4 @@ impl Container {
 fn ignored_by_default(signal: u32) -> bool {
     let signal = signal as i32;
     signal == 0 || [libc::SIGCHLD, libc::SIGCONT, libc::SIGURG, libc::SIGWINCH].contains(&signal)
-}
-
-/// User and system time of thread `tid` of this process (fields 14 and 15
-/// of its `stat`, in clock ticks).
-fn thread_cpu_time(tid: i32) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
-        return Duration::ZERO;
-    };
-    // The command name may hold spaces and parentheses: count from the last `)`.
-    let Some((_, fields)) = stat.rsplit_once(')') else {
-        return Duration::ZERO;
-    };
-    let ticks: u64 = fields
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<u64>().ok())
-        .sum();
-    // SAFETY: sysconf has no pointer arguments.
-    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
-        .ok()
-        .filter(|n| *n > 0)
-        .unwrap_or(100);
-    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
 }

@@ -16,6 +16,7 @@ mod drain;
 mod events;
 mod group;
 mod report;
+mod rpc;
 mod serve;
 mod service;
 mod socket_dir;

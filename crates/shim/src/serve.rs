@@ -3,16 +3,17 @@
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::mpsc::channel;
 use std::time::Duration;
 
-use containerd_shim_protos::create_task;
-use containerd_shim_protos::ttrpc::Server;
+use containerd_shim_protos::shim_async::create_task;
+use containerd_shim_protos::ttrpc::r#async::Server;
+use tokio::sync::mpsc::unbounded_channel;
 use wharf_engine::{Host, HostConfig};
 
 use crate::args::Args;
 use crate::artifact::Containerd;
 use crate::events::Publisher;
+use crate::rpc::Rpc;
 use crate::start::{ALIVE_FD, LISTENER_FD};
 use crate::task::Service;
 
@@ -38,29 +39,35 @@ pub fn serve(args: &Args) -> Result<(), String> {
     })
     .map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);
-    let (shutdown, shutdown_requested) = channel();
+    let (shutdown, mut shutdown_requested) = unbounded_channel();
     let containerd = Containerd {
         address: args.address.clone(),
         namespace: args.namespace.clone(),
     };
     let service = Service::new(host, publisher, shutdown, socket.clone(), containerd);
-    let services = create_task(Arc::new(Box::new(service)));
-    let mut server = Server::new()
-        .add_listener(listener.into_raw_fd())
-        .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?
-        .register_service(services)
-        // Each connection (containerd opens one per container) keeps one
-        // idle worker beside the one its Wait request blocks: an idle
-        // container should cost few threads.
-        .set_thread_count_default(2)
-        .set_thread_count_min(1)
-        // Wait requests block a thread each until their guest exits.
-        .set_thread_count_max(100_000);
-    server.start().map_err(|e| format!("cannot serve: {e}"))?;
-    let _ = shutdown_requested.recv();
-    // Let the answer to Shutdown reach containerd, then end at once.
-    std::thread::sleep(Duration::from_millis(20));
-    std::process::exit(0)
+    let services = create_task(Arc::new(Box::new(Rpc(Arc::new(service)))));
+    // One thread answers every connection's requests; Creates borrow a
+    // blocking thread, which ends a second after the last one.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_keep_alive(Duration::from_secs(1))
+        .build()
+        .map_err(|e| format!("cannot start the daemon's runtime: {e}"))?;
+    runtime.block_on(async {
+        let mut server = Server::new()
+            .set_domain_unix()
+            .add_listener(listener.into_raw_fd())
+            .map_err(|e| format!("cannot serve on {}: {e}", socket.display()))?
+            .register_service(services);
+        server
+            .start()
+            .await
+            .map_err(|e| format!("cannot serve: {e}"))?;
+        let _ = shutdown_requested.recv().await;
+        // Let the answer to Shutdown reach containerd, then end at once.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        std::process::exit(0)
+    })
 }
 
 /// The descriptor `fd` that `start` passed, which must be of type `kind`.

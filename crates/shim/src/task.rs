@@ -2,15 +2,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use containerd_shim_protos::Task;
+use tokio::sync::mpsc::UnboundedSender;
+
 use containerd_shim_protos::api::{
     self, ConnectRequest, ConnectResponse, CreateTaskRequest, CreateTaskResponse, DeleteRequest,
     DeleteResponse, Empty, KillRequest, PidsRequest, PidsResponse, StartRequest, StartResponse,
-    StateRequest, StateResponse, WaitRequest, WaitResponse,
+    StateRequest, StateResponse,
 };
 use containerd_shim_protos::cgroups::metrics::{
     CPUStat, CPUUsage, MemoryEntry, MemoryStat, Metrics,
@@ -18,7 +18,7 @@ use containerd_shim_protos::cgroups::metrics::{
 use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, TaskIO, TaskStart};
 use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
-use containerd_shim_protos::ttrpc::{self, Code, TtrpcContext};
+use containerd_shim_protos::ttrpc::{self, Code};
 use wharf_engine::{Host, Layers, Outcome, Output, RunSpec, Stdin, StopReason};
 use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::cgroup::CpuCgroup;
@@ -37,7 +37,7 @@ pub struct Service {
     host: Arc<Host>,
     publisher: Arc<Publisher>,
     containers: Arc<Mutex<HashMap<String, Arc<Container>>>>,
-    shutdown: Arc<Mutex<Sender<()>>>,
+    shutdown: UnboundedSender<()>,
     socket: PathBuf,
     containerd: Containerd,
     unmounts: Unmounts,
@@ -48,15 +48,8 @@ pub struct Service {
 /// back-to-back `ctr run --rm` then skip starting a process and an engine.
 const LINGER: Duration = Duration::from_secs(10);
 
-fn rpc_error(code: Code, message: impl ToString) -> ttrpc::Error {
+pub(crate) fn rpc_error(code: Code, message: impl ToString) -> ttrpc::Error {
     ttrpc::Error::RpcStatus(ttrpc::get_status(code, message))
-}
-
-fn unimplemented(what: &str) -> ttrpc::Error {
-    rpc_error(
-        Code::UNIMPLEMENTED,
-        format!("{what} is not implemented by the wharf shim"),
-    )
 }
 
 fn pid() -> u32 {
@@ -67,7 +60,7 @@ impl Service {
     pub fn new(
         host: Host,
         publisher: Publisher,
-        shutdown: Sender<()>,
+        shutdown: UnboundedSender<()>,
         socket: PathBuf,
         containerd: Containerd,
     ) -> Service {
@@ -75,7 +68,7 @@ impl Service {
             host: Arc::new(host),
             publisher: Arc::new(publisher),
             containers: Arc::default(),
-            shutdown: Arc::new(Mutex::new(shutdown)),
+            shutdown,
             socket,
             containerd,
             unmounts: Unmounts::default(),
@@ -87,7 +80,7 @@ impl Service {
         self.containers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, id: &str, exec_id: &str) -> ttrpc::Result<Arc<Container>> {
+    pub(crate) fn get(&self, id: &str, exec_id: &str) -> ttrpc::Result<Arc<Container>> {
         if !exec_id.is_empty() {
             return Err(rpc_error(
                 Code::NOT_FOUND,
@@ -321,12 +314,10 @@ fn report_to(stderr: &str, message: &str) {
     }
 }
 
-impl Task for Service {
-    fn create(
-        &self,
-        _: &TtrpcContext,
-        request: CreateTaskRequest,
-    ) -> ttrpc::Result<CreateTaskResponse> {
+/// The requests of the Task service, each answered at once (`rpc` serves
+/// them, and answers Wait itself).
+impl Service {
+    pub fn create(&self, request: CreateTaskRequest) -> ttrpc::Result<CreateTaskResponse> {
         // Held until the container is in the map (or its Create failed):
         // a second Create of this ID mounts nothing.
         let reserved = {
@@ -365,7 +356,7 @@ impl Task for Service {
         })
     }
 
-    fn start(&self, _: &TtrpcContext, request: StartRequest) -> ttrpc::Result<StartResponse> {
+    pub fn start(&self, request: StartRequest) -> ttrpc::Result<StartResponse> {
         let container = self.get(&request.id, &request.exec_id)?;
         if !container.mark_running() {
             return Err(rpc_error(
@@ -411,7 +402,7 @@ impl Task for Service {
         })
     }
 
-    fn kill(&self, _: &TtrpcContext, request: KillRequest) -> ttrpc::Result<Empty> {
+    pub fn kill(&self, request: KillRequest) -> ttrpc::Result<Empty> {
         let container = self.get(&request.id, &request.exec_id)?;
         if let Some(exit) = container.kill(request.signal) {
             self.publisher.publish(exit_event(&container, exit));
@@ -419,17 +410,7 @@ impl Task for Service {
         Ok(Empty::new())
     }
 
-    fn wait(&self, _: &TtrpcContext, request: WaitRequest) -> ttrpc::Result<WaitResponse> {
-        let container = self.get(&request.id, &request.exec_id)?;
-        let exit = container.wait();
-        Ok(WaitResponse {
-            exit_status: exit.status,
-            exited_at: timestamp(exit.at),
-            ..Default::default()
-        })
-    }
-
-    fn delete(&self, _: &TtrpcContext, request: DeleteRequest) -> ttrpc::Result<DeleteResponse> {
+    pub fn delete(&self, request: DeleteRequest) -> ttrpc::Result<DeleteResponse> {
         let container = self.get(&request.id, &request.exec_id)?;
         let exit = {
             let state = container.state();
@@ -449,7 +430,9 @@ impl Task for Service {
         };
         self.containers().remove(&request.id);
         if let Some(cpu) = &container.cpu {
-            cpu.remove();
+            // The guest's thread may still be ending, walled in: it cannot
+            // leave by itself.
+            cpu.evict_and_remove();
         }
         self.unmounts.begin(container.rootfs.clone());
         self.publisher.publish(Event::Delete(TaskDelete {
@@ -467,7 +450,7 @@ impl Task for Service {
         })
     }
 
-    fn state(&self, _: &TtrpcContext, request: StateRequest) -> ttrpc::Result<StateResponse> {
+    pub fn state(&self, request: StateRequest) -> ttrpc::Result<StateResponse> {
         let container = self.get(&request.id, &request.exec_id)?;
         let state = container.state();
         let status = match state.status {
@@ -490,7 +473,7 @@ impl Task for Service {
         })
     }
 
-    fn pids(&self, _: &TtrpcContext, request: PidsRequest) -> ttrpc::Result<PidsResponse> {
+    pub fn pids(&self, request: PidsRequest) -> ttrpc::Result<PidsResponse> {
         self.get(&request.id, "")?;
         Ok(PidsResponse {
             processes: vec![api::ProcessInfo {
@@ -501,11 +484,7 @@ impl Task for Service {
         })
     }
 
-    fn stats(
-        &self,
-        _: &TtrpcContext,
-        request: api::StatsRequest,
-    ) -> ttrpc::Result<api::StatsResponse> {
+    pub fn stats(&self, request: api::StatsRequest) -> ttrpc::Result<api::StatsResponse> {
         let container = self.get(&request.id, "")?;
         let used = container.stop.memory_used();
         let cpu = u64::try_from(container.cpu_used().as_nanos()).unwrap_or(u64::MAX);
@@ -541,7 +520,7 @@ impl Task for Service {
         })
     }
 
-    fn connect(&self, _: &TtrpcContext, _: ConnectRequest) -> ttrpc::Result<ConnectResponse> {
+    pub fn connect(&self, _: ConnectRequest) -> ttrpc::Result<ConnectResponse> {
         Ok(ConnectResponse {
             shim_pid: pid(),
             task_pid: pid(),
@@ -550,13 +529,13 @@ impl Task for Service {
         })
     }
 
-    fn close_io(&self, _: &TtrpcContext, request: api::CloseIORequest) -> ttrpc::Result<Empty> {
+    pub fn close_io(&self, request: api::CloseIORequest) -> ttrpc::Result<Empty> {
         // The guest sees end of file when the writer closes the stdin fifo.
         self.get(&request.id, &request.exec_id)?;
         Ok(Empty::new())
     }
 
-    fn resize_pty(&self, _: &TtrpcContext, request: api::ResizePtyRequest) -> ttrpc::Result<Empty> {
+    pub fn resize_pty(&self, request: api::ResizePtyRequest) -> ttrpc::Result<Empty> {
         self.get(&request.id, &request.exec_id)?;
         Err(rpc_error(
             Code::FAILED_PRECONDITION,
@@ -564,29 +543,7 @@ impl Task for Service {
         ))
     }
 
-    fn exec(&self, _: &TtrpcContext, _: api::ExecProcessRequest) -> ttrpc::Result<Empty> {
-        Err(unimplemented("exec: a Wasm container runs one program"))
-    }
-
-    fn pause(&self, _: &TtrpcContext, _: api::PauseRequest) -> ttrpc::Result<Empty> {
-        Err(unimplemented("pause"))
-    }
-
-    fn resume(&self, _: &TtrpcContext, _: api::ResumeRequest) -> ttrpc::Result<Empty> {
-        Err(unimplemented("resume"))
-    }
-
-    fn checkpoint(&self, _: &TtrpcContext, _: api::CheckpointTaskRequest) -> ttrpc::Result<Empty> {
-        Err(unimplemented("checkpoint"))
-    }
-
-    fn update(&self, _: &TtrpcContext, _: api::UpdateTaskRequest) -> ttrpc::Result<Empty> {
-        Err(unimplemented(
-            "update: resources are fixed when a Wasm container is created",
-        ))
-    }
-
-    fn shutdown(&self, _: &TtrpcContext, _: api::ShutdownRequest) -> ttrpc::Result<Empty> {
+    pub fn shutdown(&self, _: api::ShutdownRequest) -> ttrpc::Result<Empty> {
         if !self.containers().is_empty() {
             return Ok(Empty::new());
         }
@@ -610,9 +567,7 @@ impl Task for Service {
                 // gone or the daemon still serving.
                 lock.remove_group();
                 std::mem::forget(lock);
-                if let Ok(shutdown) = shutdown.lock() {
-                    let _ = shutdown.send(());
-                }
+                let _ = shutdown.send(());
                 return;
             }
         });

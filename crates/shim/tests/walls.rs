@@ -87,6 +87,95 @@ fn each_guest_thread_is_walled_and_the_daemons_threads_are_not() {
     }
 }
 
+/// `(thread name, Seccomp, NoNewPrivs)` of the threads of `pid` once no
+/// more than `control` of them are outside a guest's walls (a blocking
+/// thread that served a Create ends a second after it), or after 5 s.
+fn settled_threads(pid: u32, control: usize) -> Vec<(String, String, String)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let threads = threads_of(pid);
+        if control_threads(&threads) <= control || std::time::Instant::now() > deadline {
+            return threads;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How many of `threads` are the daemon's own (not walled in).
+fn control_threads(threads: &[(String, String, String)]) -> usize {
+    threads
+        .iter()
+        .filter(|(_, seccomp, _)| seccomp != "2")
+        .count()
+}
+
+#[test]
+fn an_idle_container_costs_at_most_two_threads_both_walled_even_while_waited_on() {
+    let harness =
+        harness!("an_idle_container_costs_at_most_two_threads_both_walled_even_while_waited_on");
+    harness.run_wasm_detached(&[CONTAINER, POD], "idle-0", &["/sleep.wasm"]);
+    harness.wait_for_status("idle-0", "RUNNING", Duration::from_secs(15));
+    let shim = harness.containerd.shim_pids()[0];
+    // The daemon's own threads with one container: main, and the
+    // publisher of events.
+    let before = settled_threads(shim, 2);
+    const MORE: usize = 4;
+    let mut waiters = Vec::new();
+    for n in 1..=MORE {
+        let id = format!("idle-{n}");
+        // An attached `ctr run` waits for the exit (a Wait request), as
+        // the CRI does.
+        let waiter = harness
+            .containerd
+            .ctr()
+            .args(common::wasm_run_args(
+                true,
+                &[CONTAINER, POD],
+                &id,
+                &["/sleep.wasm"],
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ctr run");
+        harness.wait_for_status(&id, "RUNNING", Duration::from_secs(15));
+        waiters.push(waiter);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = settled_threads(shim, control_threads(&before));
+    assert!(
+        after.len() <= before.len() + 2 * MORE,
+        "{MORE} idle containers took {} threads more: {after:?}",
+        after.len().saturating_sub(before.len())
+    );
+    // What they took is inside their walls: the daemon grew no thread.
+    assert_eq!(
+        control_threads(&after),
+        control_threads(&before),
+        "{before:?}\n{after:?}"
+    );
+    assert!(
+        after.len() - control_threads(&after) <= 2 * (MORE + 1),
+        "{after:?}"
+    );
+    harness.kill_and_delete("idle-0", "SIGKILL");
+    for n in 1..=MORE {
+        harness.ctr_ok(&["task", "kill", "-s", "SIGKILL", &format!("idle-{n}")]);
+    }
+    // Each waiter was answered with the exit, 128 + SIGKILL, and removed
+    // its container.
+    for waiter in waiters {
+        let output = waiter.wait_with_output().expect("ctr run");
+        assert_eq!(
+            output.status.code(),
+            Some(137),
+            "{}",
+            common::stderr(&output)
+        );
+    }
+    harness.assert_no_containers();
+}
+
 #[test]
 fn two_containers_in_one_shim_each_reach_only_their_own_rootfs() {
     let harness = harness!("two_containers_in_one_shim_each_reach_only_their_own_rootfs");

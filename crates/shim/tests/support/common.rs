@@ -397,7 +397,12 @@ impl Harness {
     }
 }
 
-fn wasm_run_args<'a>(rm: bool, options: &[&'a str], id: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+pub fn wasm_run_args<'a>(
+    rm: bool,
+    options: &[&'a str],
+    id: &'a str,
+    args: &[&'a str],
+) -> Vec<&'a str> {
     let mut all = vec!["run", if rm { "--rm" } else { "-d" }];
     all.extend(["--platform", "wasi/wasm", "--runtime", RUNTIME]);
     all.extend_from_slice(options);
