@@ -114,9 +114,11 @@ pub struct ListingFlags {
     /// Show full IDs (and, for containers, full commands)
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// Print one JSON object per line
-    #[arg(long, value_name = "FORMAT", value_parser = ["table", "json"], default_value = "table")]
-    pub format: String,
+    /// table, json (one object per line), or a Go template, as Docker's
+    /// `--format` ('{{.ID}}', 'table {{.Names}}\t{{.Status}}')
+    #[arg(long, value_name = "FORMAT", value_parser = crate::format::parse_format,
+          default_value = "table")]
+    pub format: crate::format::Format,
 }
 
 /// `wharf logs`
@@ -126,7 +128,7 @@ pub struct LogsArgs {
     #[arg(short = 'f', long)]
     pub follow: bool,
     /// Only the last N lines
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N")]
     pub tail: Option<usize>,
     /// Only output since a time (RFC 3339) or for a duration back (10s, 5m)
     #[arg(long, value_name = "TIME")]
@@ -314,6 +316,10 @@ pub struct TagArgs {
 /// `wharf inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// Print each through a Go template ('{{.State.Status}}') instead of
+    /// as JSON
+    #[arg(short = 'f', long, value_name = "TEMPLATE", value_parser = crate::format::compile)]
+    pub format: Option<crate::format::GoTemplate>,
     /// The containers or images
     #[arg(value_name = "NAME|ID|REF", required = true)]
     pub references: Vec<String>,

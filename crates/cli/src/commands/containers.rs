@@ -47,10 +47,16 @@ pub fn ps(args: PsArgs) -> Outcome {
         }
         return Ok(0);
     }
-    if args.listing.format == "json" {
-        for container in shown {
-            println!("{}", ps_json(container));
-        }
+    let rows: Vec<serde_json::Value> = shown
+        .iter()
+        .map(|c| ps_json(c, args.listing.no_trunc))
+        .collect();
+    if args
+        .listing
+        .format
+        .print(&rows, PS_HEADERS)
+        .map_err(|e| report::fail_with(&e))?
+    {
         return Ok(0);
     }
     let mut out = String::from(
@@ -78,13 +84,36 @@ pub fn ps(args: PsArgs) -> Outcome {
     Ok(0)
 }
 
-fn ps_json(container: &Container) -> serde_json::Value {
+/// The column of each field of `ps`'s rows, for `--format 'table ...'`.
+const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Names", "NAMES"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("ExitCode", "EXIT CODE"),
+    ("RestartCount", "RESTARTS"),
+    ("Ports", "PORTS"),
+];
+
+/// A row of `ps`, with Docker's field names.
+fn ps_json(container: &Container, no_trunc: bool) -> serde_json::Value {
+    let command = command_line(container);
+    let command = if no_trunc {
+        command
+    } else {
+        truncate(&command, 22)
+    };
     json!({
-        "ID": container.record.id,
+        "ID": short(&container.record.id, no_trunc),
         "Names": container.label(),
         "Image": container.record.image,
-        "Command": command_line(container),
+        "Command": format!("\"{command}\""),
         "CreatedAt": container.record.created,
+        "RunningFor": ago(&container.record.created),
         "State": container.state.status.label(),
         "Status": status_line(container),
         "ExitCode": container.state.exit_code,

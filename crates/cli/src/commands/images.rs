@@ -10,15 +10,19 @@ use crate::cli::{ImagesArgs, InspectArgs, RmiArgs, TagArgs};
 use crate::progress::human_size;
 use crate::{paths, report};
 
+/// The column of each field of `images`' rows, for `--format 'table ...'`.
+const IMAGE_HEADERS: &[(&str, &str)] = &[
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("ID", "IMAGE ID"),
+    ("Digest", "DIGEST"),
+    ("Size", "SIZE"),
+];
+
 pub fn list(args: ImagesArgs) -> Outcome {
     let store = open_store()?;
     let refs = store.refs().list().map_err(|e| report::fail(&e))?;
-    if !args.listing.quiet && args.listing.format == "table" {
-        println!(
-            "{:<40} {:<16} {:<14} {:>10}",
-            "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
-        );
-    }
+    let mut rows = Vec::new();
     for (name, descriptor) in refs {
         let Ok(parsed) = name.parse::<wharf_image::Reference>() else {
             continue;
@@ -38,19 +42,41 @@ pub fn list(args: ImagesArgs) -> Outcome {
             .rsplit_once(':')
             .filter(|_| parsed.tag().is_some() && parsed.digest().is_none())
             .map_or(familiar.as_str(), |(repo, _)| repo);
-        let tag = parsed.tag().unwrap_or("<none>");
-        match (args.listing.quiet, args.listing.format.as_str()) {
-            (true, _) => println!("{shown_id}"),
-            (false, "json") => println!(
-                "{}",
-                json!({"Repository": repository, "Tag": tag, "ID": shown_id,
-                       "Digest": descriptor.digest.to_string(), "Size": size})
-            ),
-            _ => println!(
-                "{repository:<40} {tag:<16} {shown_id:<14} {:>10}",
-                human_size(size)
-            ),
+        rows.push(json!({
+            "Repository": repository,
+            "Tag": parsed.tag().unwrap_or("<none>"),
+            "ID": shown_id,
+            "Digest": descriptor.digest.to_string(),
+            "Size": human_size(size),
+        }));
+    }
+    if args.listing.quiet {
+        for row in &rows {
+            println!("{}", row["ID"].as_str().unwrap_or_default());
         }
+        return Ok(0);
+    }
+    if args
+        .listing
+        .format
+        .print(&rows, IMAGE_HEADERS)
+        .map_err(|e| report::fail_with(&e))?
+    {
+        return Ok(0);
+    }
+    println!(
+        "{:<40} {:<16} {:<14} {:>10}",
+        "REPOSITORY", "TAG", "IMAGE ID", "SIZE"
+    );
+    for row in &rows {
+        let field = |name: &str| row[name].as_str().unwrap_or_default().to_owned();
+        println!(
+            "{:<40} {:<16} {:<14} {:>10}",
+            field("Repository"),
+            field("Tag"),
+            field("ID"),
+            field("Size")
+        );
     }
     Ok(0)
 }
@@ -181,6 +207,13 @@ pub fn inspect(args: InspectArgs) -> Outcome {
                 "MediaType": l.media_type, "Digest": l.digest.to_string(), "Size": l.size,
             })).collect::<Vec<_>>(),
         }));
+    }
+    if let Some(template) = &args.format {
+        for item in &found {
+            let line = template.render(item).map_err(|e| report::fail_with(&e))?;
+            println!("{line}");
+        }
+        return Ok(0);
     }
     let text = serde_json::to_string_pretty(&found)
         .map_err(|e| report::fail_with(&format!("cannot print JSON: {e}")))?;

@@ -4,6 +4,7 @@
 #[path = "../run/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod formats;
 mod lifecycle;
 mod many;
 mod races;

@@ -180,6 +180,30 @@ fn tag_inspect_images_and_rmi() {
         listing.contains("app") && listing.contains("example.com/team/app"),
         "{listing}"
     );
+    // Docker's templates, by field name.
+    let output = wharf(
+        root.path(),
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+    );
+    assert_code(&output, 0);
+    let mut names: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    names.sort();
+    assert_eq!(names, ["app:1", "example.com/team/app:2"]);
+    let output = wharf(
+        root.path(),
+        &["images", "--format", "table {{.Repository}}\\t{{.Tag}}"],
+    );
+    let table = stdout(&output);
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("REPOSITORY ") && header.trim_end().ends_with("   TAG"),
+        "{table}"
+    );
+    let output = wharf(
+        root.path(),
+        &["inspect", "-f", "{{.Os}}/{{.Architecture}}", "app:1"],
+    );
+    assert_eq!(stdout(&output), "wasi/wasm\n");
     let output = wharf(root.path(), &["inspect", "example.com/team/app:2"]);
     assert_code(&output, 0);
     let inspect: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
