@@ -212,6 +212,7 @@ class Bench:
     def __init__(self, args):
         self.ctr = Ctr(args.address, args.namespace)
         self.address = args.address
+        self.containerd_pid = args.containerd_pid
         self.counter = 0
         self.detached = []
         # Runs that exited 0 without printing their line: a lost output is
@@ -352,11 +353,24 @@ def measure_pss(bench, shim, with_children):
 
 
 def mem_available_kib():
+    available = meminfo().get("MemAvailable")
+    if available is None:
+        raise Failure("/proc/meminfo has no MemAvailable line")
+    return available
+
+
+def meminfo():
+    """/proc/meminfo's figures, in KiB."""
+    figures = {}
     with open("/proc/meminfo") as f:
         for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1])
-    raise Failure("/proc/meminfo has no MemAvailable line")
+            name, _, rest = line.partition(":")
+            figures[name] = int(rest.split()[0])
+    return figures
+
+
+# Where a drop of MemAvailable can go besides the shim's own pages.
+KERNEL_SHARES = ["KernelStack", "PageTables", "SUnreclaim", "Shmem"]
 
 
 def thread_count(pids):
@@ -376,6 +390,8 @@ def density(bench, counts):
     running = []
     previous = None
     available_before = mem_available_kib()
+    kernel_before = meminfo()
+    containerd_before = pss_kib(bench.containerd_pid) if bench.containerd_pid else 0
     for count in counts:
         while len(running) < count:
             running.append(bench.start_idle(wasm=True))
@@ -402,6 +418,13 @@ def density(bench, counts):
         line += (f"\n        threads {threads} = {threads / count:.2f} per container;"
                  f" MemAvailable dropped {dropped / 1024:.1f} MiB"
                  f" = {dropped / 1024 / count:5.2f} MiB per container")
+        kernel = meminfo()
+        shares = [f"{name} {(kernel[name] - kernel_before[name]) / 1024 / count:.3f}"
+                  for name in KERNEL_SHARES if name in kernel]
+        if bench.containerd_pid:
+            grown = pss_kib(bench.containerd_pid) - containerd_before
+            shares.append(f"containerd's PSS {grown / 1024 / count:.3f}")
+        line += "\n        of that, MiB per container: " + ", ".join(shares)
         print(line)
         previous = (count, kib, threads, dropped)
     per = previous[1] / 1024 / previous[0]
@@ -483,6 +506,7 @@ def main():
     parser.add_argument("--state", required=True)
     parser.add_argument("--busybox", required=True)
     parser.add_argument("--containerd-log")
+    parser.add_argument("--containerd-pid", type=int)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sequential", type=int, default=100)
     parser.add_argument("--density", default="10,100")
