@@ -28,6 +28,7 @@ IDLE = "docker.io/library/idle:latest"
 HTTP = "docker.io/library/http:latest"
 HTTP_GREETING = "Hello from a WebAssembly service, run by wharf!\n"
 BUSYBOX = "docker.io/library/busybox:bench"
+COMPUTE = "docker.io/library/compute:latest"
 HELLO_LINE = "Hello from WebAssembly, run by wharf!"
 TIMEOUT = 30
 WASM_SHIM = "containerd-shim-wharf-v1"
@@ -232,6 +233,18 @@ class Bench:
             self.lost.append((" ".join([*self.ctr.base, *argv]), text))
         return wall
 
+    def wharf_compute(self, quota):
+        """Wall time of the CPU-bound guest, under a CPU quota of `quota`
+        (a fraction of one CPU) or none."""
+        options = [] if quota is None else ["--cpu-quota", str(int(quota * 100000)),
+                                            "--cpu-period", "100000"]
+        argv = ["run", "--rm", "--platform", "wasi/wasm", "--runtime", WASM_RUNTIME,
+                *options, COMPUTE, self.next_id("compute"), "/compute.wasm", "15"]
+        wall, text = self.ctr(*argv)
+        if "checksum" not in text:
+            self.lost.append((" ".join([*self.ctr.base, *argv]), text))
+        return wall
+
     def runc_echo(self):
         argv = ["run", "--rm", BUSYBOX, self.next_id("echo"), "/bin/busybox", "echo", "hi"]
         wall, text = self.ctr(*argv)
@@ -321,6 +334,20 @@ def start_time(bench, runs):
     print(f"  the kernel's layers (no_new_privs, Landlock, seccomp per guest thread)"
           f" cost {layered:.2f}x (target <= 1.05x: {'met' if layered <= 1.05 else 'NOT met'})")
     report_lost(bench, "the timed runs")
+
+
+def cpu_quota(bench, runs):
+    print(f"\n5. CPU limit: the CPU-bound guest (bench/compute.c, 15 rounds) under a 50% quota"
+          f" (--cpu-quota 50000 --cpu-period 100000) vs none, {runs} runs each, alternating")
+    times = {None: [], 0.5: []}
+    for i in range(runs):
+        for quota in ([None, 0.5] if i % 2 == 0 else [0.5, None]):
+            times[quota].append(bench.wharf_compute(quota))
+    free, limited = statistics.median(times[None]), statistics.median(times[0.5])
+    ratio = limited / free
+    print(f"  no limit {free * 1000:7.1f} ms   50% quota {limited * 1000:7.1f} ms"
+          f"   ratio {ratio:.2f}x (target 1.8-2.2x: {'met' if 1.8 <= ratio <= 2.2 else 'NOT met'})")
+    report_lost(bench, "the CPU-limited runs")
 
 
 def report_lost(bench, what):
@@ -526,12 +553,14 @@ def main():
                           args.state)
         service = wasm_image(args.wharf, env, "http", os.path.join(args.state, "guests", "http"),
                              args.state)
+        compute = wasm_image(args.wharf, env, "compute",
+                             os.path.join(args.state, "guests", "compute"), args.state)
         busybox = busybox_image(args.busybox, args.state)
-        for tarball in [hello, idle, service]:
+        for tarball in [hello, idle, service, compute]:
             bench.ctr("images", "import", "--all-platforms", tarball, timeout=60)
         bench.ctr("images", "import", busybox, timeout=60)
         names = bench.ctr("images", "ls", "-q")[1].split()
-        for name in [HELLO, IDLE, HTTP, BUSYBOX]:
+        for name in [HELLO, IDLE, HTTP, COMPUTE, BUSYBOX]:
             if name not in names:
                 raise Failure(f"`ctr images import` made no image {name}: {names}")
 
@@ -543,6 +572,7 @@ def main():
         throughput(bench, args.sequential)
         density(bench, counts)
         served_density(bench, args.served)
+        cpu_quota(bench, max(3, args.runs // 3))
     except Failure as e:
         print(f"bench-containerd: {e}", file=sys.stderr)
         if args.containerd_log:
