@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use wharf_engine::{RunSpec, StopHandle, StopReason};
 use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::cgroup::CpuCgroup;
@@ -57,8 +57,8 @@ pub struct Container {
     /// The guest's thread, once started (0 before).
     guest_thread: AtomicI32,
     state: Mutex<State>,
-    /// The exit, for Wait requests: they wait on it holding no thread.
-    exited: watch::Sender<Option<Exit>>,
+    /// Wakes Wait requests at the exit: they wait holding no thread.
+    exited: Notify,
 }
 
 impl Container {
@@ -90,7 +90,7 @@ impl Container {
                 status: Status::Created,
                 exit: None,
             }),
-            exited: watch::Sender::new(None),
+            exited: Notify::new(),
         }
     }
 
@@ -156,19 +156,20 @@ impl Container {
         };
         state.status = Status::Stopped;
         state.exit = Some(exit);
-        self.exited.send_replace(Some(exit));
+        self.exited.notify_waiters();
         Some(exit)
     }
 
     /// The exit, once the container has exited.
     pub async fn exited(&self) -> Exit {
-        let mut exits = self.exited.subscribe();
         loop {
-            if let Some(exit) = *exits.borrow_and_update() {
+            // Registered before the look, so an exit between the two wakes it.
+            let mut woken = std::pin::pin!(self.exited.notified());
+            woken.as_mut().enable();
+            if let Some(exit) = self.state().exit {
                 return exit;
             }
-            // The sender lives as long as `self`: this cannot fail here.
-            let _ = exits.changed().await;
+            woken.await;
         }
     }
 

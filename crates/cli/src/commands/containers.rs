@@ -6,8 +6,8 @@ use std::time::SystemTime;
 use serde_json::json;
 use wharf_lifecycle::containers::{Container, ContainerError, Containers, Status, time};
 
-use super::Outcome;
 use super::signals::kill_supervisor;
+use super::{Outcome, print_listing};
 use crate::cli::{ContainersArgs, PortArgs, PsArgs, RmArgs};
 use crate::{paths, report};
 
@@ -41,43 +41,27 @@ pub fn ps(args: PsArgs) -> Outcome {
         .rev()
         .filter(|c| args.all || c.state.is_active())
         .collect();
-    if args.listing.quiet {
-        for container in shown {
-            println!("{}", short(&container.record.id, args.listing.no_trunc));
-        }
-        return Ok(0);
-    }
     let rows: Vec<serde_json::Value> = shown
         .iter()
         .map(|c| ps_json(c, args.listing.no_trunc))
         .collect();
-    if args
-        .listing
-        .format
-        .print(&rows, PS_HEADERS)
-        .map_err(|e| report::fail_with(&e))?
-    {
+    if print_listing(&args.listing, &rows, PS_HEADERS)? {
         return Ok(0);
     }
     let mut out = String::from(
         "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 PORTS                      NAMES\n",
     );
-    for container in shown {
-        let command = command_line(container);
-        let command = if args.listing.no_trunc {
-            command
-        } else {
-            truncate(&command, 22)
-        };
+    for row in &rows {
+        let field = |name: &str| row[name].as_str().unwrap_or_default().to_owned();
         out.push_str(&format!(
             "{:<14} {:<22} {:<24} {:<24} {:<38} {:<26} {}\n",
-            short(&container.record.id, args.listing.no_trunc),
-            truncate(&container.record.image, 22),
-            format!("\"{command}\""),
-            ago(&container.record.created),
-            status_line(container),
-            ports_line(container),
-            container.label()
+            field("ID"),
+            truncate(&field("Image"), 22),
+            field("Command"),
+            field("RunningFor"),
+            field("Status"),
+            field("Ports"),
+            field("Names")
         ));
     }
     print!("{out}");

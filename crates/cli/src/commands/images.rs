@@ -5,7 +5,7 @@ use wharf_image::manifest::Descriptor;
 use wharf_image::{Digest, Reference, Store};
 use wharf_lifecycle::containers::Containers;
 
-use super::{Outcome, open_store, reference};
+use super::{Outcome, open_store, print_listing, reference};
 use crate::cli::{ImagesArgs, InspectArgs, RmiArgs, TagArgs};
 use crate::progress::human_size;
 use crate::{paths, report};
@@ -50,18 +50,7 @@ pub fn list(args: ImagesArgs) -> Outcome {
             "Size": human_size(size),
         }));
     }
-    if args.listing.quiet {
-        for row in &rows {
-            println!("{}", row["ID"].as_str().unwrap_or_default());
-        }
-        return Ok(0);
-    }
-    if args
-        .listing
-        .format
-        .print(&rows, IMAGE_HEADERS)
-        .map_err(|e| report::fail_with(&e))?
-    {
+    if print_listing(&args.listing, &rows, IMAGE_HEADERS)? {
         return Ok(0);
     }
     println!(

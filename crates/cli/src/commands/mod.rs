@@ -59,6 +59,25 @@ pub fn dispatch(cli: Cli) -> i32 {
 /// A command's result: the exit code, early or not.
 type Outcome = Result<i32, i32>;
 
+/// Prints a listing's `rows` as `-q` (their IDs) or `--format` asks; false
+/// for the command's own table. An error is reported.
+fn print_listing(
+    listing: &crate::cli::ListingFlags,
+    rows: &[serde_json::Value],
+    headers: &[(&str, &str)],
+) -> Result<bool, i32> {
+    if listing.quiet {
+        for row in rows {
+            println!("{}", row["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(true);
+    }
+    listing
+        .format
+        .print(rows, headers)
+        .map_err(|e| report::fail_with(&e))
+}
+
 /// The store under wharf's root; an error is reported.
 fn open_store() -> Result<Store, i32> {
     Store::open(&paths::wharf_root()).map_err(|e| report::fail(&e))

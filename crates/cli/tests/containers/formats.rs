@@ -66,6 +66,10 @@ fn ps_inspect_and_logs_print_what_dockers_formats_and_flags_ask_for() {
     assert!(stderr(&unknown).contains("Nope"), "{}", stderr(&unknown));
     assert_eq!(stderr(&unknown).lines().count(), 1, "{}", stderr(&unknown));
     assert!(stdout(&unknown).is_empty());
+    let unknown = wharf_output(root, &["inspect", "-f", "{{.State.Nope}}", "web"]);
+    assert_code(&unknown, 125);
+    assert!(stderr(&unknown).contains("Nope"), "{}", stderr(&unknown));
+    assert!(stdout(&unknown).is_empty());
     let broken = wharf_output(root, &["inspect", "-f", "{{.State", "web"]);
     assert_code(&broken, 125);
     assert!(
