@@ -1,4 +1,4 @@
-//! Flag values: sizes, durations, volumes and environments.
+//! Flag values: sizes, durations, volumes, environments, filters.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -144,6 +144,13 @@ pub fn parse_volume(text: &str) -> Result<Volume, String> {
         return Err(format!("`{text}` names no host directory"));
     }
     let guest = guest_path(guest)?;
+    if crate::volumes::is_volume_name(host) {
+        return Ok(Volume {
+            host: crate::volumes::ensure(host)?,
+            guest,
+            read_only,
+        });
+    }
     let host = Path::new(host)
         .canonicalize()
         .map_err(|e| format!("host directory `{host}`: {e}"))?;
@@ -155,6 +162,26 @@ pub fn parse_volume(text: &str) -> Result<Volume, String> {
         guest,
         read_only,
     })
+}
+
+/// `--filter KEY=VALUE`, as a pair; which keys a command takes is its own
+/// business.
+pub fn parse_filter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "bad format of filter `{text}` (expected KEY=VALUE)"
+        )),
+    }
+}
+
+/// `--tail N` or `--tail all` (`None`: every line).
+pub fn parse_tail(text: &str) -> Result<usize, String> {
+    if text == "all" {
+        return Ok(usize::MAX);
+    }
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a number of lines (or all)"))
 }
 
 /// An absolute guest path in its plain form: `/data/` and `/data/./` are

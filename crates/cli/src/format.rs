@@ -78,6 +78,16 @@ pub fn compile(source: &str) -> Result<GoTemplate, String> {
 }
 
 impl Format {
+    /// One object (`version`, `info`) as JSON or through the template;
+    /// `None` for `table`, which the caller prints its own way.
+    pub fn render_one(&self, value: &serde_json::Value) -> Result<Option<String>, String> {
+        match self {
+            Format::Table => Ok(None),
+            Format::Json => Ok(Some(value.to_string())),
+            Format::Template { template, .. } => template.render(value).map(Some),
+        }
+    }
+
     /// Prints `rows` as JSON lines or through the template; `headers` name
     /// each field's column for `table TEMPLATE`. False for `table`, which
     /// the caller prints its own way.

@@ -8,6 +8,7 @@ mod logging;
 mod paths;
 mod progress;
 mod report;
+mod volumes;
 
 use wharf_lifecycle::{exit, watchdog};
 

@@ -56,6 +56,9 @@ pub enum Compiler {
 }
 
 impl Compiler {
+    /// Every compiler, the default first.
+    pub const ALL: [Compiler; 3] = [Compiler::Cranelift, Compiler::Winch, Compiler::Pulley];
+
     /// The name `--compiler` takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -75,7 +78,7 @@ impl std::str::FromStr for Compiler {
     type Err = UnknownCompiler;
 
     fn from_str(name: &str) -> Result<Compiler, UnknownCompiler> {
-        [Compiler::Cranelift, Compiler::Winch, Compiler::Pulley]
+        Compiler::ALL
             .into_iter()
             .find(|compiler| compiler.name() == name)
             .ok_or_else(|| UnknownCompiler(name.to_owned()))

@@ -30,6 +30,12 @@ mod stdio;
 mod stop;
 
 pub use error::Error;
+
+/// The Wasmtime release this engine embeds.
+pub const WASMTIME_VERSION: &str = env!("WHARF_WASMTIME_VERSION");
+/// The WASI versions a guest may target: preview 1 for core modules, 0.2
+/// and 0.3 for components.
+pub const WASI_VERSIONS: [&str; 3] = ["preview1", "0.2", "0.3"];
 pub use host::{Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler};
 pub use layers::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};

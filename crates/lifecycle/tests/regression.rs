@@ -23,6 +23,7 @@ fn container(store: &Containers) -> Container {
             restart: RestartPolicy::No,
             auto_remove: false,
             log: LogOptions::default(),
+            labels: Default::default(),
         })
         .expect("create")
 }

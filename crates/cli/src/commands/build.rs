@@ -7,6 +7,13 @@ use crate::cli::BuildArgs;
 use crate::report;
 
 pub fn build(args: BuildArgs) -> Outcome {
+    let digest = make_image(&args)?;
+    println!("{digest}");
+    Ok(0)
+}
+
+/// Builds the image `args` describe and names it; its manifest's digest.
+pub fn make_image(args: &BuildArgs) -> Result<String, i32> {
     let names = args
         .tags
         .iter()
@@ -58,6 +65,5 @@ pub fn build(args: BuildArgs) -> Outcome {
     }
     drop(_hold);
     super::compile::ahead_of_stored(&store, names.first(), &built.manifest, args.quiet);
-    println!("{}", built.manifest.digest);
-    Ok(0)
+    Ok(built.manifest.digest.to_string())
 }

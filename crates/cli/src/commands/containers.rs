@@ -8,7 +8,7 @@ use wharf_lifecycle::containers::{Container, ContainerError, Containers, Status,
 
 use super::signals::kill_supervisor;
 use super::{Outcome, print_listing};
-use crate::cli::{ContainersArgs, PortArgs, PsArgs, RmArgs};
+use crate::cli::{ContainersArgs, PortArgs, PruneArgs, PsArgs, RmArgs};
 use crate::{paths, report};
 
 /// The store of detached containers; an error is reported.
@@ -36,25 +36,43 @@ pub fn ps(args: PsArgs) -> Outcome {
     for problem in &damaged {
         eprintln!("wharf: skipped: {}", report::chain(problem));
     }
+    let filters =
+        ContainerFilters::parse(&args.listing.filters).map_err(|m| report::fail_with(&m))?;
+    let last = if args.latest { Some(1) } else { args.last };
+    // -n and -l look at every container, as -a does; filters apply after.
+    let every = args.all || last.is_some() || filters.names_a_status();
     let shown: Vec<&Container> = containers
         .iter()
         .rev()
-        .filter(|c| args.all || c.state.is_active())
+        .take(last.unwrap_or(usize::MAX))
+        .filter(|c| every || c.state.is_active())
+        .filter(|c| filters.matches(c))
         .collect();
     let rows: Vec<serde_json::Value> = shown
         .iter()
-        .map(|c| ps_json(c, args.listing.no_trunc))
+        .map(|c| ps_json(c, args.listing.no_trunc, args.size))
         .collect();
     if print_listing(&args.listing, &rows, PS_HEADERS)? {
         return Ok(0);
     }
+    print_ps_table(&rows, args.size);
+    Ok(0)
+}
+
+/// `ps`'s own table, in Docker's columns.
+pub(super) fn print_ps_table(rows: &[serde_json::Value], size: bool) {
     let mut out = String::from(
-        "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 PORTS                      NAMES\n",
+        "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 PORTS                      NAMES",
     );
-    for row in &rows {
+    out.push_str(if size {
+        "                   SIZE\n"
+    } else {
+        "\n"
+    });
+    for row in rows {
         let field = |name: &str| row[name].as_str().unwrap_or_default().to_owned();
         out.push_str(&format!(
-            "{:<14} {:<22} {:<24} {:<24} {:<38} {:<26} {}\n",
+            "{:<14} {:<22} {:<24} {:<24} {:<38} {:<26} {}",
             field("ID"),
             truncate(&field("Image"), 22),
             field("Command"),
@@ -63,9 +81,14 @@ pub fn ps(args: PsArgs) -> Outcome {
             field("Ports"),
             field("Names")
         ));
+        if size {
+            let names = field("Names");
+            let pad = 24usize.saturating_sub(names.chars().count()).max(1);
+            out.push_str(&format!("{:pad$}{}", "", field("Size")));
+        }
+        out.push('\n');
     }
     print!("{out}");
-    Ok(0)
 }
 
 /// The column of each field of `ps`'s rows, for `--format 'table ...'`.
@@ -81,10 +104,12 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("ExitCode", "EXIT CODE"),
     ("RestartCount", "RESTARTS"),
     ("Ports", "PORTS"),
+    ("Labels", "LABELS"),
+    ("Size", "SIZE"),
 ];
 
 /// A row of `ps`, with Docker's field names.
-fn ps_json(container: &Container, no_trunc: bool) -> serde_json::Value {
+pub(super) fn ps_json(container: &Container, no_trunc: bool, size: bool) -> serde_json::Value {
     let command = command_line(container);
     let command = if no_trunc {
         command
@@ -103,7 +128,122 @@ fn ps_json(container: &Container, no_trunc: bool) -> serde_json::Value {
         "ExitCode": container.state.exit_code,
         "RestartCount": container.state.restarts,
         "Ports": ports_line(container),
+        "Labels": labels_line(container),
+        "Size": if size { size_line(container) } else { String::new() },
     })
+}
+
+/// `a=1,b=2`, as Docker's `.Labels` shows them.
+fn labels_line(container: &Container) -> String {
+    let labels: Vec<String> = container
+        .record
+        .labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    labels.join(",")
+}
+
+/// `12.3kB (virtual 1.2MB)`: what the container keeps on disk (its state
+/// and log), and with its program.
+fn size_line(container: &Container) -> String {
+    let own = disk_use(container.dir());
+    let program = std::fs::metadata(&container.record.run.program).map_or(0, |m| m.len());
+    format!(
+        "{} (virtual {})",
+        crate::progress::human_size(own),
+        crate::progress::human_size(own + program)
+    )
+}
+
+/// `ps --filter`: each key's values match either; all keys must match.
+struct ContainerFilters(Vec<(String, String)>);
+
+impl ContainerFilters {
+    const KEYS: &[&str] = &["name", "id", "status", "label", "ancestor", "exited"];
+
+    fn parse(filters: &[(String, String)]) -> Result<ContainerFilters, String> {
+        for (key, value) in filters {
+            if !Self::KEYS.contains(&key.as_str()) {
+                return Err(format!(
+                    "invalid filter '{key}': ps takes {}",
+                    Self::KEYS.join(", ")
+                ));
+            }
+            if key == "status"
+                && ![
+                    "created",
+                    "restarting",
+                    "running",
+                    "removing",
+                    "paused",
+                    "exited",
+                    "dead",
+                ]
+                .contains(&value.as_str())
+            {
+                return Err(format!(
+                    "invalid filter 'status={value}': use created, restarting, running, paused, exited or dead"
+                ));
+            }
+            if key == "exited" && value.parse::<i32>().is_err() {
+                return Err(format!(
+                    "invalid filter 'exited={value}': give an exit code"
+                ));
+            }
+        }
+        Ok(ContainerFilters(filters.to_vec()))
+    }
+
+    /// Whether a status is asked for (then stopped containers are looked
+    /// at too).
+    fn names_a_status(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(key, _)| key == "status" || key == "exited")
+    }
+
+    fn matches(&self, container: &Container) -> bool {
+        let mut keys: Vec<&str> = self.0.iter().map(|(key, _)| key.as_str()).collect();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.0
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(_, value)| Self::one(key, value, container))
+        })
+    }
+
+    fn one(key: &str, value: &str, container: &Container) -> bool {
+        let (record, state) = (&container.record, &container.state);
+        match key {
+            // Docker matches a name or ID filter anywhere in it.
+            "name" => record.name.contains(value),
+            "id" => record.id.starts_with(value),
+            "status" => state.status.label() == value,
+            "exited" => {
+                state.status.label() == "exited"
+                    && state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
+            }
+            "label" => match value.split_once('=') {
+                Some((k, v)) => record.labels.get(k).is_some_and(|have| have == v),
+                None => record.labels.contains_key(value),
+            },
+            "ancestor" => same_image(&record.image, value),
+            _ => false,
+        }
+    }
+}
+
+/// Whether the image a container was made from is `wanted`: the same
+/// name, with `:latest` implied, or an ID prefix of its file.
+fn same_image(image: &str, wanted: &str) -> bool {
+    let normal = |text: &str| {
+        text.parse::<wharf_image::Reference>()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| text.to_owned())
+    };
+    image == wanted || normal(image) == normal(wanted)
 }
 
 /// `127.0.0.1:8080->8080/tcp, ...` while the container runs, as Docker
@@ -115,21 +255,32 @@ fn ports_line(container: &Container) -> String {
     if !container.state.is_active() {
         return String::new();
     }
-    let ports: Vec<String> = service.ports.iter().map(ToString::to_string).collect();
+    let ports: Vec<String> = bound_ports(container)
+        .unwrap_or(&service.ports)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     ports.join(", ")
+}
+
+/// The ports as its supervisor bound them, while it runs.
+fn bound_ports(container: &Container) -> Option<&[wharf_lifecycle::ports::PortBinding]> {
+    let ports = &container.state.ports;
+    (container.state.is_active() && !ports.is_empty()).then_some(ports.as_slice())
 }
 
 /// `wharf port NAME [PORT]`: where the container's ports are published.
 pub fn port(args: PortArgs) -> Outcome {
     let store = open()?;
     let container = store.find(&args.container).map_err(|e| report::fail(&e))?;
-    let ports = container
+    let asked = container
         .record
         .run
         .service
         .as_ref()
         .map(|s| s.ports.as_slice())
         .unwrap_or_default();
+    let ports = bound_ports(&container).unwrap_or(asked);
     let wanted = match args
         .port
         .as_deref()
@@ -175,7 +326,7 @@ fn command_line(container: &Container) -> String {
     container.record.run.args.join(" ")
 }
 
-fn truncate(text: &str, width: usize) -> String {
+pub(super) fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
@@ -205,7 +356,7 @@ fn status_line(container: &Container) -> String {
     }
 }
 
-fn ago(at: &str) -> String {
+pub(super) fn ago(at: &str) -> String {
     format!("{} ago", span(Some(at)))
 }
 
@@ -243,12 +394,45 @@ pub fn rm(args: RmArgs) -> Outcome {
     let store = open()?;
     let mut code = 0;
     for query in &args.containers.containers {
+        let volumes = store
+            .find(query)
+            .map(|c| named_volumes(&c))
+            .unwrap_or_default();
         match remove_one(&store, query, args.force) {
             Ok(()) => println!("{query}"),
-            Err(error) => code = report::fail(&error),
+            Err(error) => {
+                code = report::fail(&error);
+                continue;
+            }
+        }
+        if args.volumes
+            && let Err(message) = remove_unused_volumes(&store, &volumes)
+        {
+            code = report::fail_with(&message);
         }
     }
     Ok(code)
+}
+
+/// The named volumes a container uses.
+pub(super) fn named_volumes(container: &Container) -> Vec<String> {
+    container
+        .record
+        .run
+        .volumes
+        .iter()
+        .filter_map(|v| crate::volumes::name_of(&v.host))
+        .collect()
+}
+
+/// Removes those of `volumes` that no container uses.
+pub(super) fn remove_unused_volumes(store: &Containers, volumes: &[String]) -> Result<(), String> {
+    let (containers, _) = store.list().map_err(|e| report::chain(&e))?;
+    let used: Vec<String> = containers.iter().flat_map(named_volumes).collect();
+    for volume in volumes.iter().filter(|v| !used.contains(v)) {
+        crate::volumes::remove(volume)?;
+    }
+    Ok(())
 }
 
 fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), ContainerError> {
@@ -265,7 +449,20 @@ fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), Contai
     store.remove(&container)
 }
 
-pub fn prune() -> Outcome {
+pub fn prune(args: PruneArgs) -> Outcome {
+    if !args.force && !super::confirm("This will remove all stopped containers.") {
+        return Ok(0);
+    }
+    let freed = prune_stopped()?;
+    println!(
+        "\nTotal reclaimed space: {}",
+        crate::progress::human_size(freed)
+    );
+    Ok(0)
+}
+
+/// Removes every stopped container, printing their IDs; the bytes freed.
+pub(super) fn prune_stopped() -> Result<u64, i32> {
     let store = open()?;
     let (containers, _) = store.list().map_err(|e| report::fail(&e))?;
     println!("Deleted Containers:");
@@ -283,11 +480,10 @@ pub fn prune() -> Outcome {
             freed += size;
         }
     }
-    println!("\nTotal reclaimed space: {freed} B");
-    Ok(0)
+    Ok(freed)
 }
 
-fn disk_use(dir: &std::path::Path) -> u64 {
+pub(super) fn disk_use(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -333,13 +529,21 @@ pub fn inspect(query: &str) -> Option<serde_json::Value> {
             "Memory": record.run.memory_limit,
             "NanoCpus": record.run.cpus.map_or(0, |cpus| (cpus * 1e9) as u64),
             "CpuShares": record.run.cpu_shares.unwrap_or(0),
+            "ReadonlyRootfs": true,
             "SecurityOpt": if record.run.no_layers { vec!["no-layers"] } else { Vec::new() },
             "Binds": record.run.volumes.iter().map(|v| format!(
                 "{}:{}{}", v.host.display(), v.guest, if v.read_only { ":ro" } else { "" }
             )).collect::<Vec<_>>(),
         },
+        "NetworkSettings": {
+            "Ports": bound_ports(&container).unwrap_or_default().iter().map(|p| json!({
+                "ContainerPort": p.container_port, "HostIp": p.host_ip.to_string(), "HostPort": p.host_port,
+            })).collect::<Vec<_>>(),
+        },
         "Config": {
             "Image": record.image,
+            "Labels": record.labels,
+            "Tty": record.run.tty,
             "Cmd": record.run.args,
             "Env": record.run.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "WorkingDir": record.run.workdir.clone().unwrap_or_default(),

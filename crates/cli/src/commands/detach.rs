@@ -1,44 +1,55 @@
-//! `wharf run -d`: make a container and hand its guest to a supervisor of
-//! its own, then print the container's ID.
+//! `wharf create` and `run -d`: make a container; `start`: hand its guest
+//! to a supervisor of its own.
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
 use wharf_lifecycle::containers::{
-    Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, ServiceRecord, validate_name,
+    Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, ServiceRecord,
+    validate_name,
 };
 
 use super::supervise::{FIRST_LISTENER_FD, READY_FD};
 use crate::cli::RunArgs;
 use crate::{flags, paths, report};
 
-/// What the flags of `run -d` ask for, checked before the run is
+/// What the flags of a container's run ask for, checked before the run is
 /// described (and an image pulled).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Detached {
     restart: RestartPolicy,
     log: LogOptions,
+    labels: BTreeMap<String, String>,
 }
 
-pub fn check_flags(args: &RunArgs) -> Result<Detached, i32> {
+/// Checks the flags of a run that makes a container (`create`, `run -d`,
+/// `run --name`); `how` says which, for the errors.
+pub fn check_flags(args: &RunArgs, how: &str) -> Result<Detached, i32> {
     if let Some(name) = &args.name {
         validate_name(name).map_err(|e| report::fail(&e))?;
     }
     if args.interactive {
-        return Err(report::fail_with(
-            "-i does not go with -d: a detached guest has no stdin",
-        ));
+        return Err(report::fail_with(&format!(
+            "-i does not go with {how}: a container's guest has no stdin"
+        )));
     }
     if args.timeout.is_some() {
-        return Err(report::fail_with(
-            "--timeout does not go with -d: use `wharf stop`",
-        ));
+        return Err(report::fail_with(&format!(
+            "--timeout does not go with {how}: use `wharf stop`"
+        )));
     }
     let restart = RestartPolicy::parse(&args.restart).map_err(|e| report::fail(&e))?;
     let log = log_options(&args.log_opts).map_err(|m| report::fail_with(&m))?;
-    Ok(Detached { restart, log })
+    let labels = flags::environment(&args.label_files, &args.labels, |_| Some(String::new()))
+        .map_err(|m| report::fail_with(&m.replace("-e", "--label")))?;
+    Ok(Detached {
+        restart,
+        log,
+        labels: labels.into_iter().collect(),
+    })
 }
 
 /// `--log-opt max-size=SIZE`, `--log-opt max-file=N`.
@@ -59,7 +70,14 @@ fn log_options(options: &[String]) -> Result<LogOptions, String> {
     Ok(log)
 }
 
-pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -> Result<i32, i32> {
+/// Makes the container `args` describe (not started); the image's labels
+/// are under the flags' ones.
+pub fn create(
+    args: &RunArgs,
+    asked: Detached,
+    spec: RunSpec,
+    image: &super::run_image::ImageDefaults,
+) -> Result<Container, i32> {
     // The supervisor runs in `/`: paths must not depend on where we are.
     let mut spec = spec;
     spec.program = absolute(&spec.program)?;
@@ -70,29 +88,25 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -
     for volume in &mut spec.volumes {
         volume.host = absolute(&volume.host)?;
     }
-    // Ports are bound here, so that one in use is this command's error; the
-    // supervisor inherits the listeners.
-    let listeners = if args.publish_all || !args.publish.is_empty() {
-        super::serve::bind_all(&super::serve::published(args, exposed))
-            .map_err(|message| report::fail_with(&message))?
-    } else {
-        Vec::new()
-    };
+    let published = super::serve::published(args, &image.exposed);
     let mut run = RunRecord::of(&spec);
     run.compiler = args.compiler.map(|c| c.name().to_owned());
     run.cpus = args.cpus;
     run.cpu_shares = args.cpu_shares;
-    if !listeners.is_empty() {
+    run.tty = args.tty;
+    if !published.is_empty() {
         run.service = Some(ServiceRecord {
-            ports: listeners.iter().map(|(binding, _)| *binding).collect(),
+            ports: published,
             request_timeout_ms: u64::try_from(args.request_timeout.as_millis()).unwrap_or(u64::MAX),
             max_concurrency: args.max_concurrency,
             isolate_requests: args.isolate_requests,
         });
     }
+    let mut labels = image.labels.clone();
+    labels.extend(asked.labels);
     let store =
         Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
-    let container = store
+    store
         .create(NewContainer {
             name: args.name.clone(),
             image: args.program.clone(),
@@ -100,26 +114,58 @@ pub fn detach(args: &RunArgs, asked: Detached, spec: RunSpec, exposed: &[u16]) -
             restart: asked.restart,
             auto_remove: args.remove,
             log: asked.log,
+            labels,
         })
-        .map_err(|e| report::fail(&e))?;
-    let id = container.record.id.clone();
-    let listeners: Vec<_> = listeners
+        .map_err(|e| report::fail(&e))
+}
+
+/// Starts the container's supervisor. Its ports are bound here, so that
+/// one in use is this command's error; the supervisor inherits the
+/// listeners.
+pub fn start(container: &Container) -> Result<(), String> {
+    let ports = container
+        .record
+        .run
+        .service
+        .as_ref()
+        .map(|service| service.ports.as_slice())
+        .unwrap_or_default();
+    let listeners: Vec<_> = super::serve::bind_all(ports)?
         .into_iter()
         .map(|(_, listener)| listener)
         .collect();
-    match start_supervisor(&id, &listeners) {
+    start_supervisor(&container.record.id, &listeners)
+        .map_err(|message| format!("cannot start container {}: {message}", container.label()))
+}
+
+/// `run -d`: makes the container and starts it; prints its ID. A
+/// container that cannot start is removed.
+pub fn detach(
+    args: &RunArgs,
+    asked: Detached,
+    spec: RunSpec,
+    image: &super::run_image::ImageDefaults,
+) -> Result<i32, i32> {
+    let container = create(args, asked, spec, image)?;
+    match start(&container) {
         Ok(()) => {
-            println!("{id}");
+            println!("{}", container.record.id);
             Ok(0)
         }
         Err(message) => {
-            if let Ok(_held) = container.lock() {
-                let _ = store.remove(&container);
-            }
-            Err(report::fail_with(&format!(
-                "cannot start container {id}: {message}"
-            )))
+            remove_unstarted(&container);
+            Err(report::fail_with(&message))
         }
+    }
+}
+
+/// Removes a container that never started.
+pub fn remove_unstarted(container: &Container) {
+    if let (Ok(store), Ok(_held)) = (
+        Containers::open(paths::wharf_root().join("containers")),
+        container.lock(),
+    ) {
+        let _ = store.remove(container);
     }
 }
 

@@ -6,7 +6,7 @@ use wharf_image::{Digest, Reference, Store};
 use wharf_lifecycle::containers::Containers;
 
 use super::{Outcome, open_store, print_listing, reference};
-use crate::cli::{ImagesArgs, InspectArgs, RmiArgs, TagArgs};
+use crate::cli::{ImagesArgs, InspectArgs, InspectKind, RmiArgs, TagArgs};
 use crate::progress::human_size;
 use crate::{paths, report};
 
@@ -20,6 +20,7 @@ const IMAGE_HEADERS: &[(&str, &str)] = &[
 ];
 
 pub fn list(args: ImagesArgs) -> Outcome {
+    let filters = ImageFilters::parse(&args.listing.filters).map_err(|m| report::fail_with(&m))?;
     let store = open_store()?;
     let refs = store.refs().list().map_err(|e| report::fail(&e))?;
     let mut rows = Vec::new();
@@ -28,10 +29,14 @@ pub fn list(args: ImagesArgs) -> Outcome {
             continue;
         };
         // An image that cannot be read is still listed, so it can be removed.
-        let (id, size) = match store.image(&name, &descriptor) {
-            Ok(image) => (image.id().hex().to_owned(), image.size()),
-            Err(_) => (descriptor.digest.hex().to_owned(), descriptor.size),
+        let image = store.image(&name, &descriptor).ok();
+        let (id, size) = match &image {
+            Some(image) => (image.id().hex().to_owned(), image.size()),
+            None => (descriptor.digest.hex().to_owned(), descriptor.size),
         };
+        if !filters.matches(&parsed, image.as_ref()) {
+            continue;
+        }
         let shown_id = if args.listing.no_trunc {
             format!("sha256:{id}")
         } else {
@@ -70,6 +75,65 @@ pub fn list(args: ImagesArgs) -> Outcome {
     Ok(0)
 }
 
+/// `images --filter`: `dangling=` (an image with no tag: wharf removes an
+/// image as its last name goes, so only images named by digest alone are
+/// left untagged), `reference=` (a glob on the name, as Docker's), `label=`.
+struct ImageFilters(Vec<(String, String)>);
+
+impl ImageFilters {
+    const KEYS: &[&str] = &["dangling", "reference", "label"];
+
+    fn parse(filters: &[(String, String)]) -> Result<ImageFilters, String> {
+        for (key, value) in filters {
+            if !Self::KEYS.contains(&key.as_str()) {
+                return Err(format!(
+                    "invalid filter '{key}': images take {}",
+                    Self::KEYS.join(", ")
+                ));
+            }
+            if key == "dangling" && !["true", "false", "1", "0"].contains(&value.as_str()) {
+                return Err(format!(
+                    "invalid filter 'dangling={value}': use true or false"
+                ));
+            }
+            if key == "reference" {
+                reference_glob(value)?;
+            }
+        }
+        Ok(ImageFilters(filters.to_vec()))
+    }
+
+    fn matches(&self, name: &Reference, image: Option<&wharf_image::Image>) -> bool {
+        self.0.iter().all(|(key, value)| match key.as_str() {
+            "dangling" => (name.tag().is_none()) == matches!(value.as_str(), "true" | "1"),
+            "reference" => reference_glob(value).is_ok_and(|pattern| {
+                let familiar = name.familiar();
+                let bare = familiar
+                    .rsplit_once(':')
+                    .map_or(familiar.as_str(), |(repo, _)| repo);
+                pattern.is_match(&familiar) || pattern.is_match(bare)
+            }),
+            "label" => {
+                let labels = image.and_then(|i| i.config.config.labels.as_ref());
+                match value.split_once('=') {
+                    Some((k, v)) => labels.and_then(|l| l.get(k)).is_some_and(|have| have == v),
+                    None => labels.is_some_and(|l| l.contains_key(value)),
+                }
+            }
+            _ => false,
+        })
+    }
+}
+
+/// A `reference=` pattern, as Go's `path.Match` reads it: `*` stops at `/`.
+fn reference_glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|glob| glob.compile_matcher())
+        .map_err(|e| format!("invalid filter 'reference={pattern}': {e}"))
+}
+
 pub fn remove(args: RmiArgs) -> Outcome {
     let store = open_store()?;
     let in_use = images_in_use(&store)?;
@@ -98,6 +162,77 @@ pub fn remove(args: RmiArgs) -> Outcome {
     let keep: Vec<Digest> = in_use.iter().map(|(_, digest)| digest.clone()).collect();
     store.collect_garbage(&keep).map_err(|e| report::fail(&e))?;
     Ok(code)
+}
+
+/// How many images there are, how many containers use, and their bytes.
+pub struct ImageUsage {
+    pub total: usize,
+    pub used: usize,
+    pub bytes: u64,
+    pub unused_bytes: u64,
+}
+
+pub fn usage(store: &Store) -> Result<ImageUsage, i32> {
+    let in_use = images_in_use(store)?;
+    let refs = store.refs().list().map_err(|e| report::fail(&e))?;
+    let mut usage = ImageUsage {
+        total: refs.len(),
+        used: 0,
+        bytes: 0,
+        unused_bytes: 0,
+    };
+    for (name, descriptor) in &refs {
+        let size = store
+            .image(name, descriptor)
+            .map_or(descriptor.size, |i| i.size());
+        usage.bytes += size;
+        if used(store, &descriptor.digest, &in_use) {
+            usage.used += 1;
+        } else {
+            usage.unused_bytes += size;
+        }
+    }
+    Ok(usage)
+}
+
+/// `image prune`: an image loses its blobs as its last name goes, so only
+/// leftovers are collected; with `all`, every name of an image no container
+/// uses goes first. The bytes freed.
+pub fn prune_unused(all: bool) -> Result<u64, i32> {
+    let store = open_store()?;
+    let in_use = images_in_use(&store)?;
+    if all {
+        println!("Deleted Images:");
+        let refs = store.refs().list().map_err(|e| report::fail(&e))?;
+        for (name, descriptor) in &refs {
+            if used(&store, &descriptor.digest, &in_use) {
+                continue;
+            }
+            let Ok(parsed) = name.parse::<Reference>() else {
+                continue;
+            };
+            if store.untag(&parsed).is_ok() {
+                println!("untagged: {}", parsed.familiar());
+            }
+        }
+    }
+    let keep: Vec<Digest> = in_use.iter().map(|(_, digest)| digest.clone()).collect();
+    let collected = store.collect_garbage(&keep).map_err(|e| report::fail(&e))?;
+    Ok(collected.bytes)
+}
+
+pub fn prune(args: crate::cli::ImagePruneArgs) -> Outcome {
+    let warning = if args.all {
+        "This will remove all images without at least one container associated to them."
+    } else {
+        "This will remove all dangling images."
+    };
+    if !args.force && !super::confirm(warning) {
+        return Ok(0);
+    }
+    let freed = prune_unused(args.all)?;
+    println!("Total reclaimed space: {}", human_size(freed));
+    Ok(0)
 }
 
 /// Each container (its short ID) and the stored image its program lives in,
@@ -171,9 +306,14 @@ pub fn inspect(args: InspectArgs) -> Outcome {
     let store = open_store()?;
     let mut found = Vec::new();
     for text in &args.references {
-        if let Some(container) = super::containers::inspect(text) {
+        if args.kind != Some(InspectKind::Image)
+            && let Some(container) = super::containers::inspect(text)
+        {
             found.push(container);
             continue;
+        }
+        if args.kind == Some(InspectKind::Container) {
+            return Err(report::fail_with(&format!("no such container: {text}")));
         }
         let reference = reference(text)?;
         let descriptor = store.lookup(&reference).map_err(|e| report::fail(&e))?;
@@ -191,6 +331,7 @@ pub fn inspect(args: InspectArgs) -> Outcome {
             "Architecture": image.config.architecture,
             "Created": image.config.created,
             "Size": image.size(),
+            "Labels": image.config.config.labels,
             "Config": image.config.config,
             "Layers": image.manifest.layers.iter().map(|l| json!({
                 "MediaType": l.media_type, "Digest": l.digest.to_string(), "Size": l.size,

@@ -3,10 +3,13 @@
 mod archive;
 mod build;
 mod compile;
+mod compose;
 mod containers;
 mod cpu;
 mod detach;
+mod docs;
 mod guest_thread;
+mod history;
 mod images;
 mod login;
 mod logs;
@@ -14,19 +17,26 @@ mod run;
 mod run_image;
 mod serve;
 mod signals;
+mod start;
 mod stats;
 mod supervise;
+mod system;
 mod transfer;
+mod tty;
 
 use wharf_image::{Reference, Store};
 
-use crate::cli::{Cli, Command, ContainerCommand};
+use crate::cli::{Cli, Command, SystemCommand};
 use crate::{paths, report};
 
 /// Runs the parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
     let result = match cli.command {
-        Command::Run(args) => return run::run(*args),
+        Command::Run(args) => return run::run(*args, run::Mode::Run),
+        Command::Create(args) => return run::run(*args, run::Mode::Create),
+        Command::Start(args) => start::start(args),
+        Command::Restart(args) => start::restart(args),
+        Command::Rename(args) => start::rename(args),
         Command::Build(args) => build::build(args),
         Command::Compile(args) => compile::compile(args),
         Command::Pull(args) => transfer::pull(args),
@@ -34,6 +44,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Images(args) => images::list(args),
         Command::Rmi(args) => images::remove(args),
         Command::Tag(args) => images::tag(args),
+        Command::History(args) => history::history(args),
         Command::Inspect(args) => images::inspect(args),
         Command::Save(args) => archive::save(args),
         Command::Load(args) => archive::load(args),
@@ -47,13 +58,41 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Wait(args) => containers::wait(args),
         Command::Rm(args) => containers::rm(args),
         Command::Stats(args) => stats::stats(args),
-        Command::Container(ContainerCommand::Prune) => containers::prune(),
+        Command::Exec(_) => Err(report::fail_with(
+            "exec: a Wasm container is one guest, with no shell or other program to start beside it; run another container instead",
+        )),
+        Command::Version(args) => system::version(args),
+        Command::Info(args) => system::info(args),
+        Command::Container(command) => match Command::try_from(command) {
+            Ok(command) => return dispatch(Cli { command }),
+            Err(prune) => containers::prune(prune),
+        },
+        Command::Image(command) => match Command::try_from(command) {
+            Ok(command) => return dispatch(Cli { command }),
+            Err(prune) => images::prune(prune),
+        },
+        Command::System(SystemCommand::Df(args)) => system::df(args),
+        Command::System(SystemCommand::Prune(args)) => system::prune(args),
+        Command::System(SystemCommand::Info(args)) => system::info(args),
+        Command::Compose(args) => compose::compose(args),
+        Command::Completion(args) => docs::completion(args),
+        Command::Man(args) => docs::man(args),
         Command::Supervise(args) => return supervise::supervise(args),
     };
     match result {
         Ok(code) => code,
         Err(code) => code,
     }
+}
+
+/// Asks on the terminal, as Docker's prune commands do; true for `y`.
+fn confirm(warning: &str) -> bool {
+    use std::io::Write as _;
+    print!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }
 
 /// A command's result: the exit code, early or not.

@@ -4,24 +4,51 @@ use std::path::Path;
 
 use wharf_engine::{Compiler, RunSpec, Stdin};
 
-use super::run_image;
+use super::{run_image, tty};
 use crate::cli::RunArgs;
 use crate::{exit, flags, report, watchdog};
 
-pub fn run(args: RunArgs) -> i32 {
-    let detached = if args.detach {
-        match super::detach::check_flags(&args) {
+/// What a run makes of its guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `wharf run`: in the foreground; a container when it is named or
+    /// restarts, attached to its output.
+    Run,
+    /// `wharf create`: a container, not started.
+    Create,
+}
+
+pub fn run(args: RunArgs, mode: Mode) -> i32 {
+    if let Err(message) = refused(&args) {
+        return report::fail_with(&message);
+    }
+    if args.init {
+        eprintln!("wharf: --init: a Wasm guest starts no processes to reap; nothing to add");
+    }
+    let container = mode == Mode::Create
+        || args.detach
+        || args.name.is_some()
+        || args.restart != "no"
+        || !args.labels.is_empty()
+        || !args.label_files.is_empty();
+    let how = match (mode, args.detach) {
+        (Mode::Create, _) => "create",
+        (_, true) => "-d",
+        _ => "--name or --restart",
+    };
+    let detached = if container {
+        match super::detach::check_flags(&args, how) {
             Ok(detached) => Some(detached),
             Err(code) => return code,
         }
     } else {
         None
     };
-    let (spec, exposed) = if names_a_file(&args.program) {
-        (spec_from(&args), Vec::new())
+    let (spec, image) = if names_a_file(&args.program) {
+        (spec_from(&args), Default::default())
     } else {
         match run_image::spec_from(&args) {
-            Ok((spec, exposed)) => (Ok(spec), exposed),
+            Ok((spec, image)) => (Ok(spec), image),
             Err(code) => return code,
         }
     };
@@ -33,11 +60,64 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     if let Some(detached) = detached {
-        return super::detach::detach(&args, detached, spec, &exposed).unwrap_or_else(|code| code);
+        let outcome = match (mode, args.detach) {
+            (Mode::Create, _) => super::detach::create(&args, detached, spec, &image).map(|c| {
+                println!("{}", c.record.id);
+                0
+            }),
+            (_, true) => super::detach::detach(&args, detached, spec, &image),
+            _ => super::detach::create(&args, detached, spec, &image)
+                .and_then(|c| super::start::run_attached(&c)),
+        };
+        return outcome.unwrap_or_else(|code| code);
     }
     if args.publish_all || !args.publish.is_empty() {
-        return super::serve::serve(&args, &spec, &exposed);
+        return super::serve::serve(&args, &spec, &image.exposed);
     }
+    let terminal = if args.tty {
+        match tty::saved_stdout().and_then(|out| tty::onto(&[1, 2], out)) {
+            Ok(terminal) => Some(terminal),
+            Err(error) => return report::fail_with(&format!("cannot open a terminal: {error}")),
+        }
+    } else {
+        None
+    };
+    let code = run_here(&args, &spec);
+    if let Some(terminal) = terminal {
+        terminal.finish(&[1, 2]);
+    }
+    code
+}
+
+/// Makes the container `args` describe, not started (`compose`'s way in).
+pub fn make_container(args: &RunArgs) -> Result<wharf_lifecycle::containers::Container, i32> {
+    refused(args).map_err(|m| report::fail_with(&m))?;
+    let detached = super::detach::check_flags(args, "a container")?;
+    let (spec, image) = run_image::spec_from(args)?;
+    super::detach::create(args, detached, spec, &image)
+}
+
+/// Docker's flags that cannot mean anything for a Wasm guest: each a
+/// one-line error that says why.
+fn refused(args: &RunArgs) -> Result<(), String> {
+    if args.privileged {
+        return Err("--privileged: a Wasm guest has no privileges to widen; give it what it needs with -v, --allow-outbound and --allow-listen".to_owned());
+    }
+    if let Some(cap) = args.cap_add.first() {
+        return Err(format!(
+            "--cap-add {cap}: a Wasm guest makes no system calls, so Linux capabilities mean nothing to it"
+        ));
+    }
+    if let Some(device) = args.device.first() {
+        return Err(format!(
+            "--device {device}: WASI has no device files; give the guest directories with -v"
+        ));
+    }
+    Ok(())
+}
+
+/// One guest in this process, in the foreground.
+fn run_here(args: &RunArgs, spec: &RunSpec) -> i32 {
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
     let base = super::compile::command_config(Compiler::default());
@@ -52,10 +132,10 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
-    super::cpu::join(&format!("run-{}", std::process::id()), &args);
+    super::cpu::join(&format!("run-{}", std::process::id()), args);
     let stop = host.stop_handle();
     // The engine logs what the wall enforces (WHARF_LOG=debug).
-    let outcome = super::guest_thread::run_walled(None, || host.run(&spec, &stop));
+    let outcome = super::guest_thread::run_walled(None, || host.run(spec, &stop));
     super::cpu::leave();
     let outcome = match outcome {
         Ok(outcome) => outcome,

@@ -17,8 +17,17 @@ use crate::cli::RunArgs;
 use crate::progress::Transfers;
 use crate::{exit, report};
 
-/// The run, and the TCP ports the image exposes.
-pub fn spec_from(args: &RunArgs) -> Result<(RunSpec, Vec<u16>), i32> {
+/// What an image gives a container besides its run.
+#[derive(Debug, Clone, Default)]
+pub struct ImageDefaults {
+    /// The TCP ports it exposes.
+    pub exposed: Vec<u16>,
+    /// Its labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The run, and what else the image says.
+pub fn spec_from(args: &RunArgs) -> Result<(RunSpec, ImageDefaults), i32> {
     let name = reference(&args.program)?;
     let store = open_store()?;
     let image = find_or_pull(&store, &name, args)?;
@@ -27,7 +36,11 @@ pub fn spec_from(args: &RunArgs) -> Result<(RunSpec, Vec<u16>), i32> {
         Shape::Artifact | Shape::Component => from_module(&store, &image, &name, args)?,
     };
     run::apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
-    Ok((spec, image.config.config.exposed_tcp_ports()))
+    let defaults = ImageDefaults {
+        exposed: image.config.config.exposed_tcp_ports(),
+        labels: image.config.config.labels.clone().unwrap_or_default(),
+    };
+    Ok((spec, defaults))
 }
 
 fn find_or_pull(store: &Store, name: &Reference, args: &RunArgs) -> Result<Image, i32> {

@@ -18,7 +18,7 @@ pub fn stop(args: StopArgs) -> Outcome {
     for query in &args.containers.containers {
         let stopped = store
             .find(query)
-            .and_then(|container| signal(&store, container, libc::SIGTERM, grace));
+            .and_then(|container| stop_one(&store, container, grace));
         match stopped {
             Ok(()) => println!("{query}"),
             Err(error) => code = report::fail(&error),
@@ -47,6 +47,54 @@ pub fn kill(args: KillArgs) -> Outcome {
         }
     }
     Ok(code)
+}
+
+/// Stops the container: SIGTERM, then SIGKILL after `grace`.
+pub(super) fn stop_one(
+    store: &Containers,
+    container: Container,
+    grace: Duration,
+) -> Result<(), ContainerError> {
+    signal(store, container, libc::SIGTERM, grace)
+}
+
+/// From now on, SIGINT, SIGTERM and SIGHUP to this process stop the
+/// containers' guests instead (their supervisors get SIGTERM), as Docker's
+/// attached run passes them on.
+pub(super) fn forward_stops(store: &Containers, containers: &[Container]) {
+    // SAFETY: the set is initialised by sigemptyset before use; masking
+    // signals in this thread (and the one started below) has no other
+    // effect.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for number in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, number);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    let store = store.clone();
+    let ids: Vec<String> = containers.iter().map(|c| c.record.id.clone()).collect();
+    let _ = std::thread::Builder::new()
+        .name("signals".to_owned())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            loop {
+                let mut number = 0;
+                // SAFETY: the set holds signals blocked in every thread.
+                if unsafe { libc::sigwait(&set, &mut number) } != 0 {
+                    continue;
+                }
+                for id in &ids {
+                    // Read again: the state names the supervisor once it runs.
+                    let running = store.find(id).ok();
+                    if let Some(Ok(Some(supervisor))) = running.map(|c| c.supervisor()) {
+                        let _ = supervisor.signal(libc::SIGTERM);
+                    }
+                }
+            }
+        });
 }
 
 /// Sends `number` to the container's supervisor and waits up to `grace`

@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +25,7 @@ use wharf_lifecycle::containers::logs::{self, LogWriter};
 use wharf_lifecycle::containers::{
     Container, Containers, Held, ServiceRecord, State, Status, time,
 };
+use wharf_lifecycle::ports::PortBinding;
 
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
@@ -191,6 +192,26 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
         container.record.log.rotated(),
     )?));
     let mut pumps = Vec::new();
+    if container.record.run.tty {
+        let (leader, follower) = super::tty::open()?;
+        for fd in [1, 2] {
+            // SAFETY: dup2 onto stdout/stderr, which this process owns.
+            if unsafe { libc::dup2(follower.as_raw_fd(), fd) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        drop(follower);
+        let into_log = log.clone();
+        pumps.push(
+            std::thread::Builder::new()
+                .name("tty".to_owned())
+                .stack_size(64 << 10)
+                // The read that fails once the guest's side is closed (EIO)
+                // is the terminal's end of file.
+                .spawn(move || logs::pump(File::from(leader), "stdout", &into_log).or(Ok(())))?,
+        );
+        return Ok((log, pumps));
+    }
     for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
         let (read, write) = pipe()?;
         // SAFETY: dup2 onto stdout/stderr, which this process owns.
@@ -279,12 +300,14 @@ struct Serving {
     /// stopped, and then the ports must close with it, not with this
     /// process.
     listeners: Mutex<Vec<TcpListener>>,
+    /// The published ports as bound (host port 0 picked).
+    bound: Vec<PortBinding>,
     record: ServiceRecord,
 }
 
-/// The listeners `wharf run -d` passed, one per published port.
+/// The listeners `wharf start` passed, one per published port.
 fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
-    let listeners = (0..record.ports.len())
+    let listeners: Vec<TcpListener> = (0..record.ports.len())
         .map(|index| {
             let fd = FIRST_LISTENER_FD + index as i32;
             // SAFETY: fstat writes into the stat we pass.
@@ -303,8 +326,18 @@ fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
             Ok(TcpListener::from(unsafe { OwnedFd::from_raw_fd(fd) }))
         })
         .collect::<Result<_, _>>()?;
+    let bound = record
+        .ports
+        .iter()
+        .zip(&listeners)
+        .map(|(asked, listener)| match listener.local_addr() {
+            Ok(at) => asked.bound_at(at),
+            Err(_) => *asked,
+        })
+        .collect();
     Ok(Serving {
         listeners: Mutex::new(listeners),
+        bound,
         record,
     })
 }
@@ -368,6 +401,7 @@ fn run_until_done(
             state.supervised_here();
             state.started_at = Some(time::rfc3339(SystemTime::now()));
             state.error = None;
+            state.ports = serving.map(|s| s.bound.clone()).unwrap_or_default();
         });
         if let Some(answer) = answer.take() {
             answer("ok");
@@ -456,7 +490,7 @@ fn serve_once(
     if serving.record.isolate_requests {
         options.reuse = wharf_engine::InstanceReuse::isolated();
     }
-    for port in &serving.record.ports {
+    for port in &serving.bound {
         eprintln!("Serving HTTP on http://{}/", port.host_addr());
     }
     let stats = ServeStats::default();

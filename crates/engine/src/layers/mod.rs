@@ -52,6 +52,32 @@ impl Enforced {
     pub fn none() -> Self {
         Enforced::default()
     }
+
+    /// What this kernel offers, asked without enforcing anything: Landlock's
+    /// ABI (and what it can limit at that ABI) and seccomp filters.
+    pub fn available() -> Self {
+        // SAFETY: with a null attribute, size 0 and the VERSION flag, the
+        // call only returns the ABI (or fails); it makes no ruleset.
+        let abi = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                1u32,
+            )
+        };
+        let abi = u8::try_from(abi.max(0)).unwrap_or(u8::MAX);
+        // SAFETY: PR_GET_SECCOMP only reads this thread's seccomp mode.
+        let seccomp = unsafe { libc::prctl(libc::PR_GET_SECCOMP) } >= 0;
+        Enforced {
+            no_new_privs: true,
+            landlock_abi: abi,
+            landlock_files: abi >= 1,
+            landlock_tcp: abi >= 4,
+            landlock_scopes: abi >= 6,
+            seccomp,
+        }
+    }
 }
 
 impl fmt::Display for Enforced {

@@ -83,6 +83,26 @@ pub struct ImageConfig {
     /// How to run it.
     #[serde(default)]
     pub config: RunConfig,
+    /// How it was made, one entry per build step, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One step of an image's making, as its config records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When the step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The instruction (`COPY app.wasm /`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// A note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Whether the step made no layer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
 }
 
 /// The `config` object of an image config: how to run the image.

@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use gc::{Collected, StoreLock};
-pub use image::{Image, ImageConfig, RunConfig, Shape};
+pub use image::{HistoryEntry, Image, ImageConfig, RunConfig, Shape};
 pub use progress::{BlobEvent, Progress, Silent};
 pub use pull::{PullOptions, pull};
 pub use push::{PushOptions, push};

@@ -3,7 +3,7 @@
 //! supervisor's life.
 //!
 //! ```text
-//! ROOT/<id>/record.json      what the container is (written once)
+//! ROOT/<id>/record.json      what the container is (rewritten by a rename)
 //! ROOT/<id>/state.json       how it is doing (replaced at each change)
 //! ROOT/<id>/lock             held by a wharf command changing it
 //! ROOT/<id>/supervisor.lock  held by its supervisor while it lives
@@ -72,6 +72,8 @@ pub struct NewContainer {
     pub auto_remove: bool,
     /// `--log-opt`.
     pub log: LogOptions,
+    /// `--label`s, over the image's.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Whether `name` is a container name wharf accepts (Docker's rules).
@@ -120,6 +122,7 @@ impl Containers {
                 restart: new.restart,
                 auto_remove: new.auto_remove,
                 log: new.log,
+                labels: new.labels,
             };
             let dir = self.root.join(&id);
             let placed = write_json(&making.join("record.json"), &record)
@@ -191,9 +194,33 @@ impl Containers {
         }
     }
 
+    /// Gives `container` (whose lock the caller holds) the name `new`: the
+    /// new name is claimed first, so a name in use changes nothing.
+    pub fn rename(&self, container: &mut Container, new: &str) -> Result<(), ContainerError> {
+        names::validate(new)?;
+        let id = container.record.id.clone();
+        if container.record.name == new {
+            return Ok(());
+        }
+        names::claim(&self.root, &id, Some(new))?;
+        let mut record = container.record.clone();
+        let old = std::mem::replace(&mut record.name, new.to_owned());
+        if let Err(error) = write_json(&container.dir.join("record.json"), &record) {
+            names::release(&self.root, &id, new);
+            return Err(error);
+        }
+        names::release(&self.root, &id, &old);
+        container.record = record;
+        Ok(())
+    }
+
     /// Removes `container` (the caller holds its lock and made sure its
     /// supervisor is gone): its name first, then its directory.
     pub fn remove(&self, container: &Container) -> Result<(), ContainerError> {
+        // A rename since `container` was read moved its name.
+        if let Ok(record) = read_json::<Record>(&container.dir.join("record.json")) {
+            names::release(&self.root, &record.id, &record.name);
+        }
         names::release(&self.root, &container.record.id, &container.record.name);
         let going = self.root.join(format!(".gone-{}", container.record.id));
         fs::rename(&container.dir, &going).map_err(ContainerError::io(&container.dir))?;

@@ -1,6 +1,8 @@
-//! What a container is (its record, written once) and how it is doing (its
-//! state, rewritten at each change).
+//! What a container is (its record, written when it is made and rewritten
+//! only by a rename) and how it is doing (its state, rewritten at each
+//! change).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,7 @@ use crate::ports::PortBinding;
 
 use super::error::ContainerError;
 
-/// A container as created: never changed afterwards.
+/// A container as created: afterwards only its name changes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// 64 lowercase hex digits.
@@ -30,6 +32,9 @@ pub struct Record {
     /// How much output is kept.
     #[serde(default)]
     pub log: LogOptions,
+    /// Its labels: its image's, then `--label`s over them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `--log-opt max-size=SIZE` and `--log-opt max-file=N`, as Docker's
@@ -96,12 +101,16 @@ pub struct RunRecord {
     /// `--cpu-shares`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<u64>,
+    /// `-t`: the guest's output goes to a pseudo-terminal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
 }
 
 /// A served container's ports and limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceRecord {
-    /// The published ports, host ports as bound.
+    /// The published ports as asked for (a host port 0 is picked at each
+    /// start; [`State::ports`] has them as bound).
     pub ports: Vec<PortBinding>,
     /// `--request-timeout`, in milliseconds.
     pub request_timeout_ms: u64,
@@ -159,6 +168,7 @@ impl RunRecord {
             no_layers: spec.layers == wharf_engine::Layers::Off,
             cpus: None,
             cpu_shares: None,
+            tty: false,
         }
     }
 
@@ -297,6 +307,9 @@ pub struct State {
     /// [`wharf_engine::Enforced`]), once its wall is up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<String>,
+    /// A served container's ports as its supervisor bound them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortBinding>,
 }
 
 impl State {
@@ -312,6 +325,7 @@ impl State {
             restarts: 0,
             error: None,
             layers: None,
+            ports: Vec::new(),
         }
     }
 

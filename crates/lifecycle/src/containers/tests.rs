@@ -16,6 +16,7 @@ fn new(name: Option<&str>) -> NewContainer {
         restart: RestartPolicy::No,
         auto_remove: false,
         log: LogOptions::default(),
+        labels: Default::default(),
     }
 }
 
@@ -187,4 +188,34 @@ fn files_are_closed_to_other_users() {
     assert_eq!(mode(container.dir()), 0o700);
     assert_eq!(mode(&container.dir().join("state.json")), 0o600);
     assert_eq!(mode(&container.dir().join("record.json")), 0o600);
+}
+
+#[test]
+fn a_rename_moves_the_name_and_a_name_in_use_changes_nothing() {
+    let (_dir, store) = store();
+    let mut web = store.create(new(Some("web"))).expect("create");
+    let _db = store.create(new(Some("db"))).expect("create");
+    let _held = web.lock().expect("lock");
+    assert!(matches!(
+        store.rename(&mut web, "db"),
+        Err(ContainerError::NameInUse { .. })
+    ));
+    assert_eq!(
+        store.find("web").expect("still web").record.id,
+        web.record.id
+    );
+    store.rename(&mut web, "front").expect("rename");
+    assert_eq!(store.find("front").expect("renamed").record.name, "front");
+    assert!(matches!(
+        store.find("web"),
+        Err(ContainerError::NotFound(_))
+    ));
+    assert!(store.rename(&mut web, "-bad").is_err());
+    // The old name is free again; removal releases the new one.
+    store.create(new(Some("web"))).expect("old name reused");
+    store.remove(&web).expect("remove");
+    assert!(matches!(
+        store.find("front"),
+        Err(ContainerError::NotFound(_))
+    ));
 }

@@ -1,0 +1,116 @@
+//! `wharf start`, `restart` and `rename`, and the attached container of
+//! `run --name`: a container's guest started (again) under a supervisor of
+//! its own, with its restart policy, ports and labels as it was made.
+
+use std::time::Duration;
+
+use wharf_lifecycle::containers::{Container, Containers};
+
+use super::Outcome;
+use super::containers::open;
+use super::logs::{Printed, follow_until_stopped};
+use crate::cli::{RenameArgs, StartArgs, StopArgs};
+use crate::report;
+
+pub fn start(args: StartArgs) -> Outcome {
+    let store = open()?;
+    if args.attach && args.containers.containers.len() > 1 {
+        return Err(report::fail_with(
+            "start -a takes one container: attach to one at a time",
+        ));
+    }
+    let mut code = 0;
+    for query in &args.containers.containers {
+        let container = match store.find(query) {
+            Ok(container) => container,
+            Err(error) => {
+                code = report::fail(&error);
+                continue;
+            }
+        };
+        if args.attach {
+            return attach_from_start(&store, &container);
+        }
+        match start_one(&container) {
+            Ok(()) => println!("{query}"),
+            Err(message) => code = report::fail_with(&message),
+        }
+    }
+    Ok(code)
+}
+
+/// Starts the container unless its guest runs already (then nothing, as
+/// Docker does).
+fn start_one(container: &Container) -> Result<(), String> {
+    let _held = container.lock().map_err(|e| report::chain(&e))?;
+    if container.supervisor_alive() {
+        return Ok(());
+    }
+    super::detach::start(container)
+}
+
+/// `run --name` without `-d`: starts the container just made, prints its
+/// output until it exits and exits with its code; one that cannot start
+/// is removed.
+pub fn run_attached(container: &Container) -> Result<i32, i32> {
+    let store = open()?;
+    let printed = Printed::from_now(container).map_err(|e| report::fail(&e))?;
+    if let Err(message) = super::detach::start(container) {
+        super::detach::remove_unstarted(container);
+        return Err(report::fail_with(&message));
+    }
+    Ok(attached(&store, container, printed))
+}
+
+/// `start -a`: starts it (if it is not running) and stays attached.
+fn attach_from_start(store: &Containers, container: &Container) -> Outcome {
+    let printed = Printed::from_now(container).map_err(|e| report::fail(&e))?;
+    start_one(container).map_err(|m| report::fail_with(&m))?;
+    Ok(attached(store, container, printed))
+}
+
+/// Prints the guest's output until its supervisor ends, passing on
+/// SIGINT and SIGTERM as `wharf stop` would; then its exit code.
+fn attached(store: &Containers, container: &Container, printed: Printed) -> i32 {
+    super::signals::forward_stops(store, std::slice::from_ref(container));
+    follow_until_stopped(container, printed, false);
+    match container.wait_for_supervisor(store) {
+        Ok(code) => code.unwrap_or_default(),
+        Err(error) => report::fail(&error),
+    }
+}
+
+pub fn restart(args: StopArgs) -> Outcome {
+    let store = open()?;
+    let grace = Duration::from_secs(args.time);
+    let mut code = 0;
+    for query in &args.containers.containers {
+        let restarted = store
+            .find(query)
+            .map_err(|e| report::chain(&e))
+            .and_then(|container| {
+                super::signals::stop_one(&store, container.clone(), grace)
+                    .map_err(|e| report::chain(&e))?;
+                // A `--rm` container is gone once stopped, as in Docker.
+                let container = store
+                    .find(&container.record.id)
+                    .map_err(|e| report::chain(&e))?;
+                start_one(&container)
+            });
+        match restarted {
+            Ok(()) => println!("{query}"),
+            Err(message) => code = report::fail_with(&message),
+        }
+    }
+    Ok(code)
+}
+
+pub fn rename(args: RenameArgs) -> Outcome {
+    let store = open()?;
+    let mut container = store.find(&args.container).map_err(|e| report::fail(&e))?;
+    let _held = container.lock().map_err(|e| report::fail(&e))?;
+    store
+        .rename(&mut container, &args.name)
+        .map_err(|e| report::fail(&e))?;
+    Ok(0)
+}

@@ -1,0 +1,90 @@
+//! `-t`: the guest's output on a pseudo-terminal. The terminal's other side
+//! is copied to where the output went before, so WASI's terminal
+//! interfaces (and `isatty` in a guest's libc) report a terminal, while the
+//! bytes still reach the user or the container's log, line endings as a
+//! terminal makes them (`\r\n`), as Docker's `-t` does.
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::thread::JoinHandle;
+
+/// The copy from the terminal to the old output; ends when every copy of
+/// the terminal's guest side is closed.
+pub struct Terminal {
+    copier: JoinHandle<()>,
+}
+
+/// Opens a pseudo-terminal, puts its guest side on `fds` (stdout and
+/// stderr, say) and copies what is written there to `out`.
+pub fn onto(fds: &[i32], mut out: File) -> std::io::Result<Terminal> {
+    let (leader, follower) = open()?;
+    for &fd in fds {
+        // SAFETY: dup2 onto a standard descriptor this process owns.
+        if unsafe { libc::dup2(follower.as_raw_fd(), fd) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    drop(follower);
+    let mut leader = File::from(leader);
+    let copier = std::thread::Builder::new()
+        .name("tty".to_owned())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let mut buffer = [0u8; 4096];
+            // A read fails (EIO) once no guest side is open.
+            while let Ok(read @ 1..) = leader.read(&mut buffer) {
+                if out.write_all(&buffer[..read]).is_err() {
+                    return;
+                }
+                let _ = out.flush();
+            }
+        })?;
+    Ok(Terminal { copier })
+}
+
+/// A new pseudo-terminal: its leader and follower (the guest's) sides.
+pub fn open() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (mut leader, mut follower) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors; the name, termios and
+    // window size are optional and passed as null.
+    let opened = unsafe {
+        libc::openpty(
+            &mut leader,
+            &mut follower,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if opened < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and ours alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(leader), OwnedFd::from_raw_fd(follower)) })
+}
+
+impl Terminal {
+    /// Closes the guest side on `fds` (pointing them at /dev/null) and
+    /// waits until everything written there is copied.
+    pub fn finish(self, fds: &[i32]) {
+        if let Ok(null) = File::options().write(true).open("/dev/null") {
+            for &fd in fds {
+                // SAFETY: replaces a standard descriptor this process owns.
+                unsafe { libc::dup2(null.as_raw_fd(), fd) };
+            }
+        }
+        let _ = self.copier.join();
+    }
+}
+
+/// A copy of this process's stdout, to keep writing where it went.
+pub fn saved_stdout() -> std::io::Result<File> {
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; nothing else owns it.
+    let copy = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is fresh and ours.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(copy) }))
+}

@@ -1,0 +1,20 @@
+//! Records the Wasmtime version this engine is built with (from the
+//! workspace's lock file), for `wharf version` and `wharf info`.
+
+fn main() {
+    let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let text = std::fs::read_to_string(&lock).unwrap_or_default();
+    // A lock file lists each package as `name = "..."` then `version = "..."`.
+    let mut lines = text.lines();
+    let mut version = "unknown".to_owned();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasmtime\""
+            && let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            version = v.trim_end_matches('"').to_owned();
+            break;
+        }
+    }
+    println!("cargo:rustc-env=WHARF_WASMTIME_VERSION={version}");
+}
