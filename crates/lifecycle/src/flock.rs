@@ -7,17 +7,27 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Opens `path` (read-write) and takes its flock, `exclusive` or shared.
-/// With `wait`, blocks until granted; without, `None` when someone holds
-/// it in a way that conflicts. The lock lasts as long as the file is open.
-pub fn lock_file(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Option<File>> {
-    let file = OpenOptions::new()
+/// Opens (making it, 0600) the file whose flock is taken.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .mode(0o600)
-        .open(path)?;
+        .open(path)
+}
+
+/// Takes the flock of `path`, `exclusive` or shared; with `wait`, as long as
+/// it takes, else `None` when someone else holds it in a way that conflicts.
+pub fn lock_file(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Option<File>> {
+    let file = open_lock_file(path)?;
+    lock_open_file(&file, exclusive, wait).map(|locked| locked.then_some(file))
+}
+
+/// Takes the flock of an open file; false when it is held and `wait` is
+/// off.
+pub fn lock_open_file(file: &File, exclusive: bool, wait: bool) -> std::io::Result<bool> {
     let mut operation = if exclusive {
         libc::LOCK_EX
     } else {
@@ -27,13 +37,13 @@ pub fn lock_file(path: &Path, exclusive: bool, wait: bool) -> std::io::Result<Op
         operation |= libc::LOCK_NB;
     }
     loop {
-        // SAFETY: flock on a descriptor we own.
+        // SAFETY: flock on a descriptor this function borrows.
         if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-            return Ok(Some(file));
+            return Ok(true);
         }
         let error = std::io::Error::last_os_error();
         match error.kind() {
-            std::io::ErrorKind::WouldBlock if !wait => return Ok(None),
+            std::io::ErrorKind::WouldBlock if !wait => return Ok(false),
             std::io::ErrorKind::Interrupted => continue,
             _ => return Err(error),
         }

@@ -156,7 +156,8 @@ fn size_line(container: &Container) -> String {
     )
 }
 
-/// `ps --filter`: each key's values match either; all keys must match.
+/// `ps --filter`: all keys must match; a key given twice matches either
+/// value, but `label` must match every one.
 struct ContainerFilters(Vec<(String, String)>);
 
 impl ContainerFilters {
@@ -205,12 +206,16 @@ impl ContainerFilters {
 
     fn matches(&self, container: &Container) -> bool {
         let mut keys: Vec<&str> = self.0.iter().map(|(key, _)| key.as_str()).collect();
+        keys.sort_unstable();
         keys.dedup();
         keys.iter().all(|key| {
-            self.0
-                .iter()
-                .filter(|(k, _)| k == key)
-                .any(|(_, value)| Self::one(key, value, container))
+            let mut values = self.0.iter().filter(|(k, _)| k == key);
+            // As Docker's: every label asked for, any one of the others.
+            if *key == "label" {
+                values.all(|(_, value)| Self::one(key, value, container))
+            } else {
+                values.any(|(_, value)| Self::one(key, value, container))
+            }
         })
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wharf_lifecycle::containers::{Container, Containers};
+use wharf_lifecycle::containers::{Container, Containers, ExitWatch};
 
 use super::Outcome;
 use super::containers::open;
@@ -55,26 +55,28 @@ fn start_one(container: &Container) -> Result<(), String> {
 pub fn run_attached(container: &Container) -> Result<i32, i32> {
     let store = open()?;
     let printed = Printed::from_now(container).map_err(|e| report::fail(&e))?;
+    let exit = container.watch_exit().map_err(|e| report::fail(&e))?;
     if let Err(message) = super::detach::start(container) {
         super::detach::remove_unstarted(container);
         return Err(report::fail_with(&message));
     }
-    Ok(attached(&store, container, printed))
+    Ok(attached(&store, container, printed, exit))
 }
 
 /// `start -a`: starts it (if it is not running) and stays attached.
 fn attach_from_start(store: &Containers, container: &Container) -> Outcome {
     let printed = Printed::from_now(container).map_err(|e| report::fail(&e))?;
+    let exit = container.watch_exit().map_err(|e| report::fail(&e))?;
     start_one(container).map_err(|m| report::fail_with(&m))?;
-    Ok(attached(store, container, printed))
+    Ok(attached(store, container, printed, exit))
 }
 
 /// Prints the guest's output until its supervisor ends, passing on
 /// SIGINT and SIGTERM as `wharf stop` would; then its exit code.
-fn attached(store: &Containers, container: &Container, printed: Printed) -> i32 {
+fn attached(store: &Containers, container: &Container, printed: Printed, exit: ExitWatch) -> i32 {
     super::signals::forward_stops(store, std::slice::from_ref(container));
     follow_until_stopped(container, printed, false);
-    match container.wait_for_supervisor(store) {
+    match exit.wait(store) {
         Ok(code) => code.unwrap_or_default(),
         Err(error) => report::fail(&error),
     }

@@ -259,7 +259,7 @@ fn kill_prune_and_private_files() {
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("container.log")), 0o600);
 
-    let pruned = ok(root, &["container", "prune"]);
+    let pruned = ok(root, &["container", "prune", "-f"]);
     assert!(pruned.contains(id.trim()), "{pruned}");
     let left = ok(root, &["ps", "-a"]);
     assert!(left.contains("keep") && !left.contains(" k\n"), "{left}");

@@ -4,6 +4,8 @@
 #[path = "../run/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod compose;
+mod docker_cli;
 mod formats;
 mod lifecycle;
 mod many;

@@ -10,7 +10,7 @@ use crate::flock;
 /// A held flock, released when dropped.
 #[derive(Debug)]
 pub struct Held {
-    file: File,
+    pub(super) file: File,
 }
 
 impl Held {

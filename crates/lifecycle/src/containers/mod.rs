@@ -344,17 +344,19 @@ impl Container {
     /// from the state, or, for a container that removed itself (`--rm`),
     /// from what its supervisor left in its lock file.
     pub fn wait_for_supervisor(&self, store: &Containers) -> Result<Option<i32>, ContainerError> {
+        self.watch_exit()?.wait(store)
+    }
+
+    /// A watch on its supervisor's end, open before a start so that it
+    /// holds even when a `--rm` container removes itself at once.
+    pub fn watch_exit(&self) -> Result<ExitWatch, ContainerError> {
         let path = self.dir.join("supervisor.lock");
-        let held = lock::wait_lock(&path).map_err(ContainerError::io(&path))?;
-        match store.read(&self.record.id) {
-            Ok(container) => Ok(container.state.exit_code),
-            Err(error) => held
-                .read()
-                .ok()
-                .and_then(|text| text.trim().parse().ok())
-                .map(Some)
-                .ok_or(error),
-        }
+        let file = crate::flock::open_lock_file(&path).map_err(ContainerError::io(&path))?;
+        Ok(ExitWatch {
+            file,
+            path,
+            id: self.record.id.clone(),
+        })
     }
 
     /// Writes down the exit of a supervisor that died (killed by a wharf
@@ -377,6 +379,34 @@ impl Container {
         write_json(&self.dir.join("state.json"), &state)?;
         self.state = state;
         Ok(())
+    }
+}
+
+/// The supervisor lock of a container, opened ahead; see
+/// [`Container::watch_exit`].
+#[derive(Debug)]
+pub struct ExitWatch {
+    file: fs::File,
+    path: PathBuf,
+    id: String,
+}
+
+impl ExitWatch {
+    /// Waits until the supervisor (started after the watch was made) ends;
+    /// then the guest's last exit code, from the state or, when the
+    /// container is gone, from what its supervisor left in the lock file.
+    pub fn wait(self, store: &Containers) -> Result<Option<i32>, ContainerError> {
+        crate::flock::lock_open_file(&self.file, false, true)
+            .map_err(ContainerError::io(&self.path))?;
+        match store.read(&self.id) {
+            Ok(container) => Ok(container.state.exit_code),
+            Err(error) => Held { file: self.file }
+                .read()
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .map(Some)
+                .ok_or(error),
+        }
     }
 }
 
