@@ -94,6 +94,9 @@ pub struct PushArgs {
 pub struct ImagesArgs {
     #[command(flatten)]
     pub listing: ListingFlags,
+    /// Only this repository (and tag), as `--filter reference=` takes it
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub repository: Option<String>,
 }
 
 /// `wharf rmi`

@@ -20,7 +20,13 @@ const IMAGE_HEADERS: &[(&str, &str)] = &[
 ];
 
 pub fn list(args: ImagesArgs) -> Outcome {
-    let filters = ImageFilters::parse(&args.listing.filters).map_err(|m| report::fail_with(&m))?;
+    let mut filters = args.listing.filters.clone();
+    filters.extend(
+        args.repository
+            .iter()
+            .map(|r| ("reference".to_owned(), r.clone())),
+    );
+    let filters = ImageFilters::parse(&filters).map_err(|m| report::fail_with(&m))?;
     let store = open_store()?;
     let refs = store.refs().list().map_err(|e| report::fail(&e))?;
     let mut rows = Vec::new();

@@ -11,6 +11,7 @@ mod build_run;
 mod docker;
 mod interop;
 mod layout;
+mod management;
 mod registry;
 #[path = "../serve/server.rs"]
 #[allow(dead_code)]
