@@ -246,6 +246,9 @@ pub fn run_args_for(program: &str) -> Result<RunArgs, String> {
         .map_err(|e| e.to_string().trim().to_owned())
 }
 
+/// Makes the command a run's arguments belong to.
+type MakeRun = fn(Box<RunArgs>) -> Command;
+
 /// Parses the command line; on failure prints the problem and returns the
 /// exit code (0 for --help and --version).
 pub fn parse() -> Result<Cli, i32> {
@@ -255,7 +258,7 @@ pub fn parse() -> Result<Cli, i32> {
         .take(2)
         .map(|w| w.to_str().unwrap_or(""))
         .collect();
-    let run: Option<(usize, &str, fn(Box<RunArgs>) -> Command)> = match leading.as_slice() {
+    let run: Option<(usize, &str, MakeRun)> = match leading.as_slice() {
         ["run", ..] => Some((1, "wharf run", Command::Run)),
         ["container", "run"] => Some((2, "wharf container run", Command::Run)),
         ["create", ..] => Some((1, "wharf create", Command::Create)),
@@ -275,11 +278,7 @@ pub fn parse() -> Result<Cli, i32> {
 /// `wharf run`'s (or `create`'s) words: wharf's flags up to the program,
 /// then the guest's arguments untouched — `--help` and `--version` after
 /// the program are the guest's, never wharf's.
-fn parse_run(
-    name: &'static str,
-    words: Vec<OsString>,
-    make: fn(Box<RunArgs>) -> Command,
-) -> Result<Cli, clap::Error> {
+fn parse_run(name: &'static str, words: Vec<OsString>, make: MakeRun) -> Result<Cli, clap::Error> {
     let command = RunOnly::command().bin_name(name);
     let split = program_position(&command, &words).map_or(words.len(), |at| at + 1);
     let (ours, guest) = words.split_at(split);

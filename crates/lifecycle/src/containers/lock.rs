@@ -51,8 +51,3 @@ pub(crate) fn try_lock(path: &Path, exclusive: bool) -> std::io::Result<Option<H
 pub(crate) fn wait_lock_exclusive(path: &Path) -> std::io::Result<Held> {
     flock::wait_for_lock(path, true).map(|file| Held { file })
 }
-
-/// Takes `path`'s flock shared, waiting as long as it takes.
-pub(crate) fn wait_lock(path: &Path) -> std::io::Result<Held> {
-    flock::wait_for_lock(path, false).map(|file| Held { file })
-}

@@ -98,10 +98,13 @@ fn here() -> String {
     ".".to_owned()
 }
 
+/// Keys, each with its value if it has one.
+pub type Entries = Vec<(String, Option<String>)>;
+
 impl Build {
     /// The context directory, the Dockerfile (relative to the context) and
     /// the build arguments.
-    pub fn parts(&self) -> (&str, Option<&str>, Vec<(String, Option<String>)>) {
+    pub fn parts(&self) -> (&str, Option<&str>, Entries) {
         match self {
             Build::Context(context) => (context, None, Vec::new()),
             Build::Full(options) => (
@@ -185,7 +188,7 @@ impl std::fmt::Display for Scalar {
 
 impl Pairs {
     /// Each key with its value, if it has one.
-    pub fn entries(&self) -> Vec<(String, Option<String>)> {
+    pub fn entries(&self) -> Entries {
         match self {
             Pairs::List(items) => items
                 .iter()
@@ -468,10 +471,14 @@ mod tests {
         .expect("valid");
         let web = &file.services["web"];
         assert_eq!(
-            web.command.as_ref().unwrap().words().unwrap(),
+            web.command
+                .as_ref()
+                .expect("command")
+                .words()
+                .expect("words"),
             ["serve", "--port", "80"]
         );
-        let env = web.environment.as_ref().unwrap().entries();
+        let env = web.environment.as_ref().expect("environment").entries();
         assert_eq!(
             env,
             [
@@ -481,9 +488,12 @@ mod tests {
         );
         assert_eq!(web.ports[0].0.host_port, 0);
         assert_eq!(web.ports[1].0.host_port, 8080);
-        assert_eq!(web.restart.unwrap().flag(), "always");
+        assert_eq!(web.restart.expect("restart").flag(), "always");
         let db = &file.services["db"];
-        assert_eq!(db.depends_on.as_ref().unwrap().entries()[0].0, "job");
+        assert_eq!(
+            db.depends_on.as_ref().expect("depends_on").entries()[0].0,
+            "job"
+        );
     }
 
     #[test]
