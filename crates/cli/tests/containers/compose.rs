@@ -308,3 +308,47 @@ fn a_file_wharf_cannot_honour_is_a_one_line_error_naming_the_key_and_line() {
     );
     assert_eq!(ok(root, &["ps", "-aq"]), "", "nothing was made");
 }
+
+#[test]
+fn the_shipped_example_comes_up_with_one_command_and_goes_with_another() {
+    let root = temp();
+    let root = root.path();
+    let examples = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples"));
+    let copy = tempfile::tempdir().expect("dir");
+    for (from, to) in [
+        ("compose/worker/worker.wat", "compose/worker/worker.wat"),
+        ("compose/worker/Dockerfile", "compose/worker/Dockerfile"),
+        ("http-hello/hello.wasm", "http-hello/hello.wasm"),
+        ("http-hello/Dockerfile", "http-hello/Dockerfile"),
+    ] {
+        let target = copy.path().join(to);
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("dirs");
+        std::fs::copy(examples.join(from), target).expect("copy");
+    }
+    // The example's own file, on a port of the kernel's choosing.
+    let file = std::fs::read_to_string(examples.join("compose/compose.yaml")).expect("example");
+    assert!(file.contains("\"127.0.0.1:8080:8080\""), "{file}");
+    let dir = copy.path().join("compose");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        file.replace("127.0.0.1:8080:8080", "127.0.0.1:0:8080"),
+    )
+    .expect("write");
+    compose_ok(root, &dir, &["up", "-d"]);
+    let address = ok(root, &["port", "hello-front-1", "8080"]);
+    assert_eq!(
+        curl(address.trim()),
+        "Hello from a WebAssembly service, run by wharf!\n"
+    );
+    crate::support::eventually(
+        std::time::Duration::from_secs(20),
+        "the worker works",
+        || {
+            compose_ok(root, &dir, &["logs", "worker"])
+                .0
+                .contains("worker-1  | worker: one more job done\n")
+        },
+    );
+    compose_ok(root, &dir, &["down", "-t", "1"]);
+    assert_eq!(ok(root, &["ps", "-aq"]), "");
+}
