@@ -197,6 +197,16 @@ fn a_three_service_project_comes_up_serves_logs_restarts_and_goes_leaving_nothin
         curl(address.trim()),
         "Hello from a WebAssembly service, run by wharf!\n"
     );
+    let (_, stopped) = compose_ok(root, dir, &["stop", "-t", "1", "web"]);
+    assert_eq!(stopped, " \u{2714} Container shop-web-1  Stopped\n");
+    assert_eq!(compose_ok(root, dir, &["ps", "-q"]).0, "");
+    let (_, started) = compose_ok(root, dir, &["start", "web"]);
+    assert_eq!(started, " \u{2714} Container shop-web-1  Started\n");
+    let address = ok(root, &["port", "shop-web-1", "8080"]);
+    assert_eq!(
+        curl(address.trim()),
+        "Hello from a WebAssembly service, run by wharf!\n"
+    );
     // `up` again: what runs keeps running; nothing is made twice.
     let (_, again) = compose_ok(root, dir, &["up", "-d", "web"]);
     assert_eq!(again, " \u{2714} Container shop-web-1  Running\n");

@@ -214,3 +214,85 @@ fn prune_removes_only_what_no_name_and_no_container_holds() {
         "Images 0\nContainers 0\nLocal Volumes 0\nCompiled Code 0\n"
     );
 }
+
+#[test]
+fn the_management_forms_build_push_pull_save_load_and_run_an_image() {
+    let registry = wharf_testkit::TestRegistry::start();
+    let name = format!("{}/team/app:1", registry.address());
+    let builder = temp();
+    let builder = builder.path();
+    let ctx = context(LABELLED);
+    let built = ok(
+        builder,
+        &[
+            "image",
+            "build",
+            "-q",
+            "-t",
+            &name,
+            crate::common::path_str(ctx.path()),
+        ],
+    );
+    assert!(built.starts_with("sha256:"), "{built}");
+    let output = wharf(builder, &["image", "push", &name]);
+    assert_code(&output, 0);
+    assert!(stderr(&output).contains("Pushed"), "{}", stderr(&output));
+    let archive = builder.join("app.tar");
+    ok(
+        builder,
+        &[
+            "image",
+            "save",
+            "-o",
+            crate::common::path_str(&archive),
+            &name,
+        ],
+    );
+
+    // A second store: pull through the registry, load from the archive.
+    let user = temp();
+    let user = user.path();
+    let output = wharf(user, &["image", "pull", &name]);
+    assert_code(&output, 0);
+    assert_eq!(
+        ok(
+            user,
+            &[
+                "image",
+                "inspect",
+                "-f",
+                "{{.Os}}/{{.Architecture}} {{index .Labels \"stage\"}}",
+                &name
+            ]
+        ),
+        "wasi/wasm test\n"
+    );
+    let removed = ok(user, &["image", "rm", &name]);
+    assert!(
+        removed.starts_with(&format!("Untagged: {name}\nDeleted: sha256:")),
+        "{removed}"
+    );
+    assert_eq!(ok(user, &["image", "ls", "-q"]), "");
+    ok(
+        user,
+        &["image", "load", "-i", crate::common::path_str(&archive)],
+    );
+    assert_eq!(
+        ok(
+            user,
+            &["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]
+        ),
+        format!("{name}\n")
+    );
+
+    // And the container commands under their management names.
+    ok(user, &["container", "run", "-d", "--name", "app", &name]);
+    assert_eq!(ok(user, &["container", "wait", "app"]), "0\n");
+    let logs = ok(user, &["container", "logs", "app"]);
+    assert!(logs.contains("env MODE=image\n"), "{logs}");
+    let output = wharf(user, &["container", "kill", "app"]);
+    assert_code(&output, 125);
+    assert_eq!(stderr(&output), "wharf: container app is not running\n");
+    assert_eq!(ok(user, &["container", "rm", "app"]), "app\n");
+    assert_eq!(ok(user, &["container", "ls", "-a", "-q"]), "");
+}
