@@ -113,7 +113,16 @@ fn a_three_service_project_comes_up_serves_logs_restarts_and_goes_leaving_nothin
     assert!(config.starts_with("name: shop\nservices:\n"), "{config}");
     assert!(config.contains("- 127.0.0.1:0:8080/tcp"), "{config}");
 
+    let (_, built) = compose_ok(root, dir, &["build"]);
+    assert_eq!(
+        built,
+        " \u{2714} Image shop-job  Built\n \u{2714} Image shop-web  Built\n \u{2714} Image shop-worker  Built\n"
+    );
     let (_, progress) = compose_ok(root, dir, &["up", "-d"]);
+    assert!(
+        !progress.contains("Built"),
+        "up builds nothing built already: {progress}"
+    );
     // Dependencies first; the worker only after the job exited.
     let order: Vec<&str> = progress
         .lines()

@@ -285,6 +285,33 @@ fn the_management_forms_build_push_pull_save_load_and_run_an_image() {
         format!("{name}\n")
     );
 
+    // compose pull fetches a service's image from the registry.
+    let project = temp();
+    std::fs::write(
+        project.path().join("compose.yaml"),
+        format!("services:\n  app:\n    image: {name}\n"),
+    )
+    .expect("compose.yaml");
+    let third = temp();
+    let file = project.path().join("compose.yaml");
+    let output = wharf(
+        third.path(),
+        &["compose", "-f", crate::common::path_str(&file), "pull"],
+    );
+    assert_code(&output, 0);
+    assert!(
+        stderr(&output).ends_with(&format!(" \u{2714} Image {name}  Pulled\n")),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        ok(
+            third.path(),
+            &["images", "--format", "{{.Repository}}:{{.Tag}}"]
+        ),
+        format!("{name}\n")
+    );
+
     // And the container commands under their management names.
     ok(user, &["container", "run", "-d", "--name", "app", &name]);
     assert_eq!(ok(user, &["container", "wait", "app"]), "0\n");
