@@ -128,6 +128,14 @@ pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {
 }
 
 pub fn parse_volume(text: &str) -> Result<Volume, String> {
+    if !text.contains(':') && text.starts_with('/') {
+        // `-v /data`: an anonymous volume, as Docker makes one.
+        return Ok(Volume {
+            guest: guest_path(text)?,
+            host: crate::volumes::anonymous()?,
+            read_only: false,
+        });
+    }
     let mut parts = text.split(':');
     let (Some(host), Some(guest)) = (parts.next(), parts.next()) else {
         return Err(format!("`{text}` is not HOST:GUEST[:ro]"));
@@ -175,7 +183,7 @@ pub fn parse_filter(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `--tail N` or `--tail all` (`None`: every line).
+/// `--tail N`, or `--tail all` (every line: `usize::MAX`).
 pub fn parse_tail(text: &str) -> Result<usize, String> {
     if text == "all" {
         return Ok(usize::MAX);
@@ -288,7 +296,6 @@ mod tests {
         assert!(parse_volume("/tmp:data").is_err(), "guest must be absolute");
         assert!(parse_volume("/tmp:/data:rx").is_err());
         assert!(parse_volume("/no/such/dir:/data").is_err());
-        assert!(parse_volume("/tmp").is_err());
         let spec = format!("{}:/data//x/./:ro", tmp.display());
         assert_eq!(parse_volume(&spec).expect("valid").guest, "/data/x");
         assert!(parse_volume(&format!("{}:/data/../etc", tmp.display())).is_err());

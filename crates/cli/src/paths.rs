@@ -1,4 +1,4 @@
-//! Where wharf keeps its state.
+//! Where wharf keeps its state, and how much of the disk it takes.
 
 use std::path::PathBuf;
 
@@ -13,4 +13,19 @@ pub fn wharf_root() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
     data.join("wharf")
+}
+
+/// Bytes of the regular files under `dir` (links not followed).
+pub fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }

@@ -1,6 +1,8 @@
-//! Named volumes: directories wharf keeps under `WHARF_ROOT/volumes/NAME`,
-//! made on first use (`-v NAME:/guest`, a Compose file's `volumes`), kept
-//! until `rm -v`, `volume`-pruning or `compose down -v` removes them.
+//! Volumes: directories wharf keeps under `WHARF_ROOT/volumes/NAME`. A
+//! named one (`-v NAME:/guest`, a Compose file's `volumes`) is made on
+//! first use and kept until `compose down -v` removes it; an anonymous one
+//! (`-v /guest`, named by 64 random hex digits) goes with its container's
+//! `rm -v` or `--rm`, or with `system prune --volumes`, as in Docker.
 
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,17 @@ pub fn ensure(name: &str) -> Result<PathBuf, String> {
     }
     dir.canonicalize()
         .map_err(|e| format!("volume {name}: {e}"))
+}
+
+/// A new anonymous volume's directory.
+pub fn anonymous() -> Result<PathBuf, String> {
+    let name = wharf_lifecycle::containers::new_id().map_err(|e| e.to_string())?;
+    ensure(&name)
+}
+
+/// Whether the volume is anonymous (named by wharf, not by a user).
+pub fn is_anonymous(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The volume name a host directory is, when it is one.

@@ -118,8 +118,8 @@ pub struct RmArgs {
     /// Kill running containers first
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// Remove the named volumes the containers used, when no other
-    /// container uses them (bind mounts are the host's and stay)
+    /// Remove the anonymous volumes (`-v /path`) the containers used;
+    /// named volumes and bind mounts stay, as in Docker
     #[arg(short = 'v', long = "volumes")]
     pub volumes: bool,
     #[command(flatten)]

@@ -189,7 +189,7 @@ pub struct SystemPruneArgs {
     /// Every image no container uses, not only those without a name
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// Named volumes no container uses, too
+    /// Anonymous volumes no container uses, too (named ones stay)
     #[arg(long)]
     pub volumes: bool,
     /// Do not ask for confirmation

@@ -176,8 +176,8 @@ pub enum SystemCommand {
     /// Show how much disk images, containers and the cache of compiled
     /// code take
     Df(FormatArgs),
-    /// Remove stopped containers, unused images and compiled code no
-    /// image needs
+    /// Remove stopped containers, dangling (or, with -a, unused) images,
+    /// unused anonymous volumes (--volumes) and the compiled-code cache
     Prune(SystemPruneArgs),
     /// Show what wharf runs with: engine, compilers, store, kernel layers
     Info(FormatArgs),

@@ -22,9 +22,11 @@ pub struct RunArgs {
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
 
-    /// Give the guest a host directory, or a named volume (made on first
-    /// use, kept under WHARF_ROOT/volumes); `:ro` refuses every change
-    #[arg(short = 'v', long = "volume", value_name = "HOST|NAME:GUEST[:ro|:rw]",
+    /// Give the guest a host directory, a named volume (made on first use,
+    /// kept under WHARF_ROOT/volumes), or with GUEST alone an anonymous
+    /// volume (gone with the container's `rm -v` or `--rm`); `:ro` refuses
+    /// every change
+    #[arg(short = 'v', long = "volume", value_name = "[HOST|NAME:]GUEST[:ro|:rw]",
           value_parser = flags::parse_volume)]
     pub volumes: Vec<wharf_engine::Volume>,
 
@@ -68,8 +70,8 @@ pub struct RunArgs {
     #[arg(long = "label-file", value_name = "FILE")]
     pub label_files: Vec<PathBuf>,
 
-    /// Give the guest a pseudo-terminal for stdin, stdout and stderr
-    /// (WASI's terminal interfaces report one; stderr joins stdout)
+    /// Give the guest a pseudo-terminal for stdout and stderr (WASI's
+    /// terminal interfaces report one; stderr joins stdout)
     #[arg(short = 't', long = "tty")]
     pub tty: bool,
 

@@ -39,14 +39,15 @@ pub fn ps(args: PsArgs) -> Outcome {
     let filters =
         ContainerFilters::parse(&args.listing.filters).map_err(|m| report::fail_with(&m))?;
     let last = if args.latest { Some(1) } else { args.last };
-    // -n and -l look at every container, as -a does; filters apply after.
+    // -n and -l look at every container, as -a does.
     let every = args.all || last.is_some() || filters.names_a_status();
+    // As Docker's: the filters first, then the newest N of what is left.
     let shown: Vec<&Container> = containers
         .iter()
         .rev()
-        .take(last.unwrap_or(usize::MAX))
         .filter(|c| every || c.state.is_active())
         .filter(|c| filters.matches(c))
+        .take(last.unwrap_or(usize::MAX))
         .collect();
     let rows: Vec<serde_json::Value> = shown
         .iter()
@@ -60,7 +61,7 @@ pub fn ps(args: PsArgs) -> Outcome {
 }
 
 /// `ps`'s own table, in Docker's columns.
-pub(super) fn print_ps_table(rows: &[serde_json::Value], size: bool) {
+fn print_ps_table(rows: &[serde_json::Value], size: bool) {
     let mut out = String::from(
         "CONTAINER ID   IMAGE                  COMMAND                  CREATED                  STATUS                                 PORTS                      NAMES",
     );
@@ -147,7 +148,7 @@ fn labels_line(container: &Container) -> String {
 /// `12.3kB (virtual 1.2MB)`: what the container keeps on disk (its state
 /// and log), and with its program.
 fn size_line(container: &Container) -> String {
-    let own = disk_use(container.dir());
+    let own = crate::paths::dir_size(container.dir());
     let program = std::fs::metadata(&container.record.run.program).map_or(0, |m| m.len());
     format!(
         "{} (virtual {})",
@@ -158,12 +159,12 @@ fn size_line(container: &Container) -> String {
 
 /// `ps --filter`: all keys must match; a key given twice matches either
 /// value, but `label` must match every one.
-struct ContainerFilters(Vec<(String, String)>);
+pub(super) struct ContainerFilters(Vec<(String, String)>);
 
 impl ContainerFilters {
     const KEYS: &[&str] = &["name", "id", "status", "label", "ancestor", "exited"];
 
-    fn parse(filters: &[(String, String)]) -> Result<ContainerFilters, String> {
+    pub(super) fn parse(filters: &[(String, String)]) -> Result<ContainerFilters, String> {
         for (key, value) in filters {
             if !Self::KEYS.contains(&key.as_str()) {
                 return Err(format!(
@@ -187,6 +188,11 @@ impl ContainerFilters {
                     "invalid filter 'status={value}': use created, restarting, running, paused, exited or dead"
                 ));
             }
+            if key == "name" && regex::Regex::new(value).is_err() {
+                return Err(format!(
+                    "invalid filter 'name={value}': not a regular expression"
+                ));
+            }
             if key == "exited" && value.parse::<i32>().is_err() {
                 return Err(format!(
                     "invalid filter 'exited={value}': give an exit code"
@@ -198,13 +204,13 @@ impl ContainerFilters {
 
     /// Whether a status is asked for (then stopped containers are looked
     /// at too).
-    fn names_a_status(&self) -> bool {
+    pub(super) fn names_a_status(&self) -> bool {
         self.0
             .iter()
             .any(|(key, _)| key == "status" || key == "exited")
     }
 
-    fn matches(&self, container: &Container) -> bool {
+    pub(super) fn matches(&self, container: &Container) -> bool {
         let mut keys: Vec<&str> = self.0.iter().map(|(key, _)| key.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -222,8 +228,8 @@ impl ContainerFilters {
     fn one(key: &str, value: &str, container: &Container) -> bool {
         let (record, state) = (&container.record, &container.state);
         match key {
-            // Docker matches a name or ID filter anywhere in it.
-            "name" => record.name.contains(value),
+            // Docker's name filter is a regular expression, found anywhere.
+            "name" => regex::Regex::new(value).is_ok_and(|re| re.is_match(&record.name)),
             "id" => record.id.starts_with(value),
             "status" => state.status.label() == value,
             "exited" => {
@@ -266,6 +272,24 @@ fn ports_line(container: &Container) -> String {
         .map(ToString::to_string)
         .collect();
     ports.join(", ")
+}
+
+/// `{"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "33041"}]}`, as
+/// Docker's inspect has them.
+fn network_ports(container: &Container) -> serde_json::Value {
+    let mut ports = serde_json::Map::new();
+    for binding in bound_ports(container).unwrap_or_default() {
+        let entry = ports
+            .entry(format!("{}/tcp", binding.container_port))
+            .or_insert_with(|| json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(json!({
+                "HostIp": binding.host_ip.to_string(),
+                "HostPort": binding.host_port.to_string(),
+            }));
+        }
+    }
+    ports.into()
 }
 
 /// The ports as its supervisor bound them, while it runs.
@@ -401,7 +425,7 @@ pub fn rm(args: RmArgs) -> Outcome {
     for query in &args.containers.containers {
         let volumes = store
             .find(query)
-            .map(|c| named_volumes(&c))
+            .map(|c| anonymous_volumes(&c))
             .unwrap_or_default();
         match remove_one(&store, query, args.force) {
             Ok(()) => println!("{query}"),
@@ -419,8 +443,8 @@ pub fn rm(args: RmArgs) -> Outcome {
     Ok(code)
 }
 
-/// The named volumes a container uses.
-pub(super) fn named_volumes(container: &Container) -> Vec<String> {
+/// The volumes (named and anonymous) a container uses.
+pub(super) fn volumes_of(container: &Container) -> Vec<String> {
     container
         .record
         .run
@@ -430,17 +454,38 @@ pub(super) fn named_volumes(container: &Container) -> Vec<String> {
         .collect()
 }
 
-/// Removes those of `volumes` that no container uses.
-pub(super) fn remove_unused_volumes(store: &Containers, volumes: &[String]) -> Result<(), String> {
+/// The anonymous volumes a container uses.
+pub(super) fn anonymous_volumes(container: &Container) -> Vec<String> {
+    let mut volumes = volumes_of(container);
+    volumes.retain(|v| crate::volumes::is_anonymous(v));
+    volumes
+}
+
+/// Removes those of `volumes` that no container uses; the bytes freed.
+pub(super) fn remove_unused_volumes(store: &Containers, volumes: &[String]) -> Result<u64, String> {
     let (containers, _) = store.list().map_err(|e| report::chain(&e))?;
-    let used: Vec<String> = containers.iter().flat_map(named_volumes).collect();
+    let used: Vec<String> = containers.iter().flat_map(volumes_of).collect();
+    let mut freed = 0;
     for volume in volumes.iter().filter(|v| !used.contains(v)) {
+        freed += crate::paths::dir_size(&crate::volumes::root().join(volume));
         crate::volumes::remove(volume)?;
     }
+    Ok(freed)
+}
+
+/// Removes a container that is done (`--rm`, its caller holding its lock),
+/// with its anonymous volumes.
+pub fn remove_done(store: &Containers, container: &Container) -> Result<(), ContainerError> {
+    store.remove(container)?;
+    let _ = remove_unused_volumes(store, &anonymous_volumes(container));
     Ok(())
 }
 
-fn remove_one(store: &Containers, query: &str, force: bool) -> Result<(), ContainerError> {
+pub(super) fn remove_one(
+    store: &Containers,
+    query: &str,
+    force: bool,
+) -> Result<(), ContainerError> {
     let container = store.find(query)?;
     let _held = container.lock()?;
     if container.supervisor_alive() {
@@ -479,25 +524,13 @@ pub(super) fn prune_stopped() -> Result<u64, i32> {
         if container.supervisor_alive() {
             continue;
         }
-        let size = disk_use(container.dir());
+        let size = crate::paths::dir_size(container.dir());
         if store.remove(container).is_ok() {
             println!("{}", container.record.id);
             freed += size;
         }
     }
     Ok(freed)
-}
-
-pub(super) fn disk_use(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// `inspect`'s view of a container, as Docker's keys name it; `None`
@@ -540,11 +573,7 @@ pub fn inspect(query: &str) -> Option<serde_json::Value> {
                 "{}:{}{}", v.host.display(), v.guest, if v.read_only { ":ro" } else { "" }
             )).collect::<Vec<_>>(),
         },
-        "NetworkSettings": {
-            "Ports": bound_ports(&container).unwrap_or_default().iter().map(|p| json!({
-                "ContainerPort": p.container_port, "HostIp": p.host_ip.to_string(), "HostPort": p.host_port,
-            })).collect::<Vec<_>>(),
-        },
+        "NetworkSettings": { "Ports": network_ports(&container) },
         "Config": {
             "Image": record.image,
             "Labels": record.labels,

@@ -109,9 +109,25 @@ impl ImageFilters {
         Ok(ImageFilters(filters.to_vec()))
     }
 
+    /// As Docker's: every key must match, a key given twice by either
+    /// value, but `label` by every one.
     fn matches(&self, name: &Reference, image: Option<&wharf_image::Image>) -> bool {
-        self.0.iter().all(|(key, value)| match key.as_str() {
-            "dangling" => (name.tag().is_none()) == matches!(value.as_str(), "true" | "1"),
+        Self::KEYS.iter().all(|key| {
+            let mut values = self.0.iter().filter(|(k, _)| k == key).peekable();
+            if values.peek().is_none() {
+                return true;
+            }
+            if *key == "label" {
+                values.all(|(_, value)| Self::one(key, value, name, image))
+            } else {
+                values.any(|(_, value)| Self::one(key, value, name, image))
+            }
+        })
+    }
+
+    fn one(key: &str, value: &str, name: &Reference, image: Option<&wharf_image::Image>) -> bool {
+        match key {
+            "dangling" => name.tag().is_none() == matches!(value, "true" | "1"),
             "reference" => reference_glob(value).is_ok_and(|pattern| {
                 let familiar = name.familiar();
                 let bare = familiar
@@ -127,7 +143,7 @@ impl ImageFilters {
                 }
             }
             _ => false,
-        })
+        }
     }
 }
 

@@ -123,7 +123,7 @@ fn signal(
     let mut ended = store.find(&container.record.id)?;
     ended.settle_lost()?;
     if ended.record.auto_remove {
-        store.remove(&ended)?;
+        super::containers::remove_done(store, &ended)?;
     }
     Ok(())
 }

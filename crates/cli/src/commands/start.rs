@@ -42,11 +42,31 @@ pub fn start(args: StartArgs) -> Outcome {
 /// Starts the container unless its guest runs already (then nothing, as
 /// Docker does).
 fn start_one(container: &Container) -> Result<(), String> {
-    let _held = container.lock().map_err(|e| report::chain(&e))?;
-    if container.supervisor_alive() {
-        return Ok(());
+    {
+        let _held = container.lock().map_err(|e| report::chain(&e))?;
+        if container.supervisor_alive() {
+            return Ok(());
+        }
+        super::detach::start(container)?;
     }
-    super::detach::start(container)
+    remove_if_done(container);
+    Ok(())
+}
+
+/// A `--rm` container whose guest ended while this command held its lock
+/// could not remove itself: this command does.
+pub fn remove_if_done(container: &Container) {
+    if !container.record.auto_remove || container.supervisor_alive() {
+        return;
+    }
+    let (Ok(store), Ok(_held)) = (open(), container.lock()) else {
+        return;
+    };
+    if let Ok(done) = store.find(&container.record.id)
+        && !done.supervisor_alive()
+    {
+        let _ = super::containers::remove_done(&store, &done);
+    }
 }
 
 /// `run --name` without `-d`: starts the container just made, prints its
@@ -77,7 +97,8 @@ fn attached(store: &Containers, container: &Container, printed: Printed, exit: E
     super::signals::forward_stops(store, std::slice::from_ref(container));
     follow_until_stopped(container, printed, false);
     match exit.wait(store) {
-        Ok(code) => code.unwrap_or_default(),
+        // No exit recorded: the supervisor was killed.
+        Ok(code) => code.unwrap_or(wharf_lifecycle::containers::LOST_EXIT_CODE),
         Err(error) => report::fail(&error),
     }
 }
@@ -93,7 +114,7 @@ pub fn restart(args: StopArgs) -> Outcome {
             .and_then(|container| {
                 super::signals::stop_one(&store, container.clone(), grace)
                     .map_err(|e| report::chain(&e))?;
-                // A `--rm` container is gone once stopped, as in Docker.
+                // A `--rm` container is gone once stopped, as with `stop`.
                 let container = store
                     .find(&container.record.id)
                     .map_err(|e| report::chain(&e))?;
@@ -109,8 +130,16 @@ pub fn restart(args: StopArgs) -> Outcome {
 
 pub fn rename(args: RenameArgs) -> Outcome {
     let store = open()?;
-    let mut container = store.find(&args.container).map_err(|e| report::fail(&e))?;
-    let _held = container.lock().map_err(|e| report::fail(&e))?;
+    let found = store.find(&args.container).map_err(|e| report::fail(&e))?;
+    let _held = found.lock().map_err(|e| report::fail(&e))?;
+    // Read again under the lock: another rename may have come first.
+    let mut container = store.find(&found.record.id).map_err(|e| report::fail(&e))?;
+    if container.record.name == args.name {
+        return Err(report::fail_with(&format!(
+            "renaming a container with the same name as its current name: {}",
+            args.name
+        )));
+    }
     store
         .rename(&mut container, &args.name)
         .map_err(|e| report::fail(&e))?;

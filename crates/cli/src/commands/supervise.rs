@@ -1,6 +1,7 @@
 //! `wharf supervise ID`: the process that watches one detached container.
 //!
-//! Started by `wharf run -d`, in a session of its own. It holds the
+//! Started by `wharf start` (and `run -d`, `run --name`, `compose up`: see
+//! `detach::start`), in a session of its own. It holds the
 //! container's supervisor lock for its whole life (so any wharf command can
 //! tell whether it lives), runs the guest with its output piped into the
 //! container's log, records each start and exit in the container's state,
@@ -30,7 +31,7 @@ use wharf_lifecycle::ports::PortBinding;
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
 
-/// Where `wharf run -d` waits to hear that the guest is starting.
+/// Where the starting command waits to hear that the guest is starting.
 pub const READY_FD: i32 = 3;
 /// Where a service's listeners are, one per published port, in order.
 pub const FIRST_LISTENER_FD: i32 = 4;
@@ -155,7 +156,8 @@ fn drain(pumps: Pumps) {
     }
 }
 
-/// The pipe `wharf run -d` waits on, if this process has one on READY_FD.
+/// The pipe the starting command waits on, if this process has one on
+/// READY_FD.
 fn ready_pipe() -> Option<File> {
     // SAFETY: fstat writes into the stat we pass; a closed fd fails.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
@@ -583,6 +585,6 @@ fn remove_if_asked(store: &Containers, container: &Container) {
     if container.record.auto_remove
         && let Ok(_held) = container.lock()
     {
-        let _ = store.remove(container);
+        let _ = super::containers::remove_done(store, container);
     }
 }

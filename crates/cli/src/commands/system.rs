@@ -9,8 +9,9 @@ use wharf_engine::{Compiler, Enforced, WASI_VERSIONS, WASMTIME_VERSION};
 use super::Outcome;
 use crate::cli::{FormatArgs, SystemPruneArgs};
 use crate::format::Format;
+use crate::paths::{self, dir_size};
 use crate::progress::human_size;
-use crate::{paths, report, volumes};
+use crate::{report, volumes};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -142,10 +143,7 @@ pub fn df(args: FormatArgs) -> Outcome {
     let store = super::open_store()?;
     let images = super::images::usage(&store)?;
     let volume_names = volumes::list();
-    let used_volumes: Vec<String> = all
-        .iter()
-        .flat_map(super::containers::named_volumes)
-        .collect();
+    let used_volumes: Vec<String> = all.iter().flat_map(super::containers::volumes_of).collect();
     let unused_volumes: Vec<&String> = volume_names
         .iter()
         .filter(|v| !used_volumes.contains(v))
@@ -219,7 +217,7 @@ pub fn df(args: FormatArgs) -> Outcome {
 pub fn prune(args: SystemPruneArgs) -> Outcome {
     let mut warning = String::from("This will remove:\n  - all stopped containers\n");
     if args.volumes {
-        warning.push_str("  - all volumes not used by at least one container\n");
+        warning.push_str("  - all anonymous volumes not used by at least one container\n");
     }
     warning.push_str(if args.all {
         "  - all images without at least one container associated to them\n"
@@ -232,18 +230,20 @@ pub fn prune(args: SystemPruneArgs) -> Outcome {
     }
     let mut freed = super::containers::prune_stopped()?;
     if args.volumes {
+        // As Docker's: anonymous volumes no container uses; named ones stay.
         let store = super::containers::open()?;
-        let (all, _) = store.list().map_err(|e| report::fail(&e))?;
-        let used: Vec<String> = all
-            .iter()
-            .flat_map(super::containers::named_volumes)
+        let anonymous: Vec<String> = volumes::list()
+            .into_iter()
+            .filter(|v| volumes::is_anonymous(v))
             .collect();
+        let (all, _) = store.list().map_err(|e| report::fail(&e))?;
+        let used: Vec<String> = all.iter().flat_map(super::containers::volumes_of).collect();
         println!("\nDeleted Volumes:");
-        for volume in volumes::list().iter().filter(|v| !used.contains(v)) {
-            freed += dir_size(&volumes::root().join(volume));
-            volumes::remove(volume).map_err(|m| report::fail_with(&m))?;
+        for volume in anonymous.iter().filter(|v| !used.contains(v)) {
             println!("{volume}");
         }
+        freed += super::containers::remove_unused_volumes(&store, &anonymous)
+            .map_err(|m| report::fail_with(&m))?;
     }
     freed += super::images::prune_unused(args.all)?;
     let cache = paths::wharf_root().join("cache");
@@ -268,19 +268,4 @@ fn print_one(format: &Format, value: &Value) -> Result<bool, i32> {
         }
         None => Ok(false),
     }
-}
-
-/// Bytes of the regular files under `dir` (links not followed).
-pub fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
-            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
 }

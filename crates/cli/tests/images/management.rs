@@ -174,10 +174,30 @@ fn prune_removes_only_what_no_name_and_no_container_holds() {
         "kept\n"
     );
 
-    // system prune -a --volumes: the stopped container, then its image, an
-    // unused volume and the compiled code; asked first without -f.
-    ok(root, &["run", "-v", "scratch:/data", "kept:1"]);
+    // system prune -a --volumes: the stopped container, then its image, its
+    // anonymous volume (a named one stays) and the compiled code; asked
+    // first without -f.
+    ok(
+        root,
+        &[
+            "run",
+            "--name",
+            "user",
+            "-v",
+            "/data",
+            "-v",
+            "scratch:/named",
+            "kept:1",
+        ],
+    );
     assert!(root.join("volumes/scratch").is_dir());
+    let anonymous: Vec<String> = fs::read_dir(root.join("volumes"))
+        .expect("volumes")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.len() == 64)
+        .collect();
+    assert_eq!(anonymous.len(), 1, "{anonymous:?}");
     let asked = ok(root, &["system", "prune", "-a", "--volumes"]);
     assert!(
         asked.starts_with("WARNING! This will remove:\n  - all stopped containers\n"),
@@ -185,16 +205,23 @@ fn prune_removes_only_what_no_name_and_no_container_holds() {
     );
     assert_eq!(
         ok(root, &["ps", "-aq"]).lines().count(),
-        1,
+        2,
         "nothing removed unasked"
     );
     let pruned = ok(root, &["system", "prune", "-a", "-f", "--volumes"]);
     assert!(pruned.contains("Deleted Containers:\n"), "{pruned}");
-    assert!(pruned.contains("Deleted Volumes:\nscratch\n"), "{pruned}");
+    assert!(
+        pruned.contains(&format!("Deleted Volumes:\n{}\n", anonymous[0])),
+        "{pruned}"
+    );
     assert!(pruned.contains("untagged: kept:1\n"), "{pruned}");
     assert_eq!(ok(root, &["ps", "-aq"]), "");
     assert_eq!(ok(root, &["images", "-q"]), "");
-    assert!(!root.join("volumes/scratch").exists());
+    assert!(!root.join("volumes").join(&anonymous[0]).exists());
+    assert!(
+        root.join("volumes/scratch").is_dir(),
+        "a named volume stays"
+    );
     let blobs = root.join("images/blobs/sha256");
     assert_eq!(
         fs::read_dir(&blobs).expect("blobs").count(),
@@ -211,7 +238,7 @@ fn prune_removes_only_what_no_name_and_no_container_holds() {
     );
     assert_eq!(
         df,
-        "Images 0\nContainers 0\nLocal Volumes 0\nCompiled Code 0\n"
+        "Images 0\nContainers 0\nLocal Volumes 1\nCompiled Code 0\n"
     );
 }
 

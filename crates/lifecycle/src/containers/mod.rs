@@ -410,8 +410,9 @@ impl ExitWatch {
     }
 }
 
-/// A new container ID: 32 random bytes as 64 hex digits.
-fn new_id() -> Result<String, ContainerError> {
+/// A new container ID (or any other fresh name): 32 random bytes as 64
+/// hex digits.
+pub fn new_id() -> Result<String, ContainerError> {
     let mut bytes = [0u8; 32];
     let mut filled = 0;
     while filled < bytes.len() {

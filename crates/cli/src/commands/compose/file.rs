@@ -417,7 +417,8 @@ pub fn parse(text: &str) -> Result<ComposeFile, String> {
         return Err("no services".to_owned());
     }
     for (name, service) in &file.services {
-        if !crate::volumes::is_volume_name(name) && name.len() != 1 {
+        let one_letter = name.len() == 1 && name.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !crate::volumes::is_volume_name(name) && !one_letter {
             return Err(format!(
                 "services.{name}: a service name is letters, digits, `_`, `.` and `-`"
             ));
@@ -425,12 +426,30 @@ pub fn parse(text: &str) -> Result<ComposeFile, String> {
         if service.image.is_none() && service.build.is_none() {
             return Err(format!("services.{name}: has neither an image nor a build"));
         }
+        for (key, _) in service.labels.iter().flat_map(Pairs::entries) {
+            if key.starts_with("com.docker.compose.") {
+                return Err(format!(
+                    "services.{name}.labels: `{key}` is Compose's own label"
+                ));
+            }
+        }
         for (dependency, _) in service.depends_on.iter().flat_map(DependsOn::entries) {
             if !file.services.contains_key(&dependency) {
                 return Err(format!(
                     "services.{name}.depends_on: no service `{dependency}`"
                 ));
             }
+        }
+    }
+    for (volume, options) in &file.volumes {
+        let named = options
+            .as_ref()
+            .and_then(|o| o.name.as_deref())
+            .unwrap_or(volume);
+        if !crate::volumes::is_volume_name(named) {
+            return Err(format!(
+                "volumes.{volume}: `{named}` is not a volume name (letters, digits, `_`, `.` and `-`)"
+            ));
         }
     }
     Ok(file)
@@ -501,6 +520,11 @@ mod tests {
         assert!(parse("services:\n  web:\n    image: a\n    depends_on: [db]\n").is_err());
         assert!(parse("services:\n  web:\n    command: x\n").is_err());
         assert!(parse("services:\n  web:\n    image: a\n    platform: linux/amd64\n").is_err());
+        assert!(parse("services:\n  /:\n    image: a\n").is_err());
+        assert!(
+            parse("services:\n  a:\n    image: a\nvolumes:\n  data:\n    name: ../etc\n").is_err()
+        );
+        assert!(parse("services:\n  a:\n    image: a\n    labels:\n      com.docker.compose.project: other\n").is_err());
         assert!(parse("services:\n  web:\n    image: a\n    depends_on:\n      db:\n        condition: service_healthy\n  db:\n    image: b\n").is_err());
     }
 }

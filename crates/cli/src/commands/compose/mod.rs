@@ -69,7 +69,17 @@ fn up(project: &Project, args: &ComposeUpArgs) -> Outcome {
 fn bring_up(project: &Project, store: &Containers, service: &str) -> Result<Container, i32> {
     let name = project.container_name(service);
     let container = match store.find(&name) {
-        Ok(container) => container,
+        Ok(container)
+            if container.record.labels.get(project::PROJECT_LABEL) == Some(&project.name) =>
+        {
+            container
+        }
+        Ok(_) => {
+            return Err(report::fail_with(&format!(
+                "the name `{name}` is in use by a container of no project `{}`: remove or rename it",
+                project.name
+            )));
+        }
         Err(_) => {
             let args = project
                 .run_args(service)
@@ -79,12 +89,15 @@ fn bring_up(project: &Project, store: &Containers, service: &str) -> Result<Cont
             made
         }
     };
-    let _held = container.lock().map_err(|e| report::fail(&e))?;
-    if container.supervisor_alive() {
-        progress("Container", &name, "Running");
-        return Ok(container);
+    {
+        let _held = container.lock().map_err(|e| report::fail(&e))?;
+        if container.supervisor_alive() {
+            progress("Container", &name, "Running");
+            return Ok(container);
+        }
+        super::detach::start(&container).map_err(|m| report::fail_with(&m))?;
     }
-    super::detach::start(&container).map_err(|m| report::fail_with(&m))?;
+    super::start::remove_if_done(&container);
     progress("Container", &name, "Started");
     Ok(container)
 }
@@ -103,9 +116,9 @@ fn wait_for_dependencies(project: &Project, store: &Containers, service: &str) -
         let container = store.find(&name).map_err(|e| report::fail(&e))?;
         let code = container
             .wait_for_supervisor(store)
-            .map_err(|e| report::fail(&e))?
-            .unwrap_or_default();
-        if code != 0 {
+            .map_err(|e| report::fail(&e))?;
+        if code != Some(0) {
+            let code = code.map_or("none recorded".to_owned(), |c| c.to_string());
             return Err(report::fail_with(&format!(
                 "service {dependency} did not complete successfully: exit {code}"
             )));
@@ -199,10 +212,13 @@ fn start(project: &Project, args: &ComposeServices) -> Outcome {
         let Ok(container) = store.find(&project.container_name(service)) else {
             continue;
         };
-        let _held = container.lock().map_err(|e| report::fail(&e))?;
-        if !container.supervisor_alive() {
-            super::detach::start(&container).map_err(|m| report::fail_with(&m))?;
+        {
+            let _held = container.lock().map_err(|e| report::fail(&e))?;
+            if !container.supervisor_alive() {
+                super::detach::start(&container).map_err(|m| report::fail_with(&m))?;
+            }
         }
+        super::start::remove_if_done(&container);
         progress("Container", container.label(), "Started");
     }
     Ok(0)
@@ -216,13 +232,13 @@ fn down(project: &Project, args: &ComposeDownArgs) -> Outcome {
         .map_err(|m| report::fail_with(&m))?;
     for container in containers.into_iter().rev() {
         let name = container.label().to_owned();
-        super::signals::stop_one(&store, container.clone(), grace).map_err(|e| report::fail(&e))?;
+        let id = container.record.id.clone();
+        super::signals::stop_one(&store, container, grace).map_err(|e| report::fail(&e))?;
         progress("Container", &name, "Stopped");
-        // A `--rm` container went as it stopped.
-        if let Ok(stopped) = store.find(&container.record.id) {
-            let _held = stopped.lock().map_err(|e| report::fail(&e))?;
-            wharf_lifecycle::cgroup::CpuCgroup::remove_unused(&stopped.record.id);
-            store.remove(&stopped).map_err(|e| report::fail(&e))?;
+        // A `--rm` container went as it stopped; one started again meanwhile
+        // is killed (as `rm -f` does).
+        if store.find(&id).is_ok() {
+            super::containers::remove_one(&store, &id, true).map_err(|e| report::fail(&e))?;
         }
         progress("Container", &name, "Removed");
     }

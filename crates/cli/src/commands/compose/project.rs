@@ -220,7 +220,12 @@ impl Project {
                     "services.{service}.volumes: `{source}` is not declared under the top-level volumes"
                 ));
             }
-            self.volume_name(source)
+            let named = self.volume_name(source);
+            // Checked when the file was read; a name must never become a path.
+            if !crate::volumes::is_volume_name(&named) {
+                return Err(format!("volumes.{source}: `{named}` is not a volume name"));
+            }
+            named
         } else {
             self.dir.join(source).display().to_string()
         };

@@ -31,9 +31,12 @@ pub fn ps(project: &Project, args: &ComposePsArgs) -> Outcome {
     let containers = project
         .containers_of(&store, &args.services.services)
         .map_err(|m| report::fail_with(&m))?;
+    let filters = crate::commands::containers::ContainerFilters::parse(&args.listing.filters)
+        .map_err(|m| report::fail_with(&m))?;
     let rows: Vec<serde_json::Value> = containers
         .iter()
-        .filter(|c| args.all || c.state.is_active())
+        .filter(|c| args.all || filters.names_a_status() || c.state.is_active())
+        .filter(|c| filters.matches(c))
         .map(|c| {
             let mut row = ps_json(c, args.listing.no_trunc, false);
             row["Name"] = c.label().into();
