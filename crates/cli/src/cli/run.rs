@@ -248,6 +248,14 @@ pub fn run_args_for(program: &str) -> Result<RunArgs, String> {
         .map_err(|e| e.to_string().trim().to_owned())
 }
 
+/// `wharf supervise ID` on its own.
+#[derive(Debug, Parser)]
+#[command(name = "wharf-supervise", bin_name = "wharf supervise")]
+struct SuperviseOnly {
+    #[command(flatten)]
+    supervise: super::SuperviseArgs,
+}
+
 /// Makes the command a run's arguments belong to.
 type MakeRun = fn(Box<RunArgs>) -> Command;
 
@@ -269,6 +277,14 @@ pub fn parse() -> Result<Cli, i32> {
     };
     let parsed = match run {
         Some((skip, name, make)) => parse_run(name, words[skip..].to_vec(), make),
+        // A supervisor lives as long as its container: building every
+        // command's definitions would leave their memory in it for good.
+        None if leading.first() == Some(&"supervise") => SuperviseOnly::try_parse_from(
+            std::iter::once(OsString::from("wharf supervise")).chain(words[1..].iter().cloned()),
+        )
+        .map(|only| Cli {
+            command: Command::Supervise(only.supervise),
+        }),
         None => Cli::try_parse(),
     };
     parsed.map_err(|error| {
