@@ -2,7 +2,7 @@
 //! no daemon. Each service gets one container, `PROJECT-SERVICE-1`, made
 //! as `wharf run -d` makes one and labelled as Compose labels its own, so
 //! every other wharf command sees them. What the file asks that wharf
-//! cannot do is an error when the file is read (see [`file`]).
+//! cannot do is an error when the file is read (see [`mod@file`]).
 
 mod file;
 mod project;
