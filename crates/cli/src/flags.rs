@@ -209,12 +209,15 @@ pub fn guest_path(text: &str) -> Result<String, String> {
     Ok(format!("/{}", parts.join("/")))
 }
 
-/// The guest's environment: env files first, then `-e` flags, later
-/// entries overriding earlier ones. `KEY` alone copies the host's value if
-/// the host has one, as Docker does.
+/// `KEY=VALUE` entries — the guest's environment (`-e`, `--env-file`) or a
+/// container's labels (`--label`, `--label-file`): files first, then the
+/// entries of `flag` (`kind` names the files in errors), later ones
+/// overriding earlier ones. `KEY` alone takes
+/// `host(KEY)` (for the environment, the host's value, as Docker does).
 pub fn environment(
     env_files: &[PathBuf],
     flags: &[String],
+    (flag, kind): (&str, &str),
     host: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, String> {
     let mut entries: Vec<(String, String)> = Vec::new();
@@ -235,7 +238,7 @@ pub fn environment(
     };
     for file in env_files {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read env file {}: {e}", file.display()))?;
+            .map_err(|e| format!("cannot read {kind} file {}: {e}", file.display()))?;
         for (number, line) in text.lines().enumerate() {
             let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {
@@ -244,8 +247,8 @@ pub fn environment(
             add(line, &|| format!("{}:{}", file.display(), number + 1))?;
         }
     }
-    for flag in flags {
-        add(flag, &|| "-e".to_owned())?;
+    for entry in flags {
+        add(entry, &|| flag.to_owned())?;
     }
     Ok(entries)
 }
@@ -309,15 +312,23 @@ mod tests {
         let file = dir.join("env");
         std::fs::write(&file, "# comment\n\nA=1\nB=from file\nHOSTY\nMISSING\n").expect("write");
         let host = |key: &str| (key == "HOSTY").then(|| "h".to_owned());
-        let env =
-            environment(&[file], &["B=flag".to_owned(), "C=x=y".to_owned()], host).expect("env");
+        let env = environment(
+            &[file],
+            &["B=flag".to_owned(), "C=x=y".to_owned()],
+            ("-e", "env"),
+            host,
+        )
+        .expect("env");
         let expected = [("A", "1"), ("B", "flag"), ("HOSTY", "h"), ("C", "x=y")];
         let expected: Vec<(String, String)> = expected
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         assert_eq!(env, expected);
-        assert!(environment(&[], &["=v".to_owned()], |_| None).is_err());
+        assert_eq!(
+            environment(&[], &["=v".to_owned()], ("--label", "label"), |_| None),
+            Err("--label: `=v` has no variable name".to_owned())
+        );
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 }

@@ -43,8 +43,13 @@ pub fn check_flags(args: &RunArgs, how: &str) -> Result<Detached, i32> {
     }
     let restart = RestartPolicy::parse(&args.restart).map_err(|e| report::fail(&e))?;
     let log = log_options(&args.log_opts).map_err(|m| report::fail_with(&m))?;
-    let labels = flags::environment(&args.label_files, &args.labels, |_| Some(String::new()))
-        .map_err(|m| report::fail_with(&m.replace("-e", "--label")))?;
+    let labels = flags::environment(
+        &args.label_files,
+        &args.labels,
+        ("--label", "label"),
+        |_| Some(String::new()),
+    )
+    .map_err(|m| report::fail_with(&m))?;
     Ok(Detached {
         restart,
         log,

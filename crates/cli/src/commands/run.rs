@@ -173,7 +173,9 @@ fn spec_from(args: &RunArgs) -> Result<RunSpec, String> {
 /// What the flags say, over what the spec has (an image's defaults):
 /// environment entries override, volumes add, the workdir replaces.
 pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), String> {
-    let flagged = flags::environment(&args.env_files, &args.env, |key| std::env::var(key).ok())?;
+    let flagged = flags::environment(&args.env_files, &args.env, ("-e", "env"), |key| {
+        std::env::var(key).ok()
+    })?;
     for (key, value) in flagged {
         match spec.env.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,

@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -195,14 +195,7 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
     )?));
     let mut pumps = Vec::new();
     if container.record.run.tty {
-        let (leader, follower) = super::tty::open()?;
-        for fd in [1, 2] {
-            // SAFETY: dup2 onto stdout/stderr, which this process owns.
-            if unsafe { libc::dup2(follower.as_raw_fd(), fd) } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        drop(follower);
+        let leader = super::tty::open_on(&[1, 2])?;
         let into_log = log.clone();
         pumps.push(
             std::thread::Builder::new()
@@ -210,7 +203,7 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
                 .stack_size(64 << 10)
                 // The read that fails once the guest's side is closed (EIO)
                 // is the terminal's end of file.
-                .spawn(move || logs::pump(File::from(leader), "stdout", &into_log).or(Ok(())))?,
+                .spawn(move || logs::pump(leader, "stdout", &into_log).or(Ok(())))?,
         );
         return Ok((log, pumps));
     }

@@ -18,15 +18,7 @@ pub struct Terminal {
 /// Opens a pseudo-terminal, puts its guest side on `fds` (stdout and
 /// stderr, say) and copies what is written there to `out`.
 pub fn onto(fds: &[i32], mut out: File) -> std::io::Result<Terminal> {
-    let (leader, follower) = open()?;
-    for &fd in fds {
-        // SAFETY: dup2 onto a standard descriptor this process owns.
-        if unsafe { libc::dup2(follower.as_raw_fd(), fd) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    drop(follower);
-    let mut leader = File::from(leader);
+    let mut leader = open_on(fds)?;
     let copier = std::thread::Builder::new()
         .name("tty".to_owned())
         .stack_size(64 << 10)
@@ -43,8 +35,21 @@ pub fn onto(fds: &[i32], mut out: File) -> std::io::Result<Terminal> {
     Ok(Terminal { copier })
 }
 
+/// A new pseudo-terminal with its guest side on `fds`; its leader side,
+/// which reads what is written there.
+pub fn open_on(fds: &[i32]) -> std::io::Result<File> {
+    let (leader, follower) = open()?;
+    for &fd in fds {
+        // SAFETY: dup2 onto a standard descriptor this process owns.
+        if unsafe { libc::dup2(follower.as_raw_fd(), fd) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(File::from(leader))
+}
+
 /// A new pseudo-terminal: its leader and follower (the guest's) sides.
-pub fn open() -> std::io::Result<(OwnedFd, OwnedFd)> {
+fn open() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let (mut leader, mut follower) = (-1, -1);
     // SAFETY: openpty writes two new descriptors; the name, termios and
     // window size are optional and passed as null.

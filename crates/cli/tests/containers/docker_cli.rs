@@ -587,3 +587,49 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
         "hidden commands have no page"
     );
 }
+
+#[test]
+fn bad_labels_attachments_and_a_missing_compose_file_are_one_line_errors() {
+    let root = temp();
+    let root = root.path();
+    let hello = hello();
+    let output = wharf_output(root, &["create", "--label", "=x", &hello]);
+    assert_code(&output, 125);
+    assert_eq!(
+        stderr(&output),
+        "wharf: --label: `=x` has no variable name\n"
+    );
+    let output = wharf_output(root, &["create", "--label-file", "/no/such/labels", &hello]);
+    assert_code(&output, 125);
+    assert!(
+        stderr(&output).starts_with("wharf: cannot read label file /no/such/labels: "),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(ok(root, &["ps", "-aq"]), "", "no container was made");
+    ok(root, &["create", "--name", "a", &hello]);
+    ok(root, &["create", "--name", "b", &hello]);
+    let output = wharf_output(root, &["start", "-a", "a", "b"]);
+    assert_code(&output, 125);
+    assert_eq!(
+        stderr(&output),
+        "wharf: start -a takes one container: attach to one at a time\n"
+    );
+    assert_eq!(
+        ok(root, &["ps", "-a", "--format", "{{.State}}"]),
+        "created\ncreated\n",
+        "neither started"
+    );
+    let empty = temp();
+    let output = crate::common::wharf(root)
+        .current_dir(empty.path())
+        .args(["compose", "up"])
+        .output()
+        .expect("wharf");
+    assert_code(&output, 125);
+    assert!(
+        stderr(&output).starts_with("wharf: no configuration file provided: not found"),
+        "{}",
+        stderr(&output)
+    );
+}
