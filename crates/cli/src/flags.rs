@@ -1,6 +1,6 @@
 //! Flag values: sizes, durations, volumes, environments, filters.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use wharf_engine::Volume;
@@ -130,11 +130,11 @@ pub fn parse_listen(text: &str) -> Result<wharf_engine::OutboundRule, String> {
 pub fn parse_volume(text: &str) -> Result<Volume, String> {
     if !text.contains(':') && text.starts_with('/') {
         // `-v /data`: an anonymous volume, as Docker makes one.
-        return Ok(Volume {
-            guest: guest_path(text)?,
-            host: crate::volumes::anonymous()?,
-            read_only: false,
-        });
+        return Ok(Volume::new(
+            crate::volumes::anonymous()?,
+            guest_path(text)?,
+            false,
+        ));
     }
     let mut parts = text.split(':');
     let (Some(host), Some(guest)) = (parts.next(), parts.next()) else {
@@ -153,23 +153,17 @@ pub fn parse_volume(text: &str) -> Result<Volume, String> {
     }
     let guest = guest_path(guest)?;
     if crate::volumes::is_volume_name(host) {
-        return Ok(Volume {
-            host: crate::volumes::ensure(host)?,
-            guest,
-            read_only,
-        });
+        return Ok(Volume::new(crate::volumes::ensure(host)?, guest, read_only));
     }
-    let host = Path::new(host)
-        .canonicalize()
-        .map_err(|e| format!("host directory `{host}`: {e}"))?;
-    if !host.is_dir() {
-        return Err(format!("`{}` is not a directory", host.display()));
+    let meta = std::fs::metadata(host).map_err(|e| format!("host directory `{host}`: {e}"))?;
+    if !meta.is_dir() {
+        return Err(format!("`{host}` is not a directory"));
     }
-    Ok(Volume {
-        host,
-        guest,
-        read_only,
-    })
+    // Absolute but not resolved: its links are followed when the run is
+    // made, except one inside another writable volume (see
+    // `wharf_engine::resolve_volumes`).
+    let host = std::path::absolute(host).map_err(|e| format!("host directory `{host}`: {e}"))?;
+    Ok(Volume::new(host, guest, read_only))
 }
 
 /// `--filter KEY=VALUE`, as a pair; which keys a command takes is its own

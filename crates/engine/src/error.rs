@@ -101,6 +101,34 @@ pub enum Error {
         /// The cause.
         source: BoxError,
     },
+    /// A volume's host path leads through a symbolic link inside another
+    /// writable volume of the same run: the guest may have put it there.
+    #[error(
+        "volume {guest}: its host path {} leads through the symbolic link {} inside volume {inside}, which the guest can rewrite; name the directory it leads to instead",
+        host.display(), link.display()
+    )]
+    VolumeThroughGuestLink {
+        /// Where the guest sees the volume.
+        guest: String,
+        /// The host path as given.
+        host: PathBuf,
+        /// The link.
+        link: PathBuf,
+        /// Where the guest sees the volume the link is in.
+        inside: String,
+    },
+    /// A volume's directory is no longer the one the container was made
+    /// with: moved, replaced, or its path now runs through a link.
+    #[error(
+        "volume {guest}: {} is no longer the directory this container was made with (it was moved, replaced or linked elsewhere); refusing to start it: remove the container and make it again",
+        host.display()
+    )]
+    VolumeChanged {
+        /// Where the guest sees the volume.
+        guest: String,
+        /// The recorded host path.
+        host: PathBuf,
+    },
     /// A file or fifo for the guest's stdio cannot be opened.
     #[error("cannot open {} for the guest's stdio", path.display())]
     Stdio {

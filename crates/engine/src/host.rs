@@ -37,6 +37,28 @@ pub struct HostConfig {
     pub pool: Option<PoolSize>,
     /// What turns programs into code. Default: [`Compiler::Cranelift`].
     pub compiler: Compiler,
+    /// Which threads the kernel's wall holds (see [`WallScope`]). Default:
+    /// [`WallScope::Thread`].
+    pub wall: WallScope,
+    /// Whether a run is refused on a kernel without Landlock, rather than
+    /// run behind seccomp alone (`WHARF_REQUIRE_LANDLOCK=1`, for nodes that
+    /// must not fall back). Default: off.
+    pub require_landlock: bool,
+}
+
+/// Which threads the kernel's wall (no_new_privs, Landlock, seccomp) holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WallScope {
+    /// The thread that runs the guest and every thread it starts: a process
+    /// that runs many guests (the shim) keeps its control threads free.
+    #[default]
+    Thread,
+    /// Every thread of the process: for a process that holds one guest, so
+    /// that code which broke out of the Wasm sandbox finds no thread with
+    /// more rights to take over. The run must start on the process's only
+    /// thread (threads a compile used are waited for): Landlock reaches
+    /// threads that exist already only where the kernel can (ABI 8).
+    Process,
 }
 
 /// What turns a program into code the host runs. Each keeps its own cache.
@@ -102,6 +124,8 @@ impl Default for HostConfig {
             exit_after_run: false,
             pool: None,
             compiler: Compiler::default(),
+            wall: WallScope::default(),
+            require_landlock: false,
         }
     }
 }
@@ -140,6 +164,8 @@ pub struct Host {
     interruptible: bool,
     exit_after_run: bool,
     compiler: Compiler,
+    wall: WallScope,
+    require_landlock: bool,
     cache: Option<CodeCache>,
     compilations: AtomicU64,
     memo: ProgramMemo,
@@ -178,6 +204,8 @@ impl Host {
             interruptible: config.interruptible,
             exit_after_run: config.exit_after_run,
             compiler: config.compiler,
+            wall: config.wall,
+            require_landlock: config.require_landlock,
             cache,
             compilations: AtomicU64::new(0),
             memo: ProgramMemo::default(),
@@ -273,6 +301,14 @@ impl Host {
         self.exit_after_run
     }
 
+    pub(crate) fn wall(&self) -> WallScope {
+        self.wall
+    }
+
+    pub(crate) fn require_landlock(&self) -> bool {
+        self.require_landlock
+    }
+
     pub(crate) fn cache(&self) -> Option<&CodeCache> {
         self.cache.as_ref()
     }
@@ -294,9 +330,6 @@ impl Host {
             &mut state.wasi
         })
         .map_err(|e| Error::Engine { source: boxed(e) })?;
-        #[cfg(feature = "test-escape")]
-        crate::escape::add_to_linker(&mut linker)
-            .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.core_linker.get_or_init(|| linker))
     }
 

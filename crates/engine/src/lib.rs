@@ -13,8 +13,6 @@
 
 mod cache;
 mod error;
-#[cfg(feature = "test-escape")]
-mod escape;
 mod host;
 mod layers;
 mod limiter;
@@ -28,6 +26,7 @@ mod serve;
 mod spec;
 mod stdio;
 mod stop;
+mod volume;
 
 pub use error::Error;
 
@@ -36,10 +35,13 @@ pub const WASMTIME_VERSION: &str = env!("WHARF_WASMTIME_VERSION");
 /// The WASI versions a guest may target: preview 1 for core modules, 0.2
 /// and 0.3 for components.
 pub const WASI_VERSIONS: [&str; 3] = ["preview1", "0.2", "0.3"];
-pub use host::{Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler};
+pub use host::{
+    Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler, WallScope,
+};
 pub use layers::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
 pub use serve::{DEFAULT_MAX_CONCURRENCY, InstanceReuse, ServeOptions, ServeStats, Service};
-pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin, Volume};
+pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin};
+pub use volume::{DirIdentity, Volume, resolve_volumes};
 pub use stop::{StopHandle, StopReason};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::cache::{ArtifactKind, FileIdentity, sha256_hex};
 use crate::error::{Error, boxed};
-use crate::host::Host;
+use crate::host::{Host, WallScope};
 
 /// A compiled program, ready to instantiate (a clone shares the code).
 #[derive(Clone)]
@@ -180,14 +180,22 @@ fn compile(host: &Host, path: &Path, bytes: &[u8], (digest, kind): &Key) -> Resu
         path: path.to_owned(),
         source: boxed(e),
     };
-    let program = match kind {
-        ArtifactKind::Module => {
-            Program::Module(wasmtime::Module::new(host.engine(), bytes).map_err(invalid)?)
+    let build = || match kind {
+        ArtifactKind::Module => wasmtime::Module::new(host.engine(), bytes).map(Program::Module),
+        ArtifactKind::Component => {
+            wasmtime::component::Component::new(host.engine(), bytes).map(Program::Component)
         }
-        ArtifactKind::Component => Program::Component(
-            wasmtime::component::Component::new(host.engine(), bytes).map_err(invalid)?,
-        ),
     };
+    let program = match host.wall() {
+        WallScope::Thread => build(),
+        // A process that is to be walled whole compiles on threads that
+        // end with the compile, not on a global pool that lives on.
+        WallScope::Process => match rayon::ThreadPoolBuilder::new().build() {
+            Ok(pool) => pool.install(build),
+            Err(_) => build(),
+        },
+    }
+    .map_err(invalid)?;
     if let Some(cache) = host.cache() {
         let serialized = match &program {
             Program::Module(module) => module.serialize(),

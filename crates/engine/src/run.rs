@@ -17,6 +17,7 @@ use crate::program::{self, Program};
 use crate::serve::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
+use crate::volume::HeldVolume;
 
 /// Store data of a core module run.
 pub(crate) struct CoreState {
@@ -70,8 +71,9 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
             path: spec.program.clone(),
         });
     }
-    let mut wasi = crate::sandbox::wasi_builder(spec)?;
-    crate::layers::wall_in(host, spec, stop)?;
+    let volumes = HeldVolume::open_all(&spec.volumes)?;
+    let mut wasi = crate::sandbox::wasi_builder(spec, &volumes)?;
+    crate::layers::wall_in(host, spec, &volumes, stop)?;
     let limiter = GuestLimiter::new(spec.memory_limit, stop.memory_gauge());
     let outcome = match program {
         Program::Module(module) => {

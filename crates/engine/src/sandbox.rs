@@ -14,11 +14,16 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
 use crate::network::NetworkPolicy;
-use crate::spec::{Output, RunSpec, Stdin, Volume};
+use crate::spec::{Output, RunSpec, Stdin};
+use crate::volume::HeldVolume;
 use crate::stdio;
 
-/// A WASI builder holding exactly what `spec` grants.
-pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
+/// A WASI builder holding exactly what `spec` grants, its files through
+/// `volumes` (the spec's, held).
+pub(crate) fn wasi_builder(
+    spec: &RunSpec,
+    volumes: &[HeldVolume],
+) -> Result<WasiCtxBuilder, Error> {
     let mut builder = WasiCtxBuilder::new();
     builder
         .args(&spec.args)
@@ -73,18 +78,27 @@ pub(crate) fn wasi_builder(spec: &RunSpec) -> Result<WasiCtxBuilder, Error> {
     let workdir = spec
         .workdir
         .as_deref()
-        .and_then(|dir| workdir_volume(spec, dir));
-    let workdir = workdir.as_ref().map(|w| &w.volume);
-    for volume in spec.volumes.iter().chain(workdir) {
-        let perms = if volume.read_only {
+        .and_then(|dir| workdir_preopen(volumes, dir));
+    let preopens = volumes
+        .iter()
+        .map(|volume| (volume.proc_path(), volume.guest.as_str(), volume.read_only))
+        .chain(
+            workdir
+                .as_ref()
+                .map(|w| (w.path.clone(), ".", w.read_only)),
+        );
+    for (host, guest, read_only) in preopens {
+        let perms = if read_only {
             FsPerms::ReadOnly
         } else {
             FsPerms::ReadWrite
         };
+        // Through the held descriptor's magic link: the very directory
+        // that was opened and checked, whatever its name leads to now.
         builder
-            .preopened_dir(&volume.host, &volume.guest, perms)
+            .preopened_dir(&host, guest, perms)
             .map_err(|e| Error::Volume {
-                host: volume.host.clone(),
+                host,
                 source: boxed(e),
             })?;
     }
@@ -130,66 +144,62 @@ fn apply_network_policy(builder: &mut WasiCtxBuilder, policy: &NetworkPolicy) {
 /// The working directory as an extra preopen named `.`, when it lies inside
 /// a volume. Guests built on wasi-libc for preview 1 ignore the host's
 /// initial working directory; they resolve relative paths through a `.`
-/// preopen instead. The directory is opened beneath the volume's own
-/// directory (`openat2` with `RESOLVE_BENEATH`), so no symlink — including
+/// preopen instead. The directory is opened beneath the volume's held
+/// descriptor (`openat2` with `RESOLVE_BENEATH`), so no symlink — including
 /// one swapped in after any check — leads it out of the volume, and the
 /// preopen is made from that descriptor. `None` when the directory is not
 /// inside a volume, does not exist, or resolves outside its volume.
-fn workdir_volume(spec: &RunSpec, workdir: &str) -> Option<WorkdirPreopen> {
-    let (volume, rest) = spec
-        .volumes
+fn workdir_preopen(volumes: &[HeldVolume], workdir: &str) -> Option<WorkdirPreopen> {
+    let (volume, rest) = volumes
         .iter()
         .filter_map(|v| Some((v, Path::new(workdir).strip_prefix(&v.guest).ok()?)))
         .max_by_key(|(v, _)| Path::new(&v.guest).components().count())?;
     if rest.components().any(|c| c == Component::ParentDir) {
         return None;
     }
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let root = rustix::fs::open(&volume.host, flags, Mode::empty()).ok()?;
     let rest = if rest.as_os_str().is_empty() {
         Path::new(".")
     } else {
         rest
     };
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
-    let dir = rustix::fs::openat2(&root, rest, flags, Mode::empty(), resolve).ok()?;
+    let dir = rustix::fs::openat2(volume.dir(), rest, flags, Mode::empty(), resolve).ok()?;
     Some(WorkdirPreopen {
-        volume: Volume {
-            host: PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())),
-            guest: ".".to_owned(),
-            read_only: volume.read_only,
-        },
+        path: PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())),
+        read_only: volume.read_only,
         _dir: dir,
     })
 }
 
-/// The `.` preopen and the descriptor its host path names.
+/// The `.` preopen: the path its descriptor's magic link has, and the
+/// descriptor (held until the builder has opened it).
 struct WorkdirPreopen {
-    volume: Volume,
+    path: PathBuf,
+    read_only: bool,
     _dir: OwnedFd,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::volume::Volume;
+
+    fn held(host: &Path, guest: &str, read_only: bool) -> Vec<HeldVolume> {
+        HeldVolume::open_all(&[Volume::new(host, guest, read_only)]).expect("open the volume")
+    }
 
     #[test]
     fn workdir_cannot_climb_out_of_its_volume() {
-        let tmp = std::env::temp_dir();
-        let mut spec = RunSpec::new("x.wasm");
-        spec.volumes.push(Volume {
-            host: tmp.clone(),
-            guest: "/data".to_owned(),
-            read_only: true,
-        });
-        assert!(workdir_volume(&spec, "/data/../etc").is_none());
-        assert!(workdir_volume(&spec, "/elsewhere").is_none());
-        assert!(workdir_volume(&spec, "/database").is_none());
-        let found = workdir_volume(&spec, "/data").expect("inside the volume");
-        assert_eq!(found.volume.guest, ".");
-        assert!(found.volume.read_only);
+        let dir = tempfile::tempdir().expect("dir");
+        let volumes = held(dir.path(), "/data", true);
+        assert!(workdir_preopen(&volumes, "/data/../etc").is_none());
+        assert!(workdir_preopen(&volumes, "/elsewhere").is_none());
+        assert!(workdir_preopen(&volumes, "/database").is_none());
+        let found = workdir_preopen(&volumes, "/data").expect("inside the volume");
+        assert!(found.read_only);
         assert!(
-            workdir_volume(&spec, "/data/").is_some(),
+            workdir_preopen(&volumes, "/data/").is_some(),
             "a trailing slash"
         );
     }
@@ -203,14 +213,28 @@ mod tests {
         std::os::unix::fs::symlink("../", volume.join("up")).expect("relative link");
         std::fs::create_dir(volume.join("in")).expect("in");
         std::os::unix::fs::symlink("in", volume.join("inside")).expect("inside link");
-        let mut spec = RunSpec::new("x.wasm");
-        spec.volumes.push(Volume {
-            host: volume,
-            guest: "/data/".to_owned(),
-            read_only: false,
-        });
-        assert!(workdir_volume(&spec, "/data/out").is_none());
-        assert!(workdir_volume(&spec, "/data/up").is_none());
-        assert!(workdir_volume(&spec, "/data/inside").is_some());
+        let volumes = held(&volume, "/data/", false);
+        assert!(workdir_preopen(&volumes, "/data/out").is_none());
+        assert!(workdir_preopen(&volumes, "/data/up").is_none());
+        assert!(workdir_preopen(&volumes, "/data/inside").is_some());
+    }
+
+    #[test]
+    fn workdir_is_the_directory_it_was_when_the_run_began() {
+        let dir = tempfile::tempdir().expect("dir");
+        let volume = dir.path().join("volume");
+        std::fs::create_dir_all(volume.join("work")).expect("work");
+        std::fs::write(volume.join("work/mark"), "inside").expect("mark");
+        let volumes = held(&volume, "/data", false);
+        let found = workdir_preopen(&volumes, "/data/work").expect("workdir");
+        // Swapped for a link out of the volume after it was opened.
+        std::fs::rename(volume.join("work"), volume.join("old")).expect("move");
+        std::os::unix::fs::symlink("/etc", volume.join("work")).expect("link");
+        let mark = std::fs::read_to_string(found.path.join("mark")).expect("read");
+        assert_eq!(mark, "inside");
+        assert!(
+            workdir_preopen(&volumes, "/data/work").is_none(),
+            "opened again, the link leads out"
+        );
     }
 }

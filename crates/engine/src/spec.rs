@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::layers::Layers;
 use crate::network::NetworkPolicy;
+use crate::volume::Volume;
 
 /// The memory cap applied when a run does not name one: 1 GiB of linear
 /// memory and tables, summed over every memory and table of the guest.
@@ -16,7 +17,10 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 /// - environment: exactly [`RunSpec::env`], nothing of the host's;
 /// - files: only the directories in [`RunSpec::volumes`], each confined to
 ///   its host directory (`..` and symlinks cannot leave it), read-only ones
-///   refusing every write, create, truncate, rename and delete;
+///   refusing every write, create, truncate, rename and delete; each opened
+///   once per run (once per service) by its resolved path with no link
+///   followed, and refused when it is not the directory it was when it was
+///   resolved (see [`crate::resolve_volumes`]);
 /// - working directory: [`RunSpec::workdir`], `/` when unset;
 /// - stdin: empty unless [`RunSpec::stdin`] says otherwise; stdout and
 ///   stderr: the host's unless [`RunSpec::stdout`]/[`RunSpec::stderr`] name
@@ -75,17 +79,6 @@ impl RunSpec {
             layers: Layers::On,
         }
     }
-}
-
-/// A host directory given to the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    /// The directory on the host.
-    pub host: PathBuf,
-    /// Where the guest sees it (an absolute guest path such as `/data`).
-    pub guest: String,
-    /// Whether the guest is refused every change through it.
-    pub read_only: bool,
 }
 
 /// The guest's standard input.

@@ -21,6 +21,7 @@ pub mod report;
 pub mod run;
 pub mod spec;
 pub mod usage;
+pub mod walls;
 pub mod watchdog;
 
 pub use error::LifecycleError;

@@ -222,11 +222,11 @@ fn mount_volume(mount: &crate::SpecMount) -> Option<Volume> {
     if !mount.is_bind() || !Path::new(&mount.source).is_dir() {
         return None;
     }
-    Some(Volume {
-        host: PathBuf::from(&mount.source),
-        guest: guest_path(&mount.destination),
-        read_only: mount.is_read_only(),
-    })
+    Some(Volume::new(
+        &mount.source,
+        guest_path(&mount.destination),
+        mount.is_read_only(),
+    ))
 }
 
 /// `path` as a clean absolute guest path: no `.`, no `..` (stopping at
@@ -251,11 +251,7 @@ pub fn guest_path(path: &str) -> String {
 /// preopen named `/`. Top-level symlinks and non-UTF-8 names are not given
 /// on their own (they stay reachable through `/`).
 pub fn rootfs_volumes(rootfs: &Path, read_only: bool) -> Vec<Volume> {
-    let volume = |host: PathBuf, guest: String| Volume {
-        host,
-        guest,
-        read_only,
-    };
+    let volume = |host: PathBuf, guest: String| Volume::new(host, guest, read_only);
     let mut volumes = vec![volume(rootfs.to_owned(), "/".to_owned())];
     let mut top: Vec<(PathBuf, String)> = std::fs::read_dir(rootfs)
         .into_iter()

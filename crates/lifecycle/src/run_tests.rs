@@ -218,14 +218,13 @@ fn rootfs_volumes_follow_root_readonly() {
     let root = dir.path().join("rootfs");
     let expected: Vec<Volume> = [("", "/"), ("app", "/app"), ("bin", "/bin"), ("etc", "/etc")]
         .into_iter()
-        .map(|(host, guest)| Volume {
-            host: if host.is_empty() {
+        .map(|(host, guest)| {
+            let host = if host.is_empty() {
                 root.clone()
             } else {
                 root.join(host)
-            },
-            guest: guest.to_owned(),
-            read_only: true,
+            };
+            Volume::new(host, guest, true)
         })
         .collect();
     assert_eq!(run.expect("run_spec").volumes, expected);

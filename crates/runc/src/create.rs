@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use wharf_engine::{Host, Precompiled, ProgramShape, Volume};
+use wharf_engine::{DirIdentity, Host, Precompiled, ProgramShape, Volume};
 use wharf_lifecycle::OciSpec;
 
 use crate::engine::{
@@ -63,7 +63,7 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<(), String> {
         .strip_prefix(&root)
         .map(|inside| format!("/{}", inside.display()))
         .map_err(|_| format!("{} is outside the rootfs", run.program.display()))?;
-    let volumes = guest_volumes(&spec, &root)?;
+    let (volumes, root_identity) = guest_volumes(&spec, &root)?;
     let cache = cache_root(wharf_root);
     let cache = std::fs::create_dir_all(&cache)
         .and_then(|()| cache.canonicalize())
@@ -80,9 +80,11 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<(), String> {
     if spec.root_readonly() {
         init.push("--read-only-root".to_owned());
     }
-    for flag in volumes {
-        init.extend(["--volume".to_owned(), flag]);
-    }
+    init.extend([
+        "--root-identity".to_owned(),
+        crate::init::identity_arg(root_identity),
+    ]);
+    init.extend(volumes);
     if shape == ProgramShape::HttpHandler {
         init.push("--serve".to_owned());
     }
@@ -237,53 +239,74 @@ fn own_cache(bundle: &Path, cache: &Path, compiled: &Precompiled) -> Result<OwnC
     Ok(OwnCache { dir, entry })
 }
 
-/// The `--volume` flags of the spec's mounts (bind mounts of directories
-/// and tmpfs mounts, at their destinations). A mount whose destination
-/// runc would reach through a symbolic link of the image is refused when
-/// it is a volume or lands on wharf's mounts: the engine opens volumes by
-/// their container path, and a link could lead one onto `/.wharf` or into
-/// `/dev`.
-fn guest_volumes(spec: &OciSpec, root: &Path) -> Result<Vec<String>, String> {
-    let mut volumes = wharf_lifecycle::mount_volumes(spec);
+/// The arguments that give the guest the spec's mounts (bind mounts of
+/// directories and tmpfs mounts, at their destinations), and the rootfs's
+/// identity. A mount whose destination runc would reach through a symbolic
+/// link of the image is refused when it is a volume or lands on wharf's
+/// mounts: the engine opens volumes by their container path, and a link
+/// could lead one onto `/.wharf` or into `/dev`. Bind mounts are resolved
+/// here, on the host, with the rootfs: a source that leads through a link
+/// inside the writable rootfs or another writable volume is refused (the
+/// guest of an earlier run could have put it there), and each carries its
+/// directory's identity, which `wasm-init` checks again in the container.
+fn guest_volumes(spec: &OciSpec, root: &Path) -> Result<(Vec<String>, DirIdentity), String> {
+    let binds = wharf_lifecycle::mount_volumes(spec);
+    let mut resolved = vec![Volume::new(root, "/", spec.root_readonly())];
+    resolved.extend(binds.iter().filter(|v| is_given(v)).cloned());
+    wharf_engine::resolve_volumes(&mut resolved).map_err(|e| wharf_lifecycle::report::chain(&e))?;
+    let root_identity = resolved[0]
+        .identity
+        .ok_or("the rootfs was not resolved")?;
+    let mut volumes = resolved.split_off(1);
     for mount in spec.mounts() {
         let literal = wharf_lifecycle::guest_path(&mount.destination);
         if mount.kind == "tmpfs" {
-            volumes.push(Volume {
-                host: PathBuf::from(&literal),
-                guest: literal.clone(),
-                read_only: mount.is_read_only(),
-            });
+            volumes.push(Volume::new(&literal, literal.clone(), mount.is_read_only()));
         }
         let resolved = wharf_lifecycle::destination_in_rootfs(root, &mount.destination)
             .ok_or_else(|| format!("cannot resolve mount destination {literal} in the rootfs"))?;
         if resolved != literal
             && (Path::new(&resolved).starts_with(IN_CONTAINER_DIR)
-                || volumes.iter().any(|v| v.guest == literal))
+                || binds.iter().chain(&volumes).any(|v| v.guest == literal))
         {
             return Err(format!(
                 "mount destination {literal} is a symbolic link in the image (to {resolved})"
             ));
         }
     }
-    Ok(volumes.iter().filter_map(volume_flag).collect())
+    let args = volumes.iter().filter_map(volume_args).flatten().collect();
+    Ok((args, root_identity))
 }
 
-/// The `--volume` of a spec mount, or `None` for mounts that serve Linux
+/// Whether a spec mount is given to the guest: not those that serve Linux
 /// processes (`/proc`, `/sys`, `/dev` and below: with `/proc` a guest could
-/// write the engine's memory through `/proc/self/mem`) and wharf's own.
-fn volume_flag(volume: &Volume) -> Option<String> {
+/// write the engine's memory through `/proc/self/mem`), nor wharf's own.
+fn is_given(volume: &Volume) -> bool {
     let guest = Path::new(&volume.guest);
     let hidden = ["/proc", "/sys", "/dev", IN_CONTAINER_DIR]
         .iter()
         .any(|prefix| guest.starts_with(prefix));
-    if hidden || volume.guest == "/" || volume.guest.contains(':') {
+    !hidden && volume.guest != "/" && !volume.guest.contains(':')
+}
+
+/// `--volume DIR[:ro]` (and `--identity DEV:INO` when it has one) of a
+/// mount given to the guest; `None` for the others (see [`is_given`]).
+fn volume_args(volume: &Volume) -> Option<Vec<String>> {
+    if !is_given(volume) {
         return None;
     }
-    Some(if volume.read_only {
-        format!("{}:ro", volume.guest)
-    } else {
-        volume.guest.clone()
-    })
+    let mut args = vec![
+        "--volume".to_owned(),
+        if volume.read_only {
+            format!("{}:ro", volume.guest)
+        } else {
+            volume.guest.clone()
+        },
+    ];
+    if let Some(id) = volume.identity {
+        args.extend(["--identity".to_owned(), crate::init::identity_arg(id)]);
+    }
+    Some(args)
 }
 
 /// A bind mount (never recursive: nothing mounted below `source` comes).
@@ -318,11 +341,7 @@ mod tests {
     use super::*;
 
     fn volume(guest: &str, read_only: bool) -> Volume {
-        Volume {
-            host: PathBuf::from("/h"),
-            guest: guest.to_owned(),
-            read_only,
-        }
+        Volume::new("/h", guest, read_only)
     }
 
     #[test]
@@ -335,12 +354,21 @@ mod tests {
             "/.wharf/x",
             "/",
         ] {
-            assert_eq!(volume_flag(&volume(hidden, false)), None, "{hidden}");
+            assert_eq!(volume_args(&volume(hidden, false)), None, "{hidden}");
         }
-        assert_eq!(volume_flag(&volume("/data", true)), Some("/data:ro".into()));
         assert_eq!(
-            volume_flag(&volume("/devices", false)),
-            Some("/devices".into())
+            volume_args(&volume("/data", true)),
+            Some(vec!["--volume".to_owned(), "/data:ro".to_owned()])
+        );
+        let mut devices = volume("/devices", false);
+        devices.identity = Some(DirIdentity { dev: 3, ino: 9 });
+        assert_eq!(
+            volume_args(&devices),
+            Some(
+                ["--volume", "/devices", "--identity", "3:9"]
+                    .map(str::to_owned)
+                    .to_vec()
+            )
         );
     }
 }

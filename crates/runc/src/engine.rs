@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_engine::{DEFAULT_MAX_CONCURRENCY, HostConfig, PoolSize};
+use wharf_engine::{DEFAULT_MAX_CONCURRENCY, HostConfig, PoolSize, WallScope};
 
 /// Where wharf's pieces appear inside a Wasm container: the engine binary,
 /// the container's rootfs without anything mounted on it, the cache.
@@ -49,6 +49,8 @@ pub fn command_host(cache: &Path) -> HostConfig {
         exit_after_run: true,
         compiler: wharf_engine::Compiler::default(),
         pool: None,
+        wall: WallScope::Process,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     }
 }
 
@@ -64,6 +66,8 @@ pub fn service_host(cache: &Path, memory_limit: u64) -> HostConfig {
             instances: u32::try_from(DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
             memory_limit,
         }),
+        wall: WallScope::Process,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     }
 }
 

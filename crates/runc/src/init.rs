@@ -1,14 +1,16 @@
 //! `wasm-init`: the first process of a Wasm container under runc, which
 //! runs the guest on wharf's engine.
 //!
-//! `wasm-init [--memory BYTES] [--read-only-root] [--volume DIR[:ro]]...
-//! [--serve] -- PROGRAM ARGV...`, as [`crate::create`] writes it. The guest
-//! gets exactly:
+//! `wasm-init [--memory BYTES] [--read-only-root] [--root-identity DEV:INO]
+//! [--volume DIR[:ro] [--identity DEV:INO]]... [--serve] -- PROGRAM ARGV...`,
+//! as [`crate::create`] writes it. The guest gets exactly:
 //! - files: the rootfs alone at `/` ([`IN_CONTAINER_ROOTFS`], with nothing
 //!   mounted on it: no `/proc`, `/sys` or `/dev`, and `/.wharf` only as the
 //!   empty mount points runc made), read-only with `--read-only-root`, and
 //!   each `--volume` (the spec's bind mounts of directories and its tmpfs
-//!   mounts) at its place;
+//!   mounts) at its place; the rootfs and each volume with an identity
+//!   (its host directory's device and inode, which a bind mount keeps) must
+//!   be that directory, or the guest does not start;
 //! - argv `ARGV`, the process's environment and working directory (runc
 //!   set them from the spec), the process's stdin, stdout and stderr;
 //! - memory capped at `--memory` (the container's limit less the engine's
@@ -25,7 +27,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use wharf_engine::{Host, RunSpec, ServeOptions, ServeStats, Stdin, Volume};
+use wharf_engine::{DirIdentity, Host, RunSpec, ServeOptions, ServeStats, Stdin, Volume};
 use wharf_lifecycle::ports::DEFAULT_SERVICE_PORT;
 use wharf_lifecycle::{exit, watchdog};
 
@@ -38,8 +40,11 @@ pub struct InitArgs {
     pub memory: Option<u64>,
     /// Whether the rootfs is read-only.
     pub read_only_root: bool,
-    /// Mount points to give the guest, and whether each is read-only.
-    pub volumes: Vec<(String, bool)>,
+    /// Mount points to give the guest, whether each is read-only, and the
+    /// identity its directory must have.
+    pub volumes: Vec<(String, bool, Option<DirIdentity>)>,
+    /// The identity the rootfs must have.
+    pub root_identity: Option<DirIdentity>,
     /// Whether the program is an HTTP handler to serve.
     pub serve: bool,
     /// The program file, as the container sees it.
@@ -55,6 +60,7 @@ impl InitArgs {
             memory: None,
             read_only_root: false,
             volumes: Vec::new(),
+            root_identity: None,
             serve: false,
             program: PathBuf::new(),
             argv: Vec::new(),
@@ -71,9 +77,21 @@ impl InitArgs {
                 "--volume" => {
                     let value = args.next().ok_or("--volume needs a value")?;
                     parsed.volumes.push(match value.strip_suffix(":ro") {
-                        Some(dir) => (dir.to_owned(), true),
-                        None => (value.clone(), false),
+                        Some(dir) => (dir.to_owned(), true, None),
+                        None => (value.clone(), false, None),
                     });
+                }
+                "--identity" => {
+                    let value = args.next().ok_or("--identity needs a value")?;
+                    let volume = parsed
+                        .volumes
+                        .last_mut()
+                        .ok_or("--identity before any --volume")?;
+                    volume.2 = Some(parse_identity(value)?);
+                }
+                "--root-identity" => {
+                    let value = args.next().ok_or("--root-identity needs a value")?;
+                    parsed.root_identity = Some(parse_identity(value)?);
                 }
                 "--serve" => parsed.serve = true,
                 "--" => {
@@ -103,13 +121,14 @@ impl InitArgs {
                 .into_iter()
                 .filter(|v| v.guest != IN_CONTAINER_DIR)
                 .collect();
-        for (dir, read_only) in &self.volumes {
+        if let Some(root) = spec.volumes.first_mut() {
+            root.identity = self.root_identity;
+        }
+        for (dir, read_only, identity) in &self.volumes {
             spec.volumes.retain(|v| v.guest != *dir);
-            spec.volumes.push(Volume {
-                host: PathBuf::from(dir),
-                guest: dir.clone(),
-                read_only: *read_only,
-            });
+            let mut volume = Volume::new(dir, dir.clone(), *read_only);
+            volume.identity = *identity;
+            spec.volumes.push(volume);
         }
         spec.stdin = Stdin::Inherit;
         if let Some(memory) = self.memory {
@@ -191,6 +210,21 @@ fn serve(spec: &RunSpec, cache: &Path) -> i32 {
     }
 }
 
+/// `DEV:INO`, as [`identity_arg`] writes it.
+fn parse_identity(text: &str) -> Result<DirIdentity, String> {
+    let bad = || format!("bad identity {text:?} (DEV:INO)");
+    let (dev, ino) = text.split_once(':').ok_or_else(bad)?;
+    Ok(DirIdentity {
+        dev: dev.parse().map_err(|_| bad())?,
+        ino: ino.parse().map_err(|_| bad())?,
+    })
+}
+
+/// A directory's identity as `wasm-init` takes it.
+pub fn identity_arg(identity: DirIdentity) -> String {
+    format!("{}:{}", identity.dev, identity.ino)
+}
+
 fn fail(message: &str) -> i32 {
     eprintln!("wharf: {message}");
     exit::ERROR
@@ -214,6 +248,10 @@ mod tests {
             "/data:ro",
             "--volume",
             "/out",
+            "--identity",
+            "64:12",
+            "--root-identity",
+            "2049:2",
             "--",
             "/app.wasm",
             "/app.wasm",
@@ -223,9 +261,13 @@ mod tests {
         .expect("parse");
         assert_eq!(init.memory, Some(48 << 20));
         assert!(init.read_only_root);
+        let out = DirIdentity { dev: 64, ino: 12 };
         assert_eq!(
             init.volumes,
-            [("/data".to_owned(), true), ("/out".to_owned(), false)]
+            [
+                ("/data".to_owned(), true, None),
+                ("/out".to_owned(), false, Some(out))
+            ]
         );
         assert_eq!(init.program, PathBuf::from("/app.wasm"));
         assert_eq!(init.argv, ["/app.wasm", "--", "x"]);
@@ -240,6 +282,12 @@ mod tests {
         assert_eq!(data.host, PathBuf::from("/data"));
         assert_eq!(spec.volumes[0].host, PathBuf::from(IN_CONTAINER_ROOTFS));
         assert_eq!(spec.volumes[0].guest, "/");
+        assert_eq!(
+            spec.volumes[0].identity,
+            Some(DirIdentity { dev: 2049, ino: 2 })
+        );
+        let out = spec.volumes.iter().find(|v| v.guest == "/out").expect("out");
+        assert_eq!(out.identity, Some(DirIdentity { dev: 64, ino: 12 }));
     }
 
     #[test]
@@ -248,6 +296,8 @@ mod tests {
             &["--memory"][..],
             &["--memory", "x", "--", "p"],
             &["--bogus"],
+            &["--identity", "1:2", "--", "p"],
+            &["--volume", "/d", "--identity", "12", "--", "p"],
             &[],
         ] {
             assert!(InitArgs::parse(&strings(bad)).is_err(), "{bad:?}");

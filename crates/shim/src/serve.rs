@@ -36,6 +36,9 @@ pub fn serve(args: &Args) -> Result<(), String> {
         exit_after_run: false,
         compiler: compiler()?,
         pool: None,
+        // Each container's guest thread is walled on its own.
+        wall: wharf_engine::WallScope::Thread,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     })
     .map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);

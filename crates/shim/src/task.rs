@@ -133,6 +133,9 @@ impl Service {
                 });
             let prepared = prepared.and_then(|mut run| {
                 run.layers = layers_asked(&spec)?;
+                // Resolved at Create: Start finds the same directories.
+                wharf_engine::resolve_volumes(&mut run.volumes)
+                    .map_err(|e| crate::report::chain(&e))?;
                 Ok(run)
             });
             match prepared {

@@ -9,6 +9,8 @@ mod docker;
 mod fake_server;
 mod files;
 mod guests;
+#[cfg(target_arch = "x86_64")]
+pub mod intruder;
 mod mounts;
 mod podman;
 mod registry;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wharf_engine::{Compiler, Host, HostConfig, ProgramShape};
+use wharf_engine::{Compiler, Host, HostConfig, ProgramShape, WallScope};
 use wharf_image::manifest::Descriptor;
 use wharf_image::{Image, Reference, Store};
 
@@ -31,9 +31,9 @@ pub fn compile(args: CompileArgs) -> Outcome {
     Ok(0)
 }
 
-/// The host a command runs on: one guest per process, stopped by the
-/// process ending, so its code has no interruption checks (and so its
-/// cache entries are not a service's).
+/// The host a command runs on: one guest per process, walled whole and
+/// stopped by the process ending, so its code has no interruption checks
+/// (and so its cache entries are not a service's).
 pub fn command_config(compiler: Compiler) -> HostConfig {
     HostConfig {
         cache_dir: Some(paths::wharf_root().join("cache")),
@@ -41,6 +41,8 @@ pub fn command_config(compiler: Compiler) -> HostConfig {
         exit_after_run: true,
         compiler,
         pool: None,
+        wall: WallScope::Process,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     }
 }
 

@@ -134,13 +134,14 @@ fn run_here(args: &RunArgs, spec: &RunSpec) -> i32 {
     }
     super::cpu::join(&format!("run-{}", std::process::id()), args);
     let stop = host.stop_handle();
-    // The engine logs what the wall enforces (WHARF_LOG=debug).
-    let outcome = super::guest_thread::run_walled(None, || host.run(spec, &stop));
-    super::cpu::leave();
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(message) => return report::fail_with(&message),
-    };
+    // On this thread: the whole process is walled in before the guest
+    // runs (the engine logs what holds with WHARF_LOG=debug). Its CPU
+    // cgroup, if any, is left for the next run to remove: nothing walled
+    // may remove one.
+    let outcome = host.run(spec, &stop);
+    if spec.layers == wharf_engine::Layers::Off {
+        super::cpu::leave();
+    }
     // The process ends right after this: tearing the engine down would only
     // cost time.
     std::mem::forget(host);
@@ -183,6 +184,9 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
         }
     }
     spec.volumes.extend(args.volumes.iter().cloned());
+    // Resolved once, here, where the run is made: every later start of it
+    // finds the same directories or refuses.
+    wharf_engine::resolve_volumes(&mut spec.volumes).map_err(|e| report::chain(&e))?;
     if let Some(workdir) = &args.workdir {
         if !workdir.starts_with('/') {
             return Err(format!("working directory `{workdir}` must be absolute"));

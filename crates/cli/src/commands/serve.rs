@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 
-use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeOptions, ServeStats};
+use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeOptions, ServeStats, WallScope};
 use wharf_lifecycle::ports::{DEFAULT_SERVICE_PORT, PortBinding};
 
 use crate::cli::RunArgs;
@@ -26,6 +26,8 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
             instances: u32::try_from(args.max_concurrency).unwrap_or(u32::MAX),
             memory_limit: spec.memory_limit,
         }),
+        wall: WallScope::Process,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     }) {
         Ok(host) => host,
         Err(error) => return super::run::report_error(&error),
@@ -56,15 +58,12 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
         options.reuse = wharf_engine::InstanceReuse::isolated();
     }
     super::cpu::join(&format!("run-{}", std::process::id()), args);
-    // The engine logs what the wall enforces (WHARF_LOG=debug).
-    let served = super::guest_thread::run_walled(None, || {
-        service.serve(options, &ServeStats::default(), &stop)
-    });
-    super::cpu::leave();
-    let served = match served {
-        Ok(served) => served,
-        Err(message) => return report::fail_with(&message),
-    };
+    // On this thread, walled whole (see `run`; the engine logs what holds
+    // with WHARF_LOG=debug).
+    let served = service.serve(options, &ServeStats::default(), &stop);
+    if spec.layers == wharf_engine::Layers::Off {
+        super::cpu::leave();
+    }
     std::mem::forget(host);
     match served {
         Ok(()) => 0,

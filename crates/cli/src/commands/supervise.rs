@@ -353,6 +353,8 @@ fn new_host(
             instances: u32::try_from(serving.record.max_concurrency).unwrap_or(u32::MAX),
             memory_limit,
         }),
+        wall: wharf_engine::WallScope::Thread,
+        require_landlock: wharf_lifecycle::walls::require_landlock(),
     })
 }
 

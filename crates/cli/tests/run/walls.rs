@@ -1,158 +1,214 @@
-//! The kernel's wall around the guest, with the Wasm sandbox broken on
-//! purpose (the `escape` guest and the test-only host functions it calls):
-//! each attempt is refused with the layers on and the host is unchanged,
-//! and the same attempt succeeds with `--security-opt no-layers` (so the
-//! test can fail).
+//! The kernel's wall around the guest, tried as code that broke out of the
+//! Wasm sandbox would try it: system calls made as the threads of a real
+//! `wharf run` (see `wharf_testkit::intruder`). Each attempt is refused
+//! with the errno its wall gives, on every thread of the process, and the
+//! host is unchanged; the same attempt succeeds with `--security-opt
+//! no-layers` (so each test can fail).
 
+use std::io::BufRead as _;
 use std::path::Path;
+use std::process::{Child, Stdio};
+
+use wharf_testkit::intruder;
 
 use crate::common::*;
 
 const NO_LAYERS: &str = "--security-opt=no-layers";
 
-/// Runs the escape guest: `flags` before the program, `attempt` after.
-fn escape(root: &Path, flags: &[&str], attempt: &[&str]) -> std::process::Output {
-    let guest = c_guest("escape");
-    let mut args: Vec<&str> = flags.to_vec();
-    args.push(path_str(&guest));
-    args.extend(attempt);
-    run(root, &args)
+/// A `wharf run` of the ticker guest (a line a second, asleep between),
+/// once its guest runs.
+struct Running {
+    child: Child,
+    lines: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Running {
+    fn start(root: &Path, flags: &[&str]) -> Running {
+        let mut child = wharf(root)
+            .arg("run")
+            .args(flags)
+            .arg(path_str(&c_guest("ticker")))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn wharf");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut running = Running { child, lines };
+        running.tick();
+        running
+    }
+
+    /// Waits for the guest's next line: it still runs.
+    fn tick(&mut self) {
+        let mut line = String::new();
+        self.lines.read_line(&mut line).expect("a tick");
+        assert!(line.starts_with("tick "), "{line:?}");
+    }
+
+    /// Every thread of the process.
+    fn threads(&self) -> Vec<(u32, String)> {
+        intruder::threads(self.child.id()).expect("threads")
+    }
+
+    /// The guest's thread.
+    fn guest(&self) -> u32 {
+        intruder::thread_named(self.child.id(), "guest").expect("the guest's thread")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn needs_root(test: &str) -> bool {
+    wharf_testkit::skip_unless_root(test, "to make system calls as wharf's threads")
 }
 
 #[track_caller]
-fn assert_denied(output: &std::process::Output) {
-    assert_code(output, 3);
-    assert!(
-        stdout(output).starts_with("denied: errno "),
-        "{}",
-        stdout(output)
-    );
-}
-
-#[track_caller]
-fn assert_escaped(output: &std::process::Output) {
-    assert_code(output, 0);
-    assert_eq!(stdout(output), "escaped\n");
+fn assert_errno(result: std::io::Result<i64>, errno: i32, what: &str) {
+    assert_eq!(result.expect(what), -i64::from(errno), "{what}");
 }
 
 #[test]
-fn the_guest_cannot_read_etc_shadow() {
-    let root = temp();
-    assert_denied(&escape(root.path(), &[], &["read", "/etc/shadow"]));
-    assert_escaped(&escape(root.path(), &[NO_LAYERS], &["read", "/etc/shadow"]));
+fn no_thread_of_a_walled_run_reads_a_host_file_and_without_walls_one_does() {
+    if needs_root("no_thread_of_a_walled_run_reads_a_host_file") {
+        return;
+    }
+    let (root, host) = (temp(), temp());
+    let secret = host.path().join("secret");
+    std::fs::write(&secret, "host only").expect("secret");
+    let secret = path_str(&secret);
+    let mut walled = Running::start(root.path(), &[]);
+    let threads = walled.threads();
+    assert!(threads.len() >= 2, "{threads:?}");
+    for (tid, name) in &threads {
+        let what = format!("open as thread {name} ({tid})");
+        assert_errno(
+            intruder::open(*tid, secret, libc::O_RDONLY),
+            libc::EACCES,
+            &what,
+        );
+    }
+    walled.tick();
+    let open = Running::start(root.path(), &[NO_LAYERS]);
+    let fd = intruder::open(open.guest(), secret, libc::O_RDONLY).expect("open");
+    assert!(fd >= 0, "without the walls the guest's thread opens it: {fd}");
 }
 
 #[test]
-fn the_guest_writes_only_inside_its_volumes() {
+fn the_guests_thread_writes_only_inside_its_volumes() {
+    if needs_root("the_guests_thread_writes_only_inside_its_volumes") {
+        return;
+    }
     let (root, host) = (temp(), temp());
     let volume = host.path().join("vol");
     std::fs::create_dir(&volume).expect("volume");
     let mount = format!("{}:/data", path_str(&volume));
     let outside = host.path().join("outside.txt");
     let inside = volume.join("inside.txt");
+    let create = libc::O_WRONLY | libc::O_CREAT;
 
-    let denied = escape(root.path(), &["-v", &mount], &["write", path_str(&outside)]);
-    assert_denied(&denied);
+    let mut walled = Running::start(root.path(), &["-v", &mount]);
+    for (tid, name) in walled.threads() {
+        let written = intruder::open(tid, path_str(&outside), create);
+        assert_errno(written, libc::EACCES, &format!("thread {name}"));
+    }
     assert!(!outside.exists(), "the host gained {}", outside.display());
     // The volume itself stays writable through the wall.
-    assert_escaped(&escape(
-        root.path(),
-        &["-v", &mount],
-        &["write", path_str(&inside)],
-    ));
-    assert_eq!(
-        std::fs::read_to_string(&inside).expect("inside"),
-        "escaped\n"
-    );
+    let fd = intruder::open(walled.guest(), path_str(&inside), create).expect("open");
+    assert!(fd >= 0, "{fd}");
+    assert!(inside.exists());
+    walled.tick();
+    drop(walled);
 
-    let escaped = escape(
-        root.path(),
-        &["-v", &mount, NO_LAYERS],
-        &["write", path_str(&outside)],
-    );
-    assert_escaped(&escaped);
-    assert!(outside.exists());
+    let open = Running::start(root.path(), &["-v", &mount, NO_LAYERS]);
+    let fd = intruder::open(open.guest(), path_str(&outside), create).expect("open");
+    assert!(fd >= 0 && outside.exists(), "{fd}");
 }
 
 #[test]
 fn a_read_only_volume_cannot_be_written_even_by_the_host_on_the_guests_behalf() {
+    if needs_root("a_read_only_volume_cannot_be_written") {
+        return;
+    }
     let (root, host) = (temp(), temp());
     let mount = format!("{}:/data:ro", path_str(host.path()));
     let target = host.path().join("new.txt");
-    assert_denied(&escape(
-        root.path(),
-        &["-v", &mount],
-        &["write", path_str(&target)],
-    ));
+    let walled = Running::start(root.path(), &["-v", &mount]);
+    let written = intruder::open(
+        walled.guest(),
+        path_str(&target),
+        libc::O_WRONLY | libc::O_CREAT,
+    );
+    assert_errno(written, libc::EACCES, "create in a read-only volume");
     assert!(!target.exists());
 }
 
 #[test]
-fn the_guest_has_no_socket_without_a_network() {
+fn no_thread_has_a_socket_without_a_network() {
+    if needs_root("no_thread_has_a_socket_without_a_network") {
+        return;
+    }
     let root = temp();
-    assert_denied(&escape(root.path(), &[], &["socket"]));
-    assert_escaped(&escape(root.path(), &[NO_LAYERS], &["socket"]));
+    let walled = Running::start(root.path(), &[]);
+    for (tid, name) in walled.threads() {
+        assert_errno(intruder::socket(tid), libc::EPERM, &format!("thread {name}"));
+    }
+    let open = Running::start(root.path(), &[NO_LAYERS]);
+    let fd = intruder::socket(open.guest()).expect("socket");
+    assert!(fd >= 0, "{fd}");
 }
 
 #[test]
-fn the_guest_cannot_execute_a_program() {
+fn no_thread_can_execute_a_program() {
+    if needs_root("no_thread_can_execute_a_program") {
+        return;
+    }
     let root = temp();
-    assert_denied(&escape(root.path(), &[], &["exec"]));
-    assert_escaped(&escape(root.path(), &[NO_LAYERS], &["exec"]));
+    let walled = Running::start(root.path(), &[]);
+    for (tid, name) in walled.threads() {
+        let exec = intruder::execve(tid, "/nonexistent/wharf-test");
+        assert_errno(exec, libc::EPERM, &format!("thread {name}"));
+    }
+    // Without the walls the kernel looks for the file: ENOENT, not EPERM.
+    let open = Running::start(root.path(), &[NO_LAYERS]);
+    let exec = intruder::execve(open.guest(), "/nonexistent/wharf-test");
+    assert_errno(exec, libc::ENOENT, "exec without the walls");
 }
 
-/// `(Seccomp, NoNewPrivs)` of the thread of `pid` named `name`.
-fn thread_status(pid: u32, name: &str) -> Option<(String, String)> {
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .ok()?
-        .flatten()
-    {
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+/// `(Seccomp, NoNewPrivs)` of each thread of `pid`.
+fn walls_in_proc(pid: u32) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for (tid, name) in intruder::threads(pid).expect("threads") {
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
         let field = |key: &str| {
             status
                 .lines()
                 .find_map(|l| l.strip_prefix(key))
                 .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
         };
-        if field("Name:").as_deref() == Some(name) {
-            return Some((field("Seccomp:")?, field("NoNewPrivs:")?));
-        }
+        found.push((name, field("Seccomp:"), field("NoNewPrivs:")));
     }
-    None
+    found
 }
 
 #[test]
-fn the_guests_thread_shows_seccomp_and_no_new_privs_in_proc() {
+fn every_thread_shows_seccomp_and_no_new_privs_in_proc() {
     let root = temp();
-    let sleeper = c_guest("ticker");
-    for (flags, walled) in [(vec![], ("2", "1")), (vec![NO_LAYERS], ("0", "0"))] {
-        let mut child = wharf(root.path())
-            .arg("run")
-            .args(&flags)
-            .arg(path_str(&sleeper))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn wharf");
-        // The ticker prints a line per tick: the guest is running.
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.as_mut().expect("stdout")),
-            &mut line,
-        )
-        .expect("a tick");
-        let guest = thread_status(child.id(), "guest");
-        let main = thread_status(child.id(), "wharf");
-        let _ = child.kill();
-        let _ = child.wait();
-        let as_str = |s: &Option<(String, String)>| s.as_ref().map(|(a, b)| (a.clone(), b.clone()));
-        let expected = Some((walled.0.to_owned(), walled.1.to_owned()));
-        assert_eq!(as_str(&guest), expected, "the guest's thread ({flags:?})");
-        // The thread that waits for it keeps its rights, to clean up after.
-        assert_eq!(
-            as_str(&main),
-            Some(("0".to_owned(), "0".to_owned())),
-            "the main thread"
-        );
+    let walled = Running::start(root.path(), &[]);
+    let threads = walls_in_proc(walled.child.id());
+    assert!(threads.len() >= 2, "{threads:?}");
+    for (name, seccomp, no_new_privs) in &threads {
+        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("2", "1"), "{name}");
+    }
+    let open = Running::start(root.path(), &[NO_LAYERS]);
+    for (name, seccomp, no_new_privs) in walls_in_proc(open.child.id()) {
+        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("0", "0"), "{name}");
     }
 }
 

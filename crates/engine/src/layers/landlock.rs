@@ -1,17 +1,20 @@
 //! Landlock: the guest's thread reaches only its preopens (with the rights
-//! their mode gives), the code cache (read-only) and, where the kernel's ABI
+//! their mode gives) and, where the kernel's ABI
 //! has it, the TCP ports its network policy names.
 
 use std::path::{Path, PathBuf};
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
-    PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+    PathBeneath, PathFd, RestrictSelfAttr, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    Scope,
 };
 
 use super::Enforced;
+use crate::host::WallScope;
 use crate::error::BoxError;
 use crate::spec::{Output, RunSpec, Stdin};
+use crate::volume::HeldVolume;
 
 /// The newest ABI wharf asks for; older kernels enforce what they have.
 const WANTED: ABI = ABI::V7;
@@ -29,10 +32,15 @@ pub(super) const NAME_LOOKUP_FILES: &[&str] = &[
     "/usr/lib",
 ];
 
-/// Restricts the calling thread (and threads it starts) to `spec`'s
-/// volumes and to `readable` (read-only); paths that do not exist are
-/// skipped.
-pub(super) fn restrict(spec: &RunSpec, readable: &[PathBuf]) -> Result<Enforced, BoxError> {
+/// Restricts the calling thread (and threads it starts; every thread with
+/// [`WallScope::Process`]) to `volumes` (the spec's, held) and to
+/// `readable` (read-only); paths that do not exist are skipped.
+pub(super) fn restrict(
+    spec: &RunSpec,
+    volumes: &[HeldVolume],
+    readable: &[PathBuf],
+    scope: WallScope,
+) -> Result<Enforced, BoxError> {
     let tcp = crate::network::tcp_ports(&spec.network);
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
@@ -41,14 +49,20 @@ pub(super) fn restrict(spec: &RunSpec, readable: &[PathBuf]) -> Result<Enforced,
     if tcp.is_some() {
         ruleset = ruleset.handle_access(AccessNet::from_all(WANTED))?;
     }
-    let mut created = ruleset.create()?.no_new_privs(true);
-    for volume in &spec.volumes {
+    // Every thread at once where the kernel can (ABI 8); below it the
+    // caller made sure it is the only thread.
+    let mut created = ruleset
+        .create()?
+        .no_new_privs(true)
+        .all_threads(scope == WallScope::Process)?;
+    for volume in volumes {
         let access = if volume.read_only {
             read_only()
         } else {
             read_write()
         };
-        created = created.add_rule(beneath(&volume.host, access)?)?;
+        // The descriptor the guest's preopen was made from, not its path.
+        created = created.add_rule(PathBeneath::new(volume.dir(), access))?;
     }
     for (path, access) in stdio_files(spec) {
         created = created.add_rule(beneath(path, access)?)?;

@@ -1,23 +1,28 @@
 //! The kernel's wall around a guest: no_new_privs, Landlock and seccomp,
-//! applied to the thread that runs the guest once its program is compiled
-//! and its preopens are open, before any guest instruction runs.
+//! applied once its program is compiled and its preopens are open, before
+//! any guest instruction runs.
 //!
-//! All three hold for the calling thread and every thread it starts later
-//! (the run's blocking pool, a service's workers), and for nothing else: a
-//! daemon's control threads keep their rights. Landlock is best effort: what
-//! the kernel's ABI enforces is reported in [`Enforced`].
+//! In a process that holds one guest ([`WallScope::Process`]) all three
+//! hold for every thread of the process. In one that runs many (the shim,
+//! [`WallScope::Thread`]) they hold for the calling thread and every thread
+//! it starts later (the run's blocking pool, a service's workers), and for
+//! nothing else: a daemon's control threads keep their rights. Landlock is
+//! best effort unless required: what the kernel's ABI enforces is reported
+//! in [`Enforced`].
 
 mod landlock;
 mod seccomp;
 mod syscalls;
+mod threads;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::Error;
-use crate::host::Host;
+use crate::host::{Host, WallScope};
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
+use crate::volume::HeldVolume;
 
 /// Whether the kernel's layers wrap the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -112,31 +117,52 @@ impl fmt::Display for Enforced {
     }
 }
 
-/// Walls the calling thread in as `spec` asks (the compiled-code cache of
-/// `host` stays readable through the wall) and tells `stop` what holds.
-pub(crate) fn wall_in(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<(), Error> {
-    let enforced = apply(spec, host.cache().map(|cache| cache.dir()))?;
+/// Walls in the calling thread, or the whole process, as `host` says (see
+/// [`WallScope`]) with what `spec` and its `volumes` give, and tells `stop`
+/// what holds. The program's compiled code is loaded before: nothing of
+/// the code cache stays reachable through the wall.
+pub(crate) fn wall_in(
+    host: &Host,
+    spec: &RunSpec,
+    volumes: &[HeldVolume],
+    stop: &StopHandle,
+) -> Result<(), Error> {
+    let enforced = apply(spec, volumes, host.wall(), host.require_landlock())?;
     stop.set_enforced(enforced);
     Ok(())
 }
 
-fn apply(spec: &RunSpec, cache: Option<&Path>) -> Result<Enforced, Error> {
+fn apply(
+    spec: &RunSpec,
+    volumes: &[HeldVolume],
+    scope: WallScope,
+    require_landlock: bool,
+) -> Result<Enforced, Error> {
     if spec.layers == Layers::Off {
         tracing::debug!(program = %spec.program.display(), "kernel layers: off");
         return Ok(Enforced::none());
     }
-    let mut readable: Vec<PathBuf> = cache.map(Path::to_path_buf).into_iter().collect();
+    let layer_error = |layer| move |source| Error::Layers { layer, source };
+    if require_landlock && !Enforced::available().landlock_files {
+        return Err(layer_error("landlock")(
+            "this kernel has no Landlock, and WHARF_REQUIRE_LANDLOCK asks for it".into(),
+        ));
+    }
+    if scope == WallScope::Process {
+        threads::wait_until_alone().map_err(layer_error("landlock"))?;
+    }
+    let mut readable = Vec::new();
     if spec.network.needs_name_lookup() {
         readable.extend(landlock::NAME_LOOKUP_FILES.iter().map(PathBuf::from));
     }
-    let mut enforced = landlock::restrict(spec, &readable).map_err(|source| Error::Layers {
-        layer: "landlock",
-        source,
-    })?;
-    seccomp::install(!spec.network.denies_all()).map_err(|source| Error::Layers {
-        layer: "seccomp",
-        source,
-    })?;
+    let mut enforced =
+        landlock::restrict(spec, volumes, &readable, scope).map_err(layer_error("landlock"))?;
+    if require_landlock && !enforced.landlock_files {
+        return Err(layer_error("landlock")(
+            "Landlock was not enforced, and WHARF_REQUIRE_LANDLOCK asks for it".into(),
+        ));
+    }
+    seccomp::install(!spec.network.denies_all(), scope).map_err(layer_error("seccomp"))?;
     // Landlock sets it when the kernel has Landlock; installing a filter
     // sets it in any case.
     enforced.no_new_privs = true;

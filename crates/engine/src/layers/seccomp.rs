@@ -9,6 +9,7 @@ use seccompiler::{
 };
 
 use super::syscalls;
+use crate::host::WallScope;
 use crate::error::BoxError;
 
 #[cfg(target_arch = "x86_64")]
@@ -16,29 +17,48 @@ const ARCH: TargetArch = TargetArch::x86_64;
 #[cfg(target_arch = "aarch64")]
 const ARCH: TargetArch = TargetArch::aarch64;
 
-/// Installs the allowlist on the calling thread; `network`: sockets of the
+/// Installs the allowlist on the calling thread, or on every thread of the
+/// process (`TSYNC`) for [`WallScope::Process`]; `network`: sockets of the
 /// Internet families may be made. The filters are compiled once per
 /// process (a shim installs them for every container).
-pub(super) fn install(network: bool) -> Result<(), BoxError> {
+pub(super) fn install(network: bool, scope: WallScope) -> Result<(), BoxError> {
     static COMPILED: [OnceLock<Result<[BpfProgram; 2], String>>; 2] =
         [OnceLock::new(), OnceLock::new()];
     let programs = COMPILED[usize::from(network)]
-        .get_or_init(|| filters(network).map_err(|e| e.to_string()))
+        .get_or_init(|| filters(network, std::process::id()).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|message| BoxError::from(message.clone()))?;
     for program in programs {
         // It sets no_new_privs first, as the kernel requires.
-        seccompiler::apply_filter(program)?;
+        match scope {
+            WallScope::Thread => seccompiler::apply_filter(program)?,
+            WallScope::Process => seccompiler::apply_filter_all_threads(program)?,
+        }
     }
     Ok(())
 }
+
+/// The flags glibc's `pthread_create` gives `clone` (nptl's
+/// `create_thread`): a thread of this process and nothing else.
+const THREAD_FLAGS: i32 = libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_SETTLS
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_CLEARTID;
 
 /// A filter that answers `clone3` with `ENOSYS`, so that threads are made
 /// with `clone`, whose flags seccomp can read (a `clone3` argument is a
 /// pointer); then the allowlist. The first goes in first, while `seccomp`
 /// is still allowed; the allowlist lets `clone3` through, so the first
 /// filter's `ENOSYS` is the answer (the stricter action wins).
-fn filters(network: bool) -> Result<[BpfProgram; 2], BoxError> {
+///
+/// Calls that name a process are held to this one (`pid`): `tgkill` only to
+/// its own thread group, `prlimit64` only on itself (0 or `pid`).
+fn filters(network: bool, pid: u32) -> Result<[BpfProgram; 2], BoxError> {
     let mut allowed: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut allow = |calls: &[libc::c_long]| {
         for call in calls {
@@ -65,9 +85,14 @@ fn filters(network: bool) -> Result<[BpfProgram; 2], BoxError> {
         vec![SeccompRule::new(vec![SeccompCondition::new(
             0,
             SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(libc::CLONE_THREAD as u64),
-            libc::CLONE_THREAD as u64,
+            SeccompCmpOp::Eq,
+            THREAD_FLAGS as u64,
         )?])?],
+    );
+    allowed.insert(libc::SYS_tgkill, vec![arg_is(0, u64::from(pid))?]);
+    allowed.insert(
+        libc::SYS_prlimit64,
+        vec![arg_is(0, 0)?, arg_is(0, u64::from(pid))?],
     );
     allowed.insert(
         libc::SYS_ioctl,
@@ -100,7 +125,8 @@ fn filters(network: bool) -> Result<[BpfProgram; 2], BoxError> {
 fn arg_is(index: u8, value: u64) -> Result<SeccompRule, seccompiler::BackendError> {
     SeccompRule::new(vec![SeccompCondition::new(
         index,
-        // Both arguments checked are 32-bit in the kernel (int, unsigned int).
+        // Every argument checked this way is 32-bit in the kernel (a
+        // family, a request, a pid).
         SeccompCmpArgLen::Dword,
         SeccompCmpOp::Eq,
         value,
@@ -114,7 +140,7 @@ mod tests {
     #[test]
     fn both_filters_compile_with_and_without_network() {
         for network in [false, true] {
-            let [clone3, allowlist] = filters(network).expect("filters");
+            let [clone3, allowlist] = filters(network, std::process::id()).expect("filters");
             assert!(!allowlist.is_empty() && !clone3.is_empty());
         }
     }

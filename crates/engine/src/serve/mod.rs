@@ -24,6 +24,7 @@ use crate::error::{Error, boxed};
 use crate::host::Host;
 use crate::program::{self, Program};
 use crate::spec::RunSpec;
+use crate::volume::HeldVolume;
 use crate::stop::StopHandle;
 
 pub(crate) use limits::EpochTicker;
@@ -124,6 +125,9 @@ impl ServeStats {
 struct Server {
     handler: Handler,
     spec: RunSpec,
+    /// The spec's volumes, opened once: each request's preopens are made
+    /// from these descriptors.
+    volumes: Arc<Vec<HeldVolume>>,
     policy: Arc<crate::network::NetworkPolicy>,
     options: ServeOptions,
     slots: Arc<tokio::sync::Semaphore>,
@@ -147,6 +151,7 @@ pub struct Service<'a> {
     /// A handler of either WASI version.
     pre: handler::ProxyPre<ServeState>,
     spec: RunSpec,
+    volumes: Vec<HeldVolume>,
 }
 
 impl std::fmt::Debug for Service<'_> {
@@ -178,10 +183,12 @@ pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>,
         Ok(p3) => handler::ProxyPre::P3(p3),
         Err(_) => handler::ProxyPre::P2(ProxyPre::new(pre).map_err(|_| not_a_service())?),
     };
+    let volumes = HeldVolume::open_all(&spec.volumes)?;
     Ok(Service {
         host,
         pre,
         spec: spec.clone(),
+        volumes,
     })
 }
 
@@ -198,7 +205,7 @@ impl Service<'_> {
         stop: &StopHandle,
     ) -> Result<(), Error> {
         // Up before the workers start: they are inside the wall.
-        crate::layers::wall_in(self.host, &self.spec, stop)?;
+        crate::layers::wall_in(self.host, &self.spec, &self.volumes, stop)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.workers.max(1))
             .thread_name("wharf-serve")
@@ -217,11 +224,13 @@ impl Service<'_> {
             .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         let policy = Arc::new(self.spec.network.clone());
         let forced = Arc::<AtomicBool>::default();
+        let volumes = Arc::new(self.volumes);
         let handler = match self.pre {
             handler::ProxyPre::P2(pre) => Handler::Fresh(pre),
             handler::ProxyPre::P3(pre) => Handler::Reused(ProxyHandler::new(reuse::Workers {
                 pre,
                 spec: self.spec.clone(),
+                volumes: volumes.clone(),
                 policy: policy.clone(),
                 reuse: options.reuse,
                 request_timeout: options.request_timeout,
@@ -232,6 +241,7 @@ impl Service<'_> {
             handler,
             policy,
             spec: self.spec,
+            volumes,
             slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             options,
             stats: stats.clone(),

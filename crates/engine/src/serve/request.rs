@@ -210,7 +210,7 @@ fn new_store(
     pre: &ProxyPre<ServeState>,
     deadline: Instant,
 ) -> Result<Store<ServeState>, crate::Error> {
-    let wasi = crate::sandbox::wasi_builder(&server.spec)?.build();
+    let wasi = crate::sandbox::wasi_builder(&server.spec, &server.volumes)?.build();
     let state = ServeState {
         wasi,
         http: WasiHttpCtx::new(),

@@ -31,6 +31,7 @@ use crate::network::NetworkPolicy;
 use crate::serve::ServeState;
 use crate::serve::outbound::OutboundHooks;
 use crate::spec::RunSpec;
+use crate::volume::HeldVolume;
 
 /// How far one 0.3 handler instance is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,7 @@ impl InstanceReuse {
 pub(super) struct Workers {
     pub(super) pre: ServicePre<ServeState>,
     pub(super) spec: RunSpec,
+    pub(super) volumes: Arc<Vec<HeldVolume>>,
     pub(super) policy: Arc<NetworkPolicy>,
     pub(super) reuse: InstanceReuse,
     pub(super) request_timeout: Duration,
@@ -108,7 +110,7 @@ impl Workers {
     /// loop (so its timeouts are seen while guest code computes) and
     /// interrupts the guest once the drain ran out.
     fn new_store(&self) -> wasmtime::Result<Store<ServeState>> {
-        let wasi = crate::sandbox::wasi_builder(&self.spec)?.build();
+        let wasi = crate::sandbox::wasi_builder(&self.spec, &self.volumes)?.build();
         let state = ServeState {
             wasi,
             http: WasiHttpCtx::new(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_engine::{NetworkPolicy, OutboundRule, RunSpec, Volume};
+use wharf_engine::{DirIdentity, NetworkPolicy, OutboundRule, RunSpec, Volume};
 
 use crate::ports::PortBinding;
 
@@ -131,6 +131,11 @@ pub struct VolumeRecord {
     pub guest: String,
     /// Whether every change is refused.
     pub read_only: bool,
+    /// The directory's device and inode when the container was made: a
+    /// start finds the same directory or refuses. Absent in records made
+    /// before wharf kept it (such a volume is resolved at each start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<(u64, u64)>,
 }
 
 impl RunRecord {
@@ -147,6 +152,7 @@ impl RunRecord {
                     host: v.host.clone(),
                     guest: v.guest.clone(),
                     read_only: v.read_only,
+                    identity: v.identity.map(|id| (id.dev, id.ino)),
                 })
                 .collect(),
             workdir: spec.workdir.clone(),
@@ -184,6 +190,7 @@ impl RunRecord {
                 host: v.host.clone(),
                 guest: v.guest.clone(),
                 read_only: v.read_only,
+                identity: v.identity.map(|(dev, ino)| DirIdentity { dev, ino }),
             })
             .collect();
         spec.workdir = self.workdir.clone();
@@ -386,6 +393,7 @@ mod tests {
             host: "/srv".into(),
             guest: "/data".to_owned(),
             read_only: true,
+            identity: Some(DirIdentity { dev: 2049, ino: 7 }),
         });
         spec.workdir = Some("/data".to_owned());
         spec.memory_limit = 1 << 20;

@@ -74,7 +74,6 @@ COPY args_env.wasm /args_env.wasm
 COPY alloc.wasm /alloc.wasm
 COPY fs.wasm /fs.wasm
 COPY sleep.wasm /sleep.wasm
-COPY escape.wasm /escape.wasm
 COPY spin.wasm /spin.wasm
 COPY http.wasm /http.wasm
 COPY notwasm.sh /notwasm.sh
@@ -91,14 +90,13 @@ CMD [\"default-arg\"]
 /// exits with `argv[1]`), `args_env.wasm` (the entrypoint: prints argv and
 /// environment), `alloc.wasm` (allocates until malloc fails), `fs.wasm`
 /// (one file operation per run), `sleep.wasm` (sleeps forever),
-/// `escape.wasm` (the CLI tests' guest whose Wasm sandbox is broken on
-/// purpose), `spin.wasm` (a fixed amount of CPU work),
+/// `spin.wasm` (a fixed amount of CPU work),
 /// `http.wasm` (examples/http-hello: an HTTP service),
 /// `notwasm.sh` (a shell script) and `data.txt`.
 pub fn wasm_image_archive() -> PathBuf {
     // Built first: build_once holds its lock while it builds.
     let guests: Vec<(&str, PathBuf)> = [
-        "stdio", "args_env", "alloc", "fs", "sleep", "escape", "spin",
+        "stdio", "args_env", "alloc", "fs", "sleep", "spin",
     ]
     .into_iter()
     .map(|guest| (guest, c_guest(guest)))
