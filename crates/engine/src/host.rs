@@ -353,6 +353,7 @@ impl Host {
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
             .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
+            .and_then(|()| crate::names::add_to_linker(&mut linker, ServeState::policed))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.proxy_linker.get_or_init(|| linker))
     }
@@ -368,6 +369,7 @@ impl Host {
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
             .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
+            .and_then(|()| crate::names::add_to_linker(&mut linker, ComponentState::policed))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.component_linker.get_or_init(|| linker))
     }

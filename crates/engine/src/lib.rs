@@ -17,6 +17,7 @@ mod host;
 mod layers;
 mod limiter;
 mod memo;
+mod names;
 mod network;
 mod outcome;
 mod program;

@@ -132,11 +132,28 @@ impl NetworkPolicy {
         })
     }
 
-    /// Whether any rule names hosts by name (so name lookup is needed).
+    /// Whether any rule names hosts by name or allows any host (so the host
+    /// may have names to look up).
     pub fn needs_name_lookup(&self) -> bool {
-        self.rules
-            .iter()
-            .any(|rule| matches!(rule.host, HostPattern::Name(_) | HostPattern::Subdomain(_)))
+        self.rules.iter().any(|rule| {
+            matches!(
+                rule.host,
+                HostPattern::Name(_) | HostPattern::Subdomain(_) | HostPattern::Any
+            )
+        })
+    }
+
+    /// Whether the guest may look the name `name` up itself (for its own
+    /// sockets): only a name a `tcp`, `udp` or `*` rule names, exactly or
+    /// under its `*.DOMAIN`, or any name where such a rule allows any host,
+    /// as Spin checks them. A rule naming an address allows no lookup.
+    pub fn allows_lookup(&self, name: &str) -> bool {
+        parse_ip(name).is_none()
+            && self.rules.iter().any(|rule| {
+                (rule.scheme_matches("tcp") || rule.scheme_matches("udp"))
+                    && !matches!(rule.host, HostPattern::Ip(_))
+                    && rule.host_matches(Destination::Name(name))
+            })
     }
 
     /// Whether a connection to `host:port` over `scheme` is allowed.
@@ -146,31 +163,26 @@ impl NetworkPolicy {
         })
     }
 
-    /// Whether a socket connect to `addr` over `scheme` is allowed: by a
-    /// rule naming that address (or any host), or by a rule naming a host
-    /// that resolves to it now.
-    pub async fn allows_address(&self, scheme: &str, addr: SocketAddr) -> bool {
+    /// Whether a socket connect to (or a datagram to or from) `addr` over
+    /// `scheme` is allowed: by a rule naming that address (or any host), or
+    /// by a rule naming a host that one of the guest's own allowed lookups
+    /// resolved to it (`names`). The host never looks a name up for it.
+    pub(crate) fn allows_address(
+        &self,
+        scheme: &str,
+        addr: SocketAddr,
+        names: &crate::names::ResolvedNames,
+    ) -> bool {
         if addr.ip().is_unspecified() {
             return false;
         }
         if self.allows(scheme, Destination::Ip(addr.ip()), addr.port()) {
             return true;
         }
-        for rule in &self.rules {
-            let HostPattern::Name(name) = &rule.host else {
-                continue;
-            };
-            if !rule.scheme_matches(scheme) || !rule.port_matches(addr.port()) {
-                continue;
-            }
-            let Ok(resolved) = tokio::net::lookup_host((name.as_str(), addr.port())).await else {
-                continue;
-            };
-            if resolved.into_iter().any(|found| found.ip() == addr.ip()) {
-                return true;
-            }
-        }
-        false
+        names
+            .names_of(addr.ip())
+            .iter()
+            .any(|name| self.allows(scheme, Destination::Name(name), addr.port()))
     }
 }
 
@@ -543,29 +555,42 @@ mod tests {
         assert!(p.allows("https", Destination::Name("localhost."), 65535));
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn socket_addresses_match_literal_and_resolved_rules() {
-        let p = policy(&["tcp://127.0.0.1:5432", "tcp://localhost:6000"]);
-        assert!(
-            p.allows_address("tcp", "127.0.0.1:5432".parse().expect("addr"))
-                .await
-        );
-        assert!(
-            !p.allows_address("tcp", "127.0.0.1:5433".parse().expect("addr"))
-                .await
-        );
-        assert!(
-            p.allows_address("tcp", "127.0.0.1:6000".parse().expect("addr"))
-                .await
-        );
-        assert!(
-            !p.allows_address("tcp", "0.0.0.0:5432".parse().expect("addr"))
-                .await
-        );
+    #[test]
+    fn socket_addresses_match_literal_rules_and_the_guests_own_lookups() {
+        let p = policy(&["tcp://127.0.0.1:5432", "tcp://db.test:6000"]);
+        let names = crate::names::ResolvedNames::default();
+        let addr = |text: &str| text.parse::<SocketAddr>().expect("addr");
+        assert!(p.allows_address("tcp", addr("127.0.0.1:5432"), &names));
+        assert!(!p.allows_address("tcp", addr("127.0.0.1:5433"), &names));
+        // A rule's name allows its address only once the guest looked the
+        // name up itself: the host resolves nothing for the check.
+        assert!(!p.allows_address("tcp", addr("10.1.2.3:6000"), &names));
+        names.record("db.test", &["10.1.2.3".parse().expect("ip")]);
+        assert!(p.allows_address("tcp", addr("10.1.2.3:6000"), &names));
+        assert!(!p.allows_address("tcp", addr("10.1.2.3:6001"), &names));
+        assert!(!p.allows_address("udp", addr("10.1.2.3:6000"), &names));
+        assert!(!p.allows_address("tcp", addr("0.0.0.0:5432"), &names));
         let any = policy(&["tcp://*:*"]);
-        assert!(
-            !any.allows_address("tcp", "0.0.0.0:1".parse().expect("addr"))
-                .await
-        );
+        assert!(!any.allows_address("tcp", addr("0.0.0.0:1"), &names));
+    }
+
+    #[test]
+    fn only_names_a_socket_rule_names_may_be_looked_up() {
+        let p = policy(&[
+            "tcp://10.0.0.5:5432",
+            "tcp://db.test:5432",
+            "udp://*.dns.test:53",
+            "https://api.test",
+        ]);
+        assert!(p.allows_lookup("db.test"));
+        assert!(p.allows_lookup("DB.test."));
+        assert!(p.allows_lookup("a.dns.test"));
+        assert!(!p.allows_lookup("dns.test"), "the wildcard is for names under it");
+        assert!(!p.allows_lookup("secret.attacker.example"));
+        assert!(!p.allows_lookup("api.test"), "an HTTP rule is the host's to resolve");
+        assert!(!p.allows_lookup("10.0.0.5"), "an address is not looked up");
+        assert!(!policy(&["tcp://10.0.0.5:5432"]).allows_lookup("db.test"));
+        assert!(policy(&["tcp://*:5432"]).allows_lookup("anything.test"));
+        assert!(!NetworkPolicy::default().allows_lookup("db.test"));
     }
 }

@@ -1,11 +1,13 @@
 //! Running a compiled program to its outcome.
 
+use std::sync::Arc;
 use std::task::Poll;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -17,6 +19,7 @@ use crate::program::{self, Program};
 use crate::serve::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
+use crate::names::{PolicedView, ResolvedNames};
 use crate::volume::HeldVolume;
 
 /// Store data of a core module run.
@@ -33,6 +36,21 @@ pub(crate) struct ComponentState {
     hooks: OutboundHooks,
     table: ResourceTable,
     limiter: GuestLimiter,
+    names: Arc<ResolvedNames>,
+}
+
+impl ComponentState {
+    /// What the policed name lookups see (see [`crate::names`]).
+    pub(crate) fn policed(&mut self) -> PolicedView<'_> {
+        PolicedView {
+            sockets: WasiSocketsCtxView {
+                ctx: self.ctx.sockets(),
+                table: &mut self.table,
+            },
+            policy: &self.hooks.policy,
+            names: &self.names,
+        }
+    }
 }
 
 impl WasiView for ComponentState {
@@ -72,7 +90,8 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
         });
     }
     let volumes = HeldVolume::open_all(&spec.volumes)?;
-    let mut wasi = crate::sandbox::wasi_builder(spec, &volumes)?;
+    let names = Arc::<ResolvedNames>::default();
+    let mut wasi = crate::sandbox::wasi_builder(spec, &volumes, &names)?;
     crate::layers::wall_in(host, spec, &volumes, stop)?;
     let limiter = GuestLimiter::new(spec.memory_limit, stop.memory_gauge());
     let outcome = match program {
@@ -88,10 +107,11 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
                 ctx: wasi.build(),
                 http: WasiHttpCtx::new(),
                 hooks: OutboundHooks {
-                    policy: std::sync::Arc::new(spec.network.clone()),
+                    policy: Arc::new(spec.network.clone()),
                 },
                 table: ResourceTable::new(),
                 limiter,
+                names,
             };
             runtime.block_on(run_component(host, spec, stop, &component, state))
         }

@@ -15,6 +15,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use crate::error::{Error, boxed};
 use crate::network::NetworkPolicy;
 use crate::spec::{Output, RunSpec, Stdin};
+use crate::names::ResolvedNames;
 use crate::volume::HeldVolume;
 use crate::stdio;
 
@@ -23,6 +24,7 @@ use crate::stdio;
 pub(crate) fn wasi_builder(
     spec: &RunSpec,
     volumes: &[HeldVolume],
+    names: &Arc<ResolvedNames>,
 ) -> Result<WasiCtxBuilder, Error> {
     let mut builder = WasiCtxBuilder::new();
     builder
@@ -31,7 +33,7 @@ pub(crate) fn wasi_builder(
         // Blocking host calls stay futures (a sleep is a timer, file I/O
         // goes to the blocking pool), so a stop can drop them at once.
         .allow_blocking_current_thread(false);
-    apply_network_policy(&mut builder, &spec.network);
+    apply_network_policy(&mut builder, &spec.network, names);
     match &spec.stdin {
         Stdin::Empty => {}
         Stdin::Inherit => {
@@ -107,25 +109,32 @@ pub(crate) fn wasi_builder(
 
 /// Sockets only as far as `policy` allows: none at all by default; with
 /// rules, TCP or UDP sockets exist only for schemes a rule names, connects
-/// and datagrams go only where a rule allows, and nothing listens but where
-/// a listen rule allows (otherwise a bind is allowed only as the implicit
-/// one of a connect: any address, port 0).
-fn apply_network_policy(builder: &mut WasiCtxBuilder, policy: &NetworkPolicy) {
+/// and datagrams go only where a rule allows (an address a rule names, or
+/// one the guest's own allowed lookups returned, `names`: see
+/// [`crate::names`]), and nothing listens but where a listen rule allows
+/// (otherwise a bind is allowed only as the implicit one of a connect: any
+/// address, port 0). No check looks a name up.
+fn apply_network_policy(
+    builder: &mut WasiCtxBuilder,
+    policy: &NetworkPolicy,
+    names: &Arc<ResolvedNames>,
+) {
     builder
         .allow_tcp(policy.allows_scheme("tcp"))
         .allow_udp(policy.allows_scheme("udp"))
         .allow_ip_name_lookup(policy.allows_scheme("tcp") || policy.allows_scheme("udp"));
     let policy = Arc::new(policy.clone());
+    let names = names.clone();
     builder.socket_addr_check(move |addr, purpose| {
-        let policy = policy.clone();
+        let (policy, names) = (policy.clone(), names.clone());
         Box::pin(async move {
             let allowed = match purpose {
-                SocketAddrUse::TcpConnect => policy.allows_address("tcp", addr).await,
-                SocketAddrUse::UdpSend => policy.allows_address("udp", addr).await,
-                // From a peer it may send to, or from anyone once a listen
-                // rule lets it take datagrams.
+                SocketAddrUse::TcpConnect => policy.allows_address("tcp", addr, &names),
+                SocketAddrUse::UdpSend => policy.allows_address("udp", addr, &names),
+                // From anyone once a listen rule lets it take datagrams, or
+                // from a peer it may send to.
                 SocketAddrUse::UdpReceive => {
-                    policy.allows_address("udp", addr).await || policy.listens("udp")
+                    policy.listens("udp") || policy.allows_address("udp", addr, &names)
                 }
                 SocketAddrUse::TcpBind => policy.allows_bind("tcp", addr),
                 SocketAddrUse::UdpBind => policy.allows_bind("udp", addr),

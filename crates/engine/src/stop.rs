@@ -29,6 +29,18 @@ pub struct StopHandle {
     wake: Option<Arc<OwnedFd>>,
     /// What the kernel enforces around the run's guest, once it is up.
     enforced: Arc<std::sync::OnceLock<crate::layers::Enforced>>,
+    /// Called once the wall is up (see [`StopHandle::on_walled`]).
+    walled: Arc<std::sync::Mutex<WalledHook>>,
+}
+
+/// What [`StopHandle::on_walled`] calls, until it is called.
+#[derive(Default)]
+struct WalledHook(Option<Box<dyn FnOnce(&crate::layers::Enforced) + Send>>);
+
+impl std::fmt::Debug for WalledHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "WalledHook(set)" } else { "WalledHook(none)" })
+    }
 }
 
 impl StopHandle {
@@ -39,6 +51,7 @@ impl StopHandle {
             memory: Arc::default(),
             wake: new_eventfd().map(Arc::new),
             enforced: Arc::default(),
+            walled: Arc::default(),
         }
     }
 
@@ -59,7 +72,24 @@ impl StopHandle {
         self.enforced.get().cloned()
     }
 
+    /// Calls `hook` with what the kernel enforces once the run's wall is up
+    /// (`none` when the layers are off), on the thread the run walled, after
+    /// the wall and before any guest code: a thread it starts is inside the
+    /// wall. Not called when the run fails before.
+    pub fn on_walled(&self, hook: impl FnOnce(&crate::layers::Enforced) + Send + 'static) {
+        self.walled.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(Box::new(hook));
+    }
+
     pub(crate) fn set_enforced(&self, enforced: crate::layers::Enforced) {
+        let hook = self
+            .walled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .take();
+        if let Some(hook) = hook {
+            hook(&enforced);
+        }
         let _ = self.enforced.set(enforced);
     }
 

@@ -17,6 +17,35 @@ pub fn process_usage(pid: u32) -> Option<(Duration, u64)> {
     Some((cpu_time(&stat), stat.rss * procfs::page_size()))
 }
 
+/// [`process_usage`] of process `pid` and its children together (a
+/// supervisor and the process it runs a guest in).
+pub fn tree_usage(pid: u32) -> Option<(Duration, u64)> {
+    let (mut cpu, mut resident) = process_usage(pid)?;
+    for child in children(pid) {
+        if let Some((child_cpu, child_resident)) = process_usage(child) {
+            cpu += child_cpu;
+            resident += child_resident;
+        }
+    }
+    Some((cpu, resident))
+}
+
+/// The children of process `pid`, as each of its threads lists them.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
 /// CPU time (user + system) of thread `tid` of this process.
 pub fn thread_cpu_time(tid: i32) -> Option<Duration> {
     let stat = Process::myself()

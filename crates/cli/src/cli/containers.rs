@@ -183,4 +183,8 @@ pub struct SuperviseArgs {
     /// The container's full ID
     #[arg(value_name = "ID")]
     pub id: String,
+    /// Run the guest once, in this process (the supervisor starts one for
+    /// each run)
+    #[arg(long, hide = true)]
+    pub guest: bool,
 }

@@ -240,7 +240,7 @@ fn start_supervisor(id: &str, listeners: &[std::net::TcpListener]) -> Result<(),
 }
 
 /// A close-on-exec copy of `fd` numbered at least `floor`.
-fn stage_above(fd: i32, floor: i32) -> std::io::Result<OwnedFd> {
+pub(super) fn stage_above(fd: i32, floor: i32) -> std::io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; nothing else owns it.
     let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) };
     if copy < 0 {

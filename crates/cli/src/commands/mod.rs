@@ -8,7 +8,6 @@ mod containers;
 mod cpu;
 mod detach;
 mod docs;
-mod guest_thread;
 mod history;
 mod images;
 mod login;

@@ -1,5 +1,5 @@
 //! `wharf stats`: each running container's CPU and memory, from its
-//! supervisor's /proc entries (the guest runs inside it), refreshed every
+//! supervisor's /proc entries and its guest process's, refreshed every
 //! second, or once with --no-stream.
 
 use std::time::{Duration, Instant};
@@ -132,7 +132,7 @@ fn sample(container: &Container) -> Sample {
     let Some(pid) = container.supervisor().ok().flatten().map(|s| s.pid()) else {
         return Sample::default();
     };
-    let (cpu, resident) = wharf_lifecycle::usage::process_usage(pid).unwrap_or_default();
+    let (cpu, resident) = wharf_lifecycle::usage::tree_usage(pid).unwrap_or_default();
     Sample { cpu, resident }
 }
 

@@ -1,27 +1,29 @@
 //! `wharf supervise ID`: the process that watches one detached container.
 //!
 //! Started by `wharf start` (and `run -d`, `run --name`, `compose up`: see
-//! `detach::start`), in a session of its own. It holds the
-//! container's supervisor lock for its whole life (so any wharf command can
-//! tell whether it lives), runs the guest with its output piped into the
-//! container's log, records each start and exit in the container's state,
-//! starts the guest again as `--restart` says (with a back-off), and ends
-//! the guest at once on SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or
-//! SIGUSR2, recording the exit as 128+signal. A guest stops by this
-//! process exiting, so guest code needs no interruption checks.
+//! `detach::start`), in a session of its own. It holds the container's
+//! supervisor lock for its whole life (so any wharf command can tell
+//! whether it lives), keeps the container's log and records each start and
+//! exit in its state, and starts the guest again as `--restart` says (with
+//! a back-off). It never holds the guest itself: each run of the guest is
+//! a process of its own (`wharf supervise ID --guest`, see [`guest`]),
+//! walled whole, whose output is piped into the log. On SIGTERM, SIGINT,
+//! SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2 it kills the guest's process at once
+//! and records the exit as 128+signal; a service is asked to drain first.
+
+mod guest;
+
+pub use guest::guest;
 
 use std::fs::File;
-use std::io::Write as _;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufRead as _, Write as _};
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use std::net::TcpListener;
-
-use wharf_engine::{
-    Host, HostConfig, Outcome, PoolSize, ServeOptions, ServeStats, StopHandle, StopReason,
-};
 use wharf_lifecycle::containers::logs::{self, LogWriter};
 use wharf_lifecycle::containers::{
     Container, Containers, Held, ServiceRecord, State, Status, time,
@@ -31,7 +33,8 @@ use wharf_lifecycle::ports::PortBinding;
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
 
-/// Where the starting command waits to hear that the guest is starting.
+/// Where the starting command waits to hear that the guest is starting;
+/// in the guest's process, where it reports to the supervisor.
 pub const READY_FD: i32 = 3;
 /// Where a service's listeners are, one per published port, in order.
 pub const FIRST_LISTENER_FD: i32 = 4;
@@ -53,6 +56,9 @@ const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
 const BACKOFF_RESET: Duration = Duration::from_secs(10);
 
 pub fn supervise(args: SuperviseArgs) -> i32 {
+    if args.guest {
+        return guest(&args.id);
+    }
     let mut ready = ready_pipe();
     let mut tell = |message: &str| {
         if let Some(mut pipe) = ready.take() {
@@ -74,25 +80,6 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    let compiler = container
-        .record
-        .run
-        .compiler
-        .as_deref()
-        .and_then(|name| name.parse().ok())
-        .unwrap_or_default();
-    let host = match new_host(
-        serving.as_ref(),
-        container.record.run.memory_limit,
-        compiler,
-    ) {
-        Ok(host) => host,
-        Err(error) => {
-            tell(&report::chain(&error));
-            return exit::ERROR;
-        }
-    };
-    let stop = host.stop_handle();
     let signals = block_stopping_signals();
     let (log, pumps) = match output_to_log(&container) {
         Ok(piped) => piped,
@@ -107,21 +94,39 @@ pub fn supervise(args: SuperviseArgs) -> i32 {
         container.record.run.cpu_shares,
     );
     let container = Arc::new(Mutex::new(container));
-    let drains = serving.is_some().then(|| stop.clone());
+    let guest = Arc::new(GuestProcess::default());
     watch_signals(
         signals,
         (store.clone(), container.clone()),
         log,
         &life,
-        drains,
+        (guest.clone(), serving.as_ref().map(|s| s.listeners.clone())),
     );
-    run_until_done(&container, &host, serving.as_ref(), &stop, |answer| {
-        tell(answer)
-    });
+    run_until_done(&container, serving.as_ref(), &guest, |answer| tell(answer));
     drain(pumps);
     finish(&store, &container, &life);
     super::cpu::leave();
     0
+}
+
+/// The guest's process while one runs, and whether the container was
+/// asked to stop (then it is not started again).
+#[derive(Debug, Default)]
+struct GuestProcess {
+    pid: AtomicI32,
+    stopping: AtomicBool,
+}
+
+impl GuestProcess {
+    /// Sends `signal` to the guest's process, if one runs.
+    fn signal(&self, signal: i32) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill(2) on the child this process started and has not
+            // yet waited for (the pid cannot have been reused).
+            unsafe { libc::kill(pid, signal) };
+        }
+    }
 }
 
 /// The container `id` (its full ID) and its supervisor's lock, or why this
@@ -145,7 +150,6 @@ fn take_charge(id: &str) -> Result<(Containers, Container, Held), String> {
 /// stdout and stderr) and waits until the pumps have logged all of it.
 fn drain(pumps: Pumps) {
     if let Ok(null) = File::options().write(true).open("/dev/null") {
-        use std::os::fd::AsRawFd;
         for fd in [1, 2] {
             // SAFETY: replaces stdout/stderr, which this process owns.
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
@@ -159,12 +163,17 @@ fn drain(pumps: Pumps) {
 /// The pipe the starting command waits on, if this process has one on
 /// READY_FD.
 fn ready_pipe() -> Option<File> {
+    is_open_as(READY_FD, libc::S_IFIFO).then(|| {
+        // SAFETY: the descriptor is open, a pipe, and owned by nothing else.
+        File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) })
+    })
+}
+
+/// Whether descriptor `fd` is open on a file of type `kind` (`S_IF*`).
+fn is_open_as(fd: i32, kind: libc::mode_t) -> bool {
     // SAFETY: fstat writes into the stat we pass; a closed fd fails.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    let is_pipe = unsafe { libc::fstat(READY_FD, &mut stat) } == 0
-        && stat.st_mode & libc::S_IFMT == libc::S_IFIFO;
-    // SAFETY: the descriptor is open, a pipe, and owned by nothing else.
-    is_pipe.then(|| File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }))
+    (unsafe { libc::fstat(fd, &mut stat) }) == 0 && stat.st_mode & libc::S_IFMT == kind
 }
 
 /// Blocks the stopping signals in this thread and in every thread it
@@ -183,8 +192,9 @@ fn block_stopping_signals() -> libc::sigset_t {
     }
 }
 
-/// Points this process's stdout and stderr (the guest's) at pipes whose
-/// other ends are copied, line by line, into the container's log.
+/// Points this process's stdout and stderr (the guest's, which its
+/// processes inherit) at pipes whose other ends are copied, line by line,
+/// into the container's log.
 type Pumps = Vec<std::thread::JoinHandle<std::io::Result<()>>>;
 
 fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>>, Pumps)> {
@@ -210,13 +220,11 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
     for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
         let (read, write) = pipe()?;
         // SAFETY: dup2 onto stdout/stderr, which this process owns.
-        if unsafe { libc::dup2(write, fd) } < 0 {
+        if unsafe { libc::dup2(write.as_raw_fd(), fd) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        // SAFETY: `write` was duplicated onto `fd`; this copy is ours to close.
-        unsafe { libc::close(write) };
-        // SAFETY: `read` is a fresh descriptor nothing else owns.
-        let read = File::from(unsafe { OwnedFd::from_raw_fd(read) });
+        drop(write);
+        let read = File::from(read);
         let log = log.clone();
         pumps.push(
             std::thread::Builder::new()
@@ -228,25 +236,28 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
     Ok((log, pumps))
 }
 
-fn pipe() -> std::io::Result<(i32, i32)> {
+/// A pipe, both ends close-on-exec.
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 writes two descriptors into the array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok((fds[0], fds[1]))
+    // SAFETY: both descriptors are new and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// On a stopping signal: record the exit as 128+signal and end the process
-/// (and with it the guest), under the container's mutex so that the run
-/// loop cannot record anything after. A service (`drains`) is asked to stop
-/// instead, and drains; a second signal ends it as above.
+/// On a stopping signal: kill the guest's process, record the exit as
+/// 128+signal and end this process, under the container's mutex so that
+/// the run loop cannot record anything after. A service (`listeners`) is
+/// asked to drain instead (its process gets the signal; this one closes
+/// its copies of the listeners); a second signal ends it as above.
 fn watch_signals(
     set: libc::sigset_t,
     (store, container): (Containers, Arc<Mutex<Container>>),
     log: Arc<Mutex<LogWriter>>,
     life: &Held,
-    drains: Option<StopHandle>,
+    (guest, listeners): (Arc<GuestProcess>, Option<Arc<Mutex<Vec<TcpListener>>>>),
 ) {
     let life = life.clone_handle();
     let watcher = std::thread::Builder::new()
@@ -256,12 +267,15 @@ fn watch_signals(
             let mut signal = 0;
             // SAFETY: the set holds signals blocked in every thread.
             while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
-            if let Some(service) = drains {
-                service.stop(StopReason::Signal(signal));
+            guest.stopping.store(true, Ordering::SeqCst);
+            if let Some(listeners) = listeners {
+                listeners.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                guest.signal(signal);
                 // SAFETY: as above.
                 while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
             }
             let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
+            guest.signal(libc::SIGKILL);
             let mut state = container.state.clone();
             state.status = Status::Exited;
             state.unsupervised();
@@ -281,7 +295,8 @@ fn watch_signals(
         });
     if watcher.is_err() {
         // Without a watcher the signals stay blocked: better to take them
-        // the default way (they end the process).
+        // the default way (they end the process; the guest's process
+        // follows, see `spawn_guest`).
         // SAFETY: unblocking signals in this thread only.
         unsafe {
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
@@ -291,13 +306,12 @@ fn watch_signals(
 
 /// A service's listeners and how it is served.
 struct Serving {
-    /// Taken by the run that serves: a service's run ends only when it is
-    /// stopped, and then the ports must close with it, not with this
-    /// process.
-    listeners: Mutex<Vec<TcpListener>>,
+    /// Kept here and handed to each run of the guest; closed here when the
+    /// container is asked to stop, so the ports are free once its last
+    /// process lets go of them.
+    listeners: Arc<Mutex<Vec<TcpListener>>>,
     /// The published ports as bound (host port 0 picked).
     bound: Vec<PortBinding>,
-    record: ServiceRecord,
 }
 
 /// The listeners `wharf start` passed, one per published port.
@@ -305,11 +319,7 @@ fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
     let listeners: Vec<TcpListener> = (0..record.ports.len())
         .map(|index| {
             let fd = FIRST_LISTENER_FD + index as i32;
-            // SAFETY: fstat writes into the stat we pass.
-            let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-            if unsafe { libc::fstat(fd, &mut stat) } != 0
-                || stat.st_mode & libc::S_IFMT != libc::S_IFSOCK
-            {
+            if !is_open_as(fd, libc::S_IFSOCK) {
                 return Err(format!(
                     "no listener for published port {}",
                     record.ports[index]
@@ -331,55 +341,48 @@ fn take_listeners(record: ServiceRecord) -> Result<Serving, String> {
         })
         .collect();
     Ok(Serving {
-        listeners: Mutex::new(listeners),
+        listeners: Arc::new(Mutex::new(listeners)),
         bound,
-        record,
-    })
-}
-
-/// The host: a service's is interruptible (request timeouts) and pools its
-/// instances; a command's stops by this process exiting.
-fn new_host(
-    serving: Option<&Serving>,
-    memory_limit: u64,
-    compiler: wharf_engine::Compiler,
-) -> Result<Host, wharf_engine::Error> {
-    Host::new(HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
-        interruptible: serving.is_some(),
-        exit_after_run: false,
-        compiler,
-        pool: serving.map(|serving| PoolSize {
-            instances: u32::try_from(serving.record.max_concurrency).unwrap_or(u32::MAX),
-            memory_limit,
-        }),
-        wall: wharf_engine::WallScope::Thread,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
     })
 }
 
 /// Runs the guest, and again as the restart policy says; `started` hears
-/// `ok` once the first run is recorded as running, or why none can start.
-/// A service that was stopped (and drained) is not started again.
+/// `ok` once the first run is walled in and recorded as running, or why
+/// none can start. A run that fails before its guest starts (a volume that
+/// changed, a program gone) is not started again; nor is a service that
+/// was stopped (and drained).
 fn run_until_done(
     container: &Mutex<Container>,
-    host: &Host,
     serving: Option<&Serving>,
-    stop: &StopHandle,
+    guest: &GuestProcess,
     started: impl FnOnce(&str),
 ) {
     let mut answer = Some(started);
-    let (spec, policy) = {
+    let (id, policy, counts) = {
         let container = container.lock().unwrap_or_else(|p| p.into_inner());
-        (container.record.run.spec(), container.record.restart)
+        (
+            container.record.id.clone(),
+            container.record.restart,
+            container.requests_path(),
+        )
     };
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let started = Instant::now();
-        let service = match serving.map(|_| host.service(&spec)).transpose() {
-            Ok(service) => service,
-            Err(error) => {
-                let message = report::chain(&error);
+        let begun = Instant::now();
+        let ran = spawn_guest(&id, serving).and_then(|child| {
+            guest.pid.store(child.process.id() as i32, Ordering::SeqCst);
+            Ok(follow(child, container, serving, &counts, &mut answer))
+        });
+        guest.pid.store(0, Ordering::SeqCst);
+        let run = match ran {
+            Ok(run) if run.walled => run,
+            failed => {
+                let message = match failed {
+                    Ok(run) => run.error.unwrap_or_else(|| {
+                        format!("its guest's process ended before the guest started (exit {})", run.code)
+                    }),
+                    Err(error) => format!("cannot start the guest's process: {error}"),
+                };
                 eprintln!("wharf: {message}");
                 if let Some(answer) = answer.take() {
                     answer(&message);
@@ -387,37 +390,11 @@ fn run_until_done(
                 record(container, |state| {
                     state.status = Status::Exited;
                     state.exit_code = Some(exit::ERROR);
+                    state.finished_at = Some(time::rfc3339(SystemTime::now()));
                     state.error = Some(message);
                     state.unsupervised();
                 });
                 return;
-            }
-        };
-        record(container, |state| {
-            state.status = Status::Running;
-            state.supervised_here();
-            state.started_at = Some(time::rfc3339(SystemTime::now()));
-            state.error = None;
-            state.ports = serving.map(|s| s.bound.clone()).unwrap_or_default();
-        });
-        if let Some(answer) = answer.take() {
-            answer("ok");
-        }
-        let (code, error) = match (service, serving) {
-            (Some(service), Some(serving)) => {
-                let counts = container
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .requests_path();
-                walled(container, stop, || {
-                    serve_once(service, serving, stop, &counts)
-                })
-            }
-            _ => {
-                let run_stop = host.stop_handle();
-                walled(container, &run_stop, || {
-                    exit_code(host.run(&spec, &run_stop))
-                })
             }
         };
         let restarts = container
@@ -425,16 +402,16 @@ fn run_until_done(
             .unwrap_or_else(|p| p.into_inner())
             .state
             .restarts;
-        let again = policy.restarts(code, restarts) && stop.reason().is_none();
+        let again = policy.restarts(run.code, restarts) && !guest.stopping.load(Ordering::SeqCst);
         record(container, |state| {
             state.status = if again {
                 Status::Restarting
             } else {
                 Status::Exited
             };
-            state.exit_code = Some(code);
+            state.exit_code = Some(run.code);
             state.finished_at = Some(time::rfc3339(SystemTime::now()));
-            state.error = error;
+            state.error = run.error;
             if !again {
                 state.unsupervised();
             }
@@ -442,7 +419,7 @@ fn run_until_done(
         if !again {
             return;
         }
-        if started.elapsed() >= BACKOFF_RESET {
+        if begun.elapsed() >= BACKOFF_RESET {
             backoff = FIRST_BACKOFF;
         }
         std::thread::sleep(backoff);
@@ -451,103 +428,133 @@ fn run_until_done(
     }
 }
 
-/// Runs `run` walled in on a thread of its own (see `guest_thread`), and
-/// records what the wall enforces once it is up.
-fn walled(
+/// A guest's process and the pipe it reports on.
+struct GuestChild {
+    process: Child,
+    reports: File,
+}
+
+/// Starts `wharf supervise ID --guest`: stdin empty, stdout and stderr this
+/// process's (the log), its reports on READY_FD, a service's listeners on
+/// FIRST_LISTENER_FD and after. It is killed if this process dies.
+fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChild> {
+    let listeners: Vec<OwnedFd> = match serving {
+        Some(serving) => serving
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|l| super::detach::stage_above(l.as_raw_fd(), FIRST_LISTENER_FD + 64))
+            .collect::<std::io::Result<_>>()?,
+        None => Vec::new(),
+    };
+    if serving.is_some() && listeners.is_empty() {
+        return Err(std::io::Error::other("its listeners were closed: it was stopped"));
+    }
+    let listener_fds: Vec<i32> = listeners.iter().map(AsRawFd::as_raw_fd).collect();
+    let (read, write) = pipe()?;
+    let write_fd = super::detach::stage_above(write.as_raw_fd(), FIRST_LISTENER_FD + 64)?;
+    drop(write);
+    let report_fd = write_fd.as_raw_fd();
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["supervise", id, "--guest"])
+        .stdin(Stdio::null());
+    // SAFETY: prctl and dup2 are async-signal-safe; they place descriptors
+    // this process owns and ask the kernel to kill the child with it.
+    unsafe {
+        use std::os::unix::process::CommandExt as _;
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+                || libc::dup2(report_fd, READY_FD) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            for (index, fd) in listener_fds.iter().enumerate() {
+                if libc::dup2(*fd, FIRST_LISTENER_FD + index as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let process = command.spawn()?;
+    drop(write_fd);
+    drop(listeners);
+    Ok(GuestChild {
+        process,
+        reports: File::from(read),
+    })
+}
+
+/// How one run of the guest went.
+struct Ran {
+    /// Whether its wall went up (the guest started).
+    walled: bool,
+    code: i32,
+    error: Option<String>,
+}
+
+/// Follows the guest's process until it ends: records it as running once
+/// it is walled in (and answers the starting command), keeps its request
+/// count for `wharf stats`, and takes its exit code (its own report, else
+/// its exit status).
+fn follow(
+    mut child: GuestChild,
     container: &Mutex<Container>,
-    stop: &StopHandle,
-    run: impl FnOnce() -> (i32, Option<String>) + Send,
-) -> (i32, Option<String>) {
-    let up = |enforced: wharf_engine::Enforced| {
-        record(container, |state| state.layers = Some(enforced.to_string()));
-    };
-    super::guest_thread::run_walled(Some((stop, &up)), run)
-        .unwrap_or_else(|message| (exit::ERROR, Some(message)))
-}
-
-/// Serves until stopped; the exit code is 0 after a drain. The count of
-/// requests served is kept in `counts` (for `wharf stats`), twice a second.
-fn serve_once(
-    service: wharf_engine::Service<'_>,
-    serving: &Serving,
-    stop: &StopHandle,
+    serving: Option<&Serving>,
     counts: &std::path::Path,
-) -> (i32, Option<String>) {
-    let listeners =
-        std::mem::take(&mut *serving.listeners.lock().unwrap_or_else(|p| p.into_inner()));
-    if listeners.is_empty() {
-        return (
-            exit::ERROR,
-            Some("its listeners were closed by an earlier run".to_owned()),
-        );
-    }
-    let mut options = ServeOptions::new(listeners);
-    options.request_timeout = Duration::from_millis(serving.record.request_timeout_ms);
-    options.max_concurrency = serving.record.max_concurrency;
-    if serving.record.isolate_requests {
-        options.reuse = wharf_engine::InstanceReuse::isolated();
-    }
-    for port in &serving.bound {
-        eprintln!("Serving HTTP on http://{}/", port.host_addr());
-    }
-    let stats = ServeStats::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let counter = {
-        let (stats, done, counts) = (stats.clone(), done.clone(), counts.to_owned());
-        std::thread::Builder::new()
-            .name("requests".to_owned())
-            .stack_size(64 << 10)
-            .spawn(move || keep_count(&stats, &done, &counts))
-            .ok()
+    answer: &mut Option<impl FnOnce(&str)>,
+) -> Ran {
+    let mut ran = Ran {
+        walled: false,
+        code: exit::ERROR,
+        error: None,
     };
-    let served = service.serve(options, &stats, stop);
-    done.store(true, Ordering::SeqCst);
-    if let Some(counter) = counter {
-        let _ = counter.join();
-    }
-    exit_code(served.map(|()| Outcome::Exited(0)))
-}
-
-/// Writes the count of requests served to `counts` whenever it changed,
-/// twice a second, until `done` (and once more then).
-fn keep_count(stats: &ServeStats, done: &AtomicBool, counts: &std::path::Path) {
-    let mut written = None;
-    loop {
-        let finished = done.load(Ordering::SeqCst);
-        let requests = stats.requests();
-        if written != Some(requests) {
-            written = Some(requests);
-            let _ = wharf_lifecycle::containers::write_json(counts, &requests);
-        }
-        if finished {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// The exit code of a run, and wharf's own error when it failed the run
-/// (also written to the log).
-fn exit_code(outcome: Result<Outcome, wharf_engine::Error>) -> (i32, Option<String>) {
-    match outcome {
-        Ok(Outcome::Exited(code)) => (code, None),
-        Ok(Outcome::Trapped(report)) => {
-            eprintln!("wharf: guest trapped: {report}");
-            (exit::TRAP, None)
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => (exit::for_signal(signal), None),
-        Ok(Outcome::Stopped(StopReason::Timeout)) => (exit::TIMEOUT, None),
-        Err(error) => {
-            let message = report::chain(&error);
-            eprintln!("wharf: {message}");
-            let code = if error.is_not_found() {
-                exit::NOT_FOUND
-            } else {
-                exit::ERROR
-            };
-            (code, Some(message))
+    let mut reported = None;
+    for line in std::io::BufReader::new(&mut child.reports)
+        .lines()
+        .map_while(Result::ok)
+    {
+        let (what, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match what {
+            guest::WALLED => {
+                ran.walled = true;
+                record(container, |state| {
+                    state.status = Status::Running;
+                    state.supervised_here();
+                    state.started_at = Some(time::rfc3339(SystemTime::now()));
+                    state.error = None;
+                    state.layers = Some(rest.to_owned());
+                    state.ports = serving.map(|s| s.bound.clone()).unwrap_or_default();
+                });
+                if let Some(answer) = answer.take() {
+                    answer("ok");
+                }
+            }
+            guest::REQUESTS => {
+                if let Ok(requests) = rest.parse::<u64>() {
+                    let _ = wharf_lifecycle::containers::write_json(counts, &requests);
+                }
+            }
+            guest::ERROR => ran.error = Some(rest.to_owned()),
+            guest::EXIT => reported = rest.parse().ok(),
+            _ => {}
         }
     }
+    let status = child.process.wait();
+    ran.code = match (reported, status) {
+        (Some(code), _) => code,
+        (None, Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt as _;
+            status
+                .code()
+                .or_else(|| status.signal().map(exit::for_signal))
+                .unwrap_or(exit::ERROR)
+        }
+        (None, Err(_)) => exit::ERROR,
+    };
+    ran
 }
 
 /// Changes the recorded state (a write that fails leaves the old one).

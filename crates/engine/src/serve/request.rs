@@ -210,7 +210,8 @@ fn new_store(
     pre: &ProxyPre<ServeState>,
     deadline: Instant,
 ) -> Result<Store<ServeState>, crate::Error> {
-    let wasi = crate::sandbox::wasi_builder(&server.spec, &server.volumes)?.build();
+    let names = Arc::<crate::names::ResolvedNames>::default();
+    let wasi = crate::sandbox::wasi_builder(&server.spec, &server.volumes, &names)?.build();
     let state = ServeState {
         wasi,
         http: WasiHttpCtx::new(),
@@ -219,6 +220,7 @@ fn new_store(
             policy: server.policy.clone(),
         },
         limiter: GuestLimiter::new(server.spec.memory_limit, Arc::default()),
+        names,
     };
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|state| &mut state.limiter);

@@ -110,7 +110,8 @@ impl Workers {
     /// loop (so its timeouts are seen while guest code computes) and
     /// interrupts the guest once the drain ran out.
     fn new_store(&self) -> wasmtime::Result<Store<ServeState>> {
-        let wasi = crate::sandbox::wasi_builder(&self.spec, &self.volumes)?.build();
+        let names = Arc::<crate::names::ResolvedNames>::default();
+        let wasi = crate::sandbox::wasi_builder(&self.spec, &self.volumes, &names)?.build();
         let state = ServeState {
             wasi,
             http: WasiHttpCtx::new(),
@@ -119,6 +120,7 @@ impl Workers {
                 policy: self.policy.clone(),
             },
             limiter: GuestLimiter::new(self.spec.memory_limit, Arc::default()),
+            names,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
