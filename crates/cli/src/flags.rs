@@ -72,6 +72,14 @@ pub fn parse_concurrency(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-connections N` and its per-client form: 1 to 65535.
+pub fn parse_connections(text: &str) -> Result<usize, String> {
+    match text.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(usize::from(n)),
+        _ => Err("expected a number of connections from 1 to 65535".to_owned()),
+    }
+}
+
 /// `--allow-outbound SCHEME://HOST[:PORT]`.
 pub fn parse_outbound(text: &str) -> Result<wharf_engine::OutboundRule, String> {
     text.parse()

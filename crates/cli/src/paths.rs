@@ -1,18 +1,106 @@
 //! Where wharf keeps its state, and how much of the disk it takes.
+//!
+//! The state root holds what runs: container records (their volumes,
+//! network rules, labels), images and compiled code. So it is never a
+//! directory another user could have made or can write: there is no shared
+//! default (no `/tmp/wharf`), and [`check_root`] refuses a root, or a store,
+//! containers, volumes or cache directory in it, that is not the caller's
+//! or is writable by group or others. It makes them private (0700).
 
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// wharf's state directory: `$WHARF_ROOT`, else the per-user data directory.
-pub fn wharf_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("WHARF_ROOT").filter(|v| !v.is_empty()) {
-        return PathBuf::from(root);
+/// The root [`check_root`] found good.
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// The directories under the root that hold state.
+const STATE_DIRS: [&str; 5] = ["images", "rootfs", "containers", "volumes", "cache"];
+
+/// wharf's state directory: `$WHARF_ROOT`; else `$XDG_DATA_HOME/wharf` or
+/// `~/.local/share/wharf`; with neither, `/var/lib/wharf` for root and
+/// `$XDG_RUNTIME_DIR/wharf` (the user's own runtime directory) for anyone
+/// else. `None` when none applies.
+fn find_root() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(root) = var("WHARF_ROOT") {
+        return Some(PathBuf::from(root));
     }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
+    if let Some(data) = var("XDG_DATA_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
-    data.join("wharf")
+        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+    {
+        return Some(data.join("wharf"));
+    }
+    if rustix::process::geteuid().is_root() {
+        return Some(PathBuf::from("/var/lib/wharf"));
+    }
+    var("XDG_RUNTIME_DIR").map(|runtime| PathBuf::from(runtime).join("wharf"))
+}
+
+/// Finds the state root, makes it (0700) if missing, and checks that it and
+/// the state directories in it are the caller's alone (see the module
+/// docs); the one-line reason when not.
+pub fn check_root() -> Result<(), String> {
+    if ROOT.get().is_some() {
+        return Ok(());
+    }
+    let root = find_root().ok_or(
+        "no state directory: set WHARF_ROOT, HOME or XDG_DATA_HOME (wharf uses no shared default)",
+    )?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&root)
+        .map_err(|e| format!("cannot make the state directory {}: {e}", root.display()))?;
+    check_private(&root)?;
+    for dir in STATE_DIRS {
+        let dir = root.join(dir);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            check_private(&dir)?;
+        }
+    }
+    let _ = ROOT.set(root);
+    Ok(())
+}
+
+/// Refuses `dir` unless it is a directory of the caller's that group and
+/// others cannot write; then makes it 0700.
+fn check_private(dir: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    if meta.uid() != me {
+        return Err(format!(
+            "refusing the state directory {}: it belongs to uid {}, not to you (uid {me})",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "refusing the state directory {}: group or others may write it (mode {mode:o}); \
+             `chmod go-w` it if that is yours",
+            dir.display()
+        ));
+    }
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// wharf's state directory, as [`check_root`] found it (every command that
+/// touches state checks it first; one that did not gets the same lookup).
+pub fn wharf_root() -> PathBuf {
+    if let Some(root) = ROOT.get() {
+        return root.clone();
+    }
+    find_root().unwrap_or_else(|| PathBuf::from("/nonexistent/wharf"))
 }
 
 /// Bytes of the regular files under `dir` (links not followed).

@@ -59,6 +59,34 @@ pub fn name_of(host: &Path) -> Option<String> {
     is_volume_name(name).then(|| name.to_owned())
 }
 
+/// Refuses a volume that would hand a guest wharf's own state — the state
+/// root, a directory that holds it, or anything in it but a volume's own
+/// directory or (read-only) an image's unpacked tree — through which it
+/// could rewrite container records or plant compiled code. `volumes` are
+/// resolved (canonical host paths).
+pub fn refuse_state(volumes: &[wharf_engine::Volume]) -> Result<(), String> {
+    let Ok(state) = paths::wharf_root().canonicalize() else {
+        return Ok(());
+    };
+    let below = |dir: PathBuf, host: &Path| {
+        dir.canonicalize()
+            .is_ok_and(|dir| host.starts_with(&dir) && host != dir)
+    };
+    for volume in volumes {
+        let host = &volume.host;
+        let given = below(root(), host) || (volume.read_only && below(state.join("rootfs"), host));
+        if state.starts_with(host) || (host.starts_with(&state) && !given) {
+            return Err(format!(
+                "volume {}: {} would give the guest wharf's own state ({}); give it a directory outside it",
+                volume.guest,
+                host.display(),
+                state.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every named volume.
 pub fn list() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root())

@@ -405,23 +405,36 @@ fn engine_config(
     Ok(config)
 }
 
-/// A pool for `size.instances` requests at once. A component is several
-/// core instances (its modules, the adapter's, shims), each with a memory
-/// or two and a few tables: slots for up to eight of each per request.
+/// A pool in which `size.instances` instances of any component the host
+/// loads always fit at once, so that the concurrency cap, never the
+/// allocator, is what refuses a request. A component is many core
+/// instances (a componentize-py one is 14: its modules, the adapter's,
+/// shims), with memories and tables: each component may have up to the
+/// per-component caps below (one that needs more fails to load, with
+/// Wasmtime's error naming the count), and the totals are the caps times
+/// the instances. A core instance costs a counter and its vmctx; memory,
+/// table and stack slots reserve address space only.
 fn pooling(size: PoolSize) -> wasmtime::PoolingAllocationConfig {
-    const PER_COMPONENT: u32 = 8;
+    const CORE_INSTANCES: u32 = 128;
+    const MEMORIES: u32 = 8;
+    const TABLES: u32 = 32;
+    // A 0.3 instance may run a request on a fiber of its own while others
+    // wait: one stack per request it takes at once, and one to spare.
+    let stacks = u32::try_from(crate::serve::InstanceReuse::default().max_concurrent + 1)
+        .unwrap_or(u32::MAX);
     const KEEP_RESIDENT: usize = 1 << 20;
     let mut pool = wasmtime::PoolingAllocationConfig::default();
-    let slots = size.instances.saturating_mul(PER_COMPONENT);
-    pool.total_component_instances(size.instances)
-        .total_core_instances(slots)
-        .total_memories(slots)
-        .total_tables(slots)
-        .total_stacks(size.instances)
-        // A store (a request) has one GC heap, used by GC and exceptions.
-        .total_gc_heaps(size.instances)
-        .max_memories_per_component(PER_COMPONENT)
-        .max_tables_per_component(PER_COMPONENT)
+    let n = size.instances;
+    pool.total_component_instances(n)
+        .max_core_instances_per_component(CORE_INSTANCES)
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES))
+        // A store's GC heap (GC and exceptions) takes a memory slot too.
+        .total_memories(n.saturating_mul(MEMORIES + 1))
+        .total_tables(n.saturating_mul(TABLES))
+        .total_stacks(n.saturating_mul(stacks))
+        .total_gc_heaps(n)
+        .max_memories_per_component(MEMORIES)
+        .max_tables_per_component(TABLES)
         .max_memory_size(usize::try_from(size.memory_limit).unwrap_or(usize::MAX))
         // A slot given back is cleared by writing zeros over its first
         // pages rather than by handing them back to the kernel: a small

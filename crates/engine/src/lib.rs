@@ -42,7 +42,10 @@ pub use host::{
 pub use layers::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
-pub use serve::{DEFAULT_MAX_CONCURRENCY, InstanceReuse, ServeOptions, ServeStats, Service};
+pub use serve::{
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    InstanceReuse, ServeOptions, ServeStats, Service,
+};
 pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin};
 pub use volume::{DirIdentity, Volume, resolve_volumes};
 pub use stop::{StopHandle, StopReason};

@@ -12,6 +12,7 @@ mod guests;
 #[cfg(target_arch = "x86_64")]
 pub mod intruder;
 mod mounts;
+mod netns;
 mod podman;
 mod registry;
 mod skip;
@@ -26,6 +27,7 @@ pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
 pub use files::files_under;
 pub use guests::{build_once, compile_wasi_c, compile_wasi_c_reactor};
+pub use netns::TestNetns;
 pub use podman::TestPodman;
 pub use registry::TestRegistry;
 pub use skip::{in_ci, is_root, skip_unless, skip_unless_root};

@@ -157,6 +157,31 @@ pub struct RunArgs {
     #[arg(long = "isolate-requests")]
     pub isolate_requests: bool,
 
+    /// A served request whose body pauses longer answers 408 and its
+    /// instance is dropped; a response its client leaves unread as long
+    /// closes the connection
+    #[arg(long = "body-timeout", value_name = "DURATION", default_value = "10s",
+          value_parser = flags::parse_duration)]
+    pub body_timeout: Duration,
+
+    /// How long a client may take to send a request's headers, and an idle
+    /// keep-alive connection is kept
+    #[arg(long = "keep-alive-timeout", value_name = "DURATION", default_value = "10s",
+          value_parser = flags::parse_duration)]
+    pub keep_alive_timeout: Duration,
+
+    /// Connections a service holds open at once; more are answered 503 with
+    /// Retry-After and closed
+    #[arg(long = "max-connections", value_name = "N", default_value_t = wharf_engine::DEFAULT_MAX_CONNECTIONS,
+          value_parser = flags::parse_connections)]
+    pub max_connections: usize,
+
+    /// Connections one client address (an IPv6 /64) holds open at once
+    #[arg(long = "max-connections-per-client", value_name = "N",
+          default_value_t = wharf_engine::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+          value_parser = flags::parse_connections)]
+    pub max_connections_per_client: usize,
+
     /// Security options: no-layers turns off the kernel's wall around the
     /// guest (no_new_privs, Landlock and seccomp), leaving the Wasm sandbox
     /// alone; no-new-privileges is always on

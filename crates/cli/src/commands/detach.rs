@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
 use wharf_lifecycle::containers::{
-    Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, ServiceRecord,
+    Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord,
     validate_name,
 };
 
@@ -100,12 +100,7 @@ pub fn create(
     run.cpu_shares = args.cpu_shares;
     run.tty = args.tty;
     if !published.is_empty() {
-        run.service = Some(ServiceRecord {
-            ports: published,
-            request_timeout_ms: u64::try_from(args.request_timeout.as_millis()).unwrap_or(u64::MAX),
-            max_concurrency: args.max_concurrency,
-            isolate_requests: args.isolate_requests,
-        });
+        run.service = Some(super::serve::service_record(args, published));
     }
     let mut labels = image.labels.clone();
     labels.extend(asked.labels);

@@ -30,6 +30,10 @@ use crate::{paths, report};
 
 /// Runs the parsed command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
+    let stateless = matches!(cli.command, Command::Completion(_) | Command::Man(_));
+    if !stateless && let Err(message) = crate::paths::check_root() {
+        return report::fail_with(&message);
+    }
     let result = match cli.command {
         Command::Run(args) => return run::run(*args, run::Mode::Run),
         Command::Create(args) => return run::run(*args, run::Mode::Create),

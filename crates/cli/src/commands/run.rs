@@ -187,6 +187,7 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
     // Resolved once, here, where the run is made: every later start of it
     // finds the same directories or refuses.
     wharf_engine::resolve_volumes(&mut spec.volumes).map_err(|e| report::chain(&e))?;
+    crate::volumes::refuse_state(&spec.volumes)?;
     if let Some(workdir) = &args.workdir {
         if !workdir.starts_with('/') {
             return Err(format!("working directory `{workdir}` must be absolute"));

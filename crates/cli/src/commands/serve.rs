@@ -2,7 +2,8 @@
 
 use std::net::TcpListener;
 
-use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeOptions, ServeStats, WallScope};
+use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeStats, WallScope};
+use wharf_lifecycle::containers::ServiceRecord;
 use wharf_lifecycle::ports::{DEFAULT_SERVICE_PORT, PortBinding};
 
 use crate::cli::RunArgs;
@@ -51,12 +52,8 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
             eprintln!("Serving HTTP on http://{addr}/");
         }
     }
-    let mut options = ServeOptions::new(listeners.into_iter().map(|(_, l)| l).collect());
-    options.request_timeout = args.request_timeout;
-    options.max_concurrency = args.max_concurrency;
-    if args.isolate_requests {
-        options.reuse = wharf_engine::InstanceReuse::isolated();
-    }
+    let (ports, listeners): (Vec<_>, Vec<_>) = listeners.into_iter().unzip();
+    let options = service_record(args, ports).serve_options(listeners);
     super::cpu::join(&format!("run-{}", std::process::id()), args);
     // On this thread, walled whole (see `run`; the engine logs what holds
     // with WHARF_LOG=debug).
@@ -68,6 +65,22 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     match served {
         Ok(()) => 0,
         Err(error) => super::run::report_error(&error),
+    }
+}
+
+/// How `args` ask a service on `ports` to be served (the record a detached
+/// one keeps; a foreground one is served from it too).
+pub fn service_record(args: &RunArgs, ports: Vec<PortBinding>) -> ServiceRecord {
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    ServiceRecord {
+        ports,
+        request_timeout_ms: millis(args.request_timeout),
+        max_concurrency: args.max_concurrency,
+        isolate_requests: args.isolate_requests,
+        body_timeout_ms: millis(args.body_timeout),
+        keep_alive_timeout_ms: millis(args.keep_alive_timeout),
+        max_connections: args.max_connections,
+        max_connections_per_client: args.max_connections_per_client,
     }
 }
 

@@ -152,22 +152,43 @@ fn a_forged_pid_that_wraps_to_minus_1_or_names_init_signals_nothing() {
     let root = temp();
     let dir = victim(root.path());
     let _supervision = hold_supervision(&dir);
+    let seen = temp();
     for pid in [u64::from(u32::MAX), 1] {
         for args in SIGNALLING {
             forge(&dir, pid, None);
-            let output = confined(root.path(), args);
+            let output = confined(root.path(), seen.path(), args);
             assert_refused(&output, pid);
+            let heard = std::fs::read_to_string(seen.path().join("init")).unwrap_or_default();
+            assert_eq!(heard, "", "`wharf {args:?}` signalled init (pid {pid})");
+            let alive = std::fs::read_to_string(seen.path().join("bystander")).unwrap_or_default();
+            assert_eq!(alive, "alive\n", "`wharf {args:?}` signalled every process (pid {pid})");
         }
     }
 }
 
-/// `wharf ARGS...` as PID 1 of a PID namespace of its own, where a signal
-/// to every process or to init reaches nothing else.
-fn confined(root: &Path, args: &[&str]) -> Output {
+/// `wharf ARGS...` in a PID namespace of its own, where a wrong signal is
+/// seen and reaches nothing outside: init there is a shell that writes
+/// `init` in `seen` for any signal it can catch, and a bystander there
+/// (which a signal to every process would end) leaves `bystander` saying
+/// whether it outlived the command.
+fn confined(root: &Path, seen: &Path, args: &[&str]) -> Output {
+    let script = r#"
+        for signal in TERM INT HUP QUIT USR1 USR2; do
+            trap "echo $signal >> \"$SEEN/init\"" "$signal"
+        done
+        : > "$SEEN/init"
+        sleep 60 & bystander=$!
+        "$WHARF" "$@"; code=$?
+        if kill -0 "$bystander" 2>/dev/null; then echo alive; else echo gone; fi > "$SEEN/bystander"
+        kill "$bystander" 2>/dev/null
+        exit "$code"
+    "#;
     Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
-        .arg(env!("CARGO_BIN_EXE_wharf"))
+        .args(["sh", "-c", script, "confined"])
         .args(args)
+        .env("WHARF", env!("CARGO_BIN_EXE_wharf"))
+        .env("SEEN", seen)
         .env("WHARF_ROOT", root)
         .stdin(Stdio::null())
         .process_group(0)

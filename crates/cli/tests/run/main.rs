@@ -6,6 +6,7 @@ mod common;
 mod compilers;
 mod invalid;
 mod limits;
+mod names;
 mod proposals;
 mod sandbox;
 mod walls;

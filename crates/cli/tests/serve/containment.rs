@@ -36,6 +36,25 @@ fn a_spinning_or_sleeping_request_answers_504_within_its_timeout() {
 }
 
 #[test]
+fn a_request_never_sees_what_an_earlier_request_left_in_its_instance() {
+    // The route counts in a static: an instance that took a second request
+    // would answer 2.
+    let served = Served::start(&[], &service());
+    for _ in 0..5 {
+        assert_eq!(get(&served, "/count").body, "1");
+    }
+    let together: Vec<_> = (0..8)
+        .map(|_| {
+            let url = served.url("/count");
+            std::thread::spawn(move || curl(&url, &[]).body)
+        })
+        .collect();
+    for request in together {
+        assert_eq!(request.join().expect("request"), "1");
+    }
+}
+
+#[test]
 fn memory_is_capped_per_instance() {
     let served = Served::start(&["--memory", "32m"], &service());
     assert_eq!(get(&served, "/alloc?64").status, 507);

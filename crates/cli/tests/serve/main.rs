@@ -10,3 +10,4 @@ mod detached;
 mod network;
 mod routes;
 mod server;
+mod starvation;

@@ -1,5 +1,5 @@
-//! What bounds one request: its deadline (through epoch ticks) and the size
-//! of its body.
+//! What bounds one request: its deadline (through epoch ticks), the size
+//! of its body, and how long its body may pause.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,20 +53,33 @@ impl Drop for EpochTicker {
     }
 }
 
-/// A request body that ends in an error past `limit` bytes, and says so
-/// through `exceeded` (the request then answers 413).
+/// What cut a request body short.
+#[derive(Debug, Default)]
+pub(crate) struct BodyFault {
+    /// It ran past the size limit (the request answers 413).
+    pub(crate) too_large: AtomicBool,
+    /// The client sent nothing for the idle time (the request answers 408).
+    pub(crate) idle: AtomicBool,
+}
+
+/// A request body that ends in an error past `limit` bytes, or when the
+/// client sends nothing for `idle`, and says which through `fault`.
 pub(crate) struct LimitedBody<B> {
     inner: B,
     left: u64,
-    exceeded: Arc<AtomicBool>,
+    idle: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    fault: Arc<BodyFault>,
 }
 
 impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, limit: u64, exceeded: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(inner: B, limit: u64, idle: Duration, fault: Arc<BodyFault>) -> Self {
         LimitedBody {
             inner,
             left: limit,
-            exceeded,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+            fault,
         }
     }
 }
@@ -86,12 +99,22 @@ where
             Poll::Ready(Some(Ok(frame))) => frame,
             Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error.into()))),
             Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                if self.timer.as_mut().poll(cx).is_ready() {
+                    self.fault.idle.store(true, Ordering::SeqCst);
+                    return Poll::Ready(Some(Err(
+                        wasmtime_wasi_http::Error::ConnectionReadTimeout,
+                    )));
+                }
+                return Poll::Pending;
+            }
         };
+        let next = tokio::time::Instant::now() + self.idle;
+        self.timer.as_mut().reset(next);
         if let Some(data) = frame.data_ref() {
             let len = data.len() as u64;
             if len > self.left {
-                self.exceeded.store(true, Ordering::SeqCst);
+                self.fault.too_large.store(true, Ordering::SeqCst);
                 return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(
                     None,
                 ))));

@@ -3,6 +3,7 @@
 //! pre-instantiated component; for 0.3's `handler` instances reused within
 //! stated bounds (see [`reuse`]).
 
+mod connections;
 mod limits;
 mod outbound;
 mod request;
@@ -45,9 +46,20 @@ pub struct ServeOptions {
     /// Requests handled at once; past it, 503 with `Retry-After`.
     /// Default: [`DEFAULT_MAX_CONCURRENCY`].
     pub max_concurrency: usize,
-    /// How long a client may take to send a request's headers (and how
-    /// long an idle keep-alive connection is kept). Default: 10 s.
+    /// How long a client may take to send a request's headers, and how
+    /// long an idle keep-alive connection is kept. Default: 10 s.
     pub header_timeout: Duration,
+    /// How long a request's body may pause between two chunks (past it
+    /// the request answers 408 and its instance goes), and how long a
+    /// client may leave its response unread (past it the connection is
+    /// closed). Default: 10 s.
+    pub body_timeout: Duration,
+    /// Connections open at once; past it a connection is answered 503
+    /// with `Retry-After` and closed. Default: [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 /64).
+    /// Default: [`DEFAULT_MAX_CONNECTIONS_PER_CLIENT`].
+    pub max_connections_per_client: usize,
     /// The largest request head (start line and headers), in bytes;
     /// larger ones answer 431. Default: 64 KiB.
     pub max_header_bytes: usize,
@@ -67,6 +79,10 @@ pub struct ServeOptions {
 
 /// The default cap on requests handled at once.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 128;
+/// The default cap on connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The default cap on connections open at once from one client.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 
 impl ServeOptions {
     /// Options serving on `listeners` with every default.
@@ -76,6 +92,9 @@ impl ServeOptions {
             request_timeout: Duration::from_secs(60),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             max_header_bytes: 64 << 10,
             max_body_bytes: 64 << 20,
             drain_timeout: Duration::from_secs(10),
@@ -131,6 +150,7 @@ struct Server {
     policy: Arc<crate::network::NetworkPolicy>,
     options: ServeOptions,
     slots: Arc<tokio::sync::Semaphore>,
+    connections: Arc<connections::Connections>,
     stats: ServeStats,
     /// Set when the drain ran out: every request's guest is interrupted.
     forced: Arc<AtomicBool>,
@@ -235,14 +255,18 @@ impl Service<'_> {
                 reuse: options.reuse,
                 request_timeout: options.request_timeout,
                 forced: forced.clone(),
+                instances: Arc::new(tokio::sync::Semaphore::new(slots)),
             })),
         };
+        let connections =
+            connections::Connections::new(options.max_connections, options.max_connections_per_client);
         let server = Arc::new(Server {
             handler,
             policy,
             spec: self.spec,
             volumes,
             slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            connections,
             options,
             stats: stats.clone(),
             forced,
@@ -307,6 +331,13 @@ async fn accept_until_stopped(
             }
         };
         let _ = stream.set_nodelay(true);
+        let Some(admitted) = server.connections.admit(peer.ip()) else {
+            server.stats.0.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%peer, "connection refused: too many open");
+            tokio::spawn(connections::refuse(stream));
+            continue;
+        };
+        let stream = connections::StallGuard::new(stream, server.options.body_timeout);
         let service = {
             let server = server.clone();
             hyper::service::service_fn(move |req| {
@@ -316,6 +347,7 @@ async fn accept_until_stopped(
         };
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
+            let _admitted = admitted;
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "connection ended");
             }

@@ -3,7 +3,7 @@
 //! why there is none.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -17,9 +17,9 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
 
 use crate::limiter::GuestLimiter;
-use crate::serve::limits::LimitedBody;
+use crate::serve::limits::{BodyFault, LimitedBody};
 use crate::serve::outbound::OutboundHooks;
-use crate::serve::reuse::Workers;
+use crate::serve::reuse::{self, Workers};
 use crate::serve::{Handler, ServeState, Server};
 use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 
@@ -33,13 +33,7 @@ pub(super) async fn handle(
     let counters = &server.stats.0;
     let Ok(permit) = server.slots.clone().try_acquire_owned() else {
         counters.rejected.fetch_add(1, Ordering::Relaxed);
-        let mut busy = plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server busy: too many requests at once\n",
-        );
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return answered(counters, busy);
+        return answered(counters, busy());
     };
     if declared_length(&req).is_some_and(|len| len > server.options.max_body_bytes) {
         counters.rejected.fetch_add(1, Ordering::Relaxed);
@@ -67,7 +61,7 @@ async fn run_guest(
             return run_on_a_worker(server, workers, req, permit, deadline).await;
         }
     };
-    let too_large = Arc::new(AtomicBool::new(false));
+    let fault = Arc::<BodyFault>::default();
     let mut store = match new_store(server, &pre, deadline) {
         Ok(store) => store,
         Err(error) => {
@@ -79,8 +73,10 @@ async fn run_guest(
             );
         }
     };
-    let req =
-        req.map(|body| LimitedBody::new(body, server.options.max_body_bytes, too_large.clone()));
+    let req = req.map(|body| {
+        let options = &server.options;
+        LimitedBody::new(body, options.max_body_bytes, options.body_timeout, fault.clone())
+    });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let resources = store
         .data_mut()
@@ -95,15 +91,27 @@ async fn run_guest(
         }
     };
     // The guest runs on in its own task after it sets the response, to
-    // stream the body; the task (and the store) ends at the deadline.
+    // stream the body; the task (and the store) ends at the deadline. The
+    // request's slot is given back only after its store, and so its
+    // instance, is gone: the cap counts instances.
+    let held = Held {
+        store,
+        _permit: permit,
+    };
     let task = tokio::spawn(async move {
-        let _permit = permit;
+        let mut held = held;
+        let store = &mut held.store;
         let work = async {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = match pre.instantiate_async(&mut *store).await {
+                Ok(proxy) => proxy,
+                Err(error) if is_pool_full(&error) => return Ok(Err(Failure::Busy)),
+                Err(error) => return Err(error),
+            };
             proxy
                 .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
+                .call_handle(&mut *store, req, out)
                 .await
+                .map(Ok)
         };
         match tokio::time::timeout_at(deadline, work).await {
             // The epoch callback interrupts guest code past the deadline.
@@ -112,13 +120,14 @@ async fn run_guest(
             {
                 Err(Failure::Timeout)
             }
-            Ok(result) => result.map_err(Failure::Guest),
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) => Err(Failure::Guest(error)),
             Err(_) => Err(Failure::Timeout),
         }
     });
     let response = tokio::time::timeout_at(deadline, receiver).await;
-    if too_large.load(Ordering::SeqCst) {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    if let Some(cut) = body_fault(&fault) {
+        return cut;
     }
     match response {
         Ok(Ok(Ok(response))) => response,
@@ -131,6 +140,10 @@ async fn run_guest(
             )
         }
         Ok(Err(_no_response)) => match task.await {
+            Ok(Err(Failure::Busy)) => {
+                server.stats.0.rejected.fetch_add(1, Ordering::Relaxed);
+                busy()
+            }
             Ok(Err(Failure::Timeout)) => timed_out(server),
             Ok(Err(Failure::Guest(error))) => {
                 tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
@@ -173,18 +186,24 @@ async fn run_on_a_worker(
     permit: tokio::sync::OwnedSemaphorePermit,
     deadline: Instant,
 ) -> Response {
-    let too_large = Arc::new(AtomicBool::new(false));
+    let fault = Arc::<BodyFault>::default();
     let req = with_absolute_uri(req).map(|body| {
-        LimitedBody::new(body, server.options.max_body_bytes, too_large.clone()).boxed_unsync()
+        let options = &server.options;
+        LimitedBody::new(body, options.max_body_bytes, options.body_timeout, fault.clone())
+            .boxed_unsync()
     });
     let answered = tokio::time::timeout_at(deadline, workers.handle((), req)).await;
-    drop(permit);
-    if too_large.load(Ordering::SeqCst) {
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
+    if let Some(cut) = body_fault(&fault) {
+        return cut;
     }
     match answered {
-        Ok(Ok(response)) => response,
+        // The slot is held until the response's body is sent.
+        Ok(Ok(response)) => response.map(|body| HeldBody::new(body, permit).boxed_unsync()),
         Ok(Err(error)) if error.is::<ExpirationError>() => timed_out(server),
+        Ok(Err(error)) if is_pool_full(&error) => {
+            server.stats.0.rejected.fetch_add(1, Ordering::Relaxed);
+            busy()
+        }
         Ok(Err(error)) => {
             tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
             server_error(
@@ -200,6 +219,88 @@ async fn run_on_a_worker(
 enum Failure {
     Guest(wasmtime::Error),
     Timeout,
+    /// No instance could be had: the pool is full.
+    Busy,
+}
+
+/// A request's store and its slot, dropped in that order.
+struct Held {
+    store: Store<ServeState>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// A response body that holds its request's slot until it is sent.
+struct HeldBody<B> {
+    inner: B,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<B> HeldBody<B> {
+    fn new(inner: B, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        HeldBody {
+            inner,
+            _permit: permit,
+        }
+    }
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for HeldBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Whether `error` says the instance pool had no room (the cap, not the
+/// guest, is what refuses then): the request answers 503.
+fn is_pool_full(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+            || cause.downcast_ref::<reuse::PoolBusy>().is_some()
+    })
+}
+
+/// 413 or 408 when the request's body was cut short.
+fn body_fault(fault: &BodyFault) -> Option<Response> {
+    if fault.too_large.load(Ordering::SeqCst) {
+        return Some(plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"));
+    }
+    if fault.idle.load(Ordering::SeqCst) {
+        let mut slow = plain(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request's body stopped coming\n",
+        );
+        slow.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(slow);
+    }
+    None
+}
+
+/// 503 with `Retry-After`: the service is at its cap.
+fn busy() -> Response {
+    let mut busy = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server busy: too many requests at once\n",
+    );
+    busy.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    busy
 }
 
 /// A store for one request: the spec's sandbox, its memory cap, and an

@@ -77,7 +77,15 @@ pub(super) struct Workers {
     pub(super) request_timeout: Duration,
     /// Set when the drain ran out: every worker's guest is interrupted.
     pub(super) forced: Arc<AtomicBool>,
+    /// One permit per live instance (the pool's room): a worker that finds
+    /// none makes no store, and its requests answer 503.
+    pub(super) instances: Arc<tokio::sync::Semaphore>,
 }
+
+/// No instance could be made: as many live as the pool has room for.
+#[derive(Debug, thiserror::Error)]
+#[error("every instance slot is taken")]
+pub(super) struct PoolBusy;
 
 impl HandlerState for Workers {
     type StoreData = ServeState;
@@ -85,6 +93,11 @@ impl HandlerState for Workers {
     type WorkerState = Bounds;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<ServeState, Expiration, Bounds>> {
+        let slot = self
+            .instances
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PoolBusy)?;
         let mut store = self.new_store()?;
         let proxy = Proxy::P3(self.pre.instantiate_async(&mut store).await?);
         Ok(Instance {
@@ -99,6 +112,7 @@ impl HandlerState for Workers {
             state: Bounds {
                 reuse: self.reuse,
                 request_timeout: self.request_timeout,
+                _slot: slot,
             },
         })
     }
@@ -137,10 +151,12 @@ impl Workers {
     }
 }
 
-/// One worker's bounds on the requests it takes.
+/// One worker's bounds on the requests it takes, and its instance's slot
+/// (given back after its store is dropped).
 pub(super) struct Bounds {
     reuse: InstanceReuse,
     request_timeout: Duration,
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl WorkerState for Bounds {

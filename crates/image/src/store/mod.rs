@@ -113,8 +113,16 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         let layout = root.join("images");
         let rootfs = root.join("rootfs");
+        // Private to its owner: what runs comes from here.
+        for dir in [&layout, &rootfs] {
+            use std::os::unix::fs::DirBuilderExt as _;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_error(dir))?;
+        }
         let blobs = BlobStore::open(&layout)?;
-        fs::create_dir_all(&rootfs).map_err(io_error(&rootfs))?;
         let refs = Refs::new(&layout);
         clear_abandoned_unpacks(&rootfs);
         Ok(Store {

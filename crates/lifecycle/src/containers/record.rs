@@ -120,6 +120,48 @@ pub struct ServiceRecord {
     /// 0.2 handlers always do).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub isolate_requests: bool,
+    /// `--body-timeout`, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub body_timeout_ms: u64,
+    /// `--keep-alive-timeout`, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub keep_alive_timeout_ms: u64,
+    /// `--max-connections`.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// `--max-connections-per-client`.
+    #[serde(default = "default_max_connections_per_client")]
+    pub max_connections_per_client: usize,
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_max_connections() -> usize {
+    wharf_engine::DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_max_connections_per_client() -> usize {
+    wharf_engine::DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+}
+
+impl ServiceRecord {
+    /// How the service is served, on `listeners`.
+    pub fn serve_options(&self, listeners: Vec<std::net::TcpListener>) -> wharf_engine::ServeOptions {
+        let millis = std::time::Duration::from_millis;
+        let mut options = wharf_engine::ServeOptions::new(listeners);
+        options.request_timeout = millis(self.request_timeout_ms);
+        options.max_concurrency = self.max_concurrency;
+        options.body_timeout = millis(self.body_timeout_ms);
+        options.header_timeout = millis(self.keep_alive_timeout_ms);
+        options.max_connections = self.max_connections;
+        options.max_connections_per_client = self.max_connections_per_client;
+        if self.isolate_requests {
+            options.reuse = wharf_engine::InstanceReuse::isolated();
+        }
+        options
+    }
 }
 
 /// One volume of a [`RunRecord`].

@@ -19,8 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wharf_engine::{
-    Host, HostConfig, Outcome, PoolSize, RunSpec, ServeOptions, ServeStats, StopHandle,
-    StopReason, WallScope,
+    Host, HostConfig, Outcome, PoolSize, RunSpec, ServeStats, StopHandle, StopReason, WallScope,
 };
 use wharf_lifecycle::containers::{Containers, ServiceRecord};
 
@@ -129,12 +128,7 @@ fn serve(
     if let Err(error) = watchdog::arm_drain(stop.clone()) {
         return Err(wharf_engine::Error::Listen { source: error });
     }
-    let mut options = ServeOptions::new(listeners);
-    options.request_timeout = Duration::from_millis(record.request_timeout_ms);
-    options.max_concurrency = record.max_concurrency;
-    if record.isolate_requests {
-        options.reuse = wharf_engine::InstanceReuse::isolated();
-    }
+    let options = record.serve_options(listeners);
     for port in &record.ports {
         eprintln!("Serving HTTP on http://{}/", port.host_addr());
     }

@@ -196,6 +196,23 @@ static void route(const char *path, const char *arg, wasi_http_types_own_incomin
         fetch(out, arg);
     } else if (strcmp(path, "/connect") == 0) {
         connect_to(out, arg);
+    } else if (strcmp(path, "/count") == 0) {
+        // State an instance keeps: how many requests it has answered.
+        static unsigned answered;
+        char text[16];
+        snprintf(text, sizeof text, "%u", ++answered);
+        respond_text(out, 200, text);
+    } else if (strcmp(path, "/big") == 0) {
+        // A body of ARG MiB, written as fast as the client takes it.
+        size_t bytes = (size_t)strtoul(arg, NULL, 10) << 20;
+        char *block = malloc(bytes);
+        if (!block) {
+            respond_text(out, 507, "out of memory");
+            return;
+        }
+        memset(block, 'x', bytes);
+        respond(out, 200, block, bytes);
+        free(block);
     } else if (strcmp(path, "/alloc") == 0) {
         size_t bytes = (size_t)strtoul(arg, NULL, 10) << 20;
         // Volatile: the optimizer may not drop an allocation never read.
