@@ -4,8 +4,8 @@
 //! network rules, labels), images and compiled code. So it is never a
 //! directory another user could have made or can write: there is no shared
 //! default (no `/tmp/wharf`), and [`check_root`] refuses a root, or a store,
-//! containers, volumes or cache directory in it, that is not the caller's
-//! or is writable by group or others. It makes them private (0700).
+//! containers or volumes directory in it, that is not the caller's or is
+//! writable by group or others. It makes them private (0700).
 
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 /// The root [`check_root`] found good.
 static ROOT: OnceLock<PathBuf> = OnceLock::new();
 
-/// The directories under the root that hold state.
-const STATE_DIRS: [&str; 5] = ["images", "rootfs", "containers", "volumes", "cache"];
+/// The directories under the root that hold state. (The compiled-code
+/// cache checks its own, and is left out when it is not private.)
+const STATE_DIRS: [&str; 4] = ["images", "rootfs", "containers", "volumes"];
 
 /// wharf's state directory: `$WHARF_ROOT`; else `$XDG_DATA_HOME/wharf` or
 /// `~/.local/share/wharf`; with neither, `/var/lib/wharf` for root and

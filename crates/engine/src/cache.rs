@@ -151,6 +151,11 @@ impl CodeCache {
         Ok(CodeCache { dir })
     }
 
+    /// The directory of this engine's entries.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The file an entry lives in (whether or not it exists).
     pub(crate) fn entry_path(&self, digest: &str, kind: ArtifactKind) -> PathBuf {
         self.dir.join(format!("{digest}.{}", kind.extension()))

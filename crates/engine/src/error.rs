@@ -129,6 +129,15 @@ pub enum Error {
         /// The recorded host path.
         host: PathBuf,
     },
+    /// A compile walled in its own process failed (the message is its
+    /// error, or why the process gave none).
+    #[error("cannot compile {} walled in: {message}", path.display())]
+    WalledCompile {
+        /// The program's path.
+        path: PathBuf,
+        /// What went wrong there.
+        message: String,
+    },
     /// A file or fifo for the guest's stdio cannot be opened.
     #[error("cannot open {} for the guest's stdio", path.display())]
     Stdio {
@@ -151,6 +160,23 @@ impl Error {
         matches!(self, Error::ReadProgram { source, .. }
             if source.kind() == std::io::ErrorKind::NotFound)
     }
+}
+
+/// `error` and each of its causes as one line, joined by `: ` (a cause
+/// whose text the line already ends with is not repeated). Every face
+/// prints errors with it (re-exported by the lifecycle crate).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// Turns a Wasmtime error into a boxed source error.

@@ -234,6 +234,14 @@ impl Host {
         crate::serve::prepare(self, spec)
     }
 
+    /// [`Host::precompile`] in a process of its own (forked from this one)
+    /// that is walled in: it reads only the program and writes only the
+    /// cache, behind the guest's seccomp allowlist. For compiling what an
+    /// untrusted image holds in a privileged process.
+    pub fn precompile_walled(&self, path: &std::path::Path) -> Result<Precompiled, Error> {
+        crate::layers::compile::precompile(self, path)
+    }
+
     /// Compiles the program at `path` into the cache (or finds it there)
     /// without running it, and says what it is: a run of it starts warm.
     pub fn precompile(&self, path: &std::path::Path) -> Result<Precompiled, Error> {

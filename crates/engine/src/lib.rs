@@ -29,7 +29,7 @@ mod stdio;
 mod stop;
 mod volume;
 
-pub use error::Error;
+pub use error::{Error, chain};
 
 /// The Wasmtime release this engine embeds.
 pub const WASMTIME_VERSION: &str = env!("WHARF_WASMTIME_VERSION");

@@ -254,16 +254,31 @@ impl CpuCgroup {
     /// more: those of runs that were killed before they could remove their
     /// own.
     pub fn remove_unused(prefix: &str) {
+        Self::remove_unused_within(prefix, Duration::ZERO);
+    }
+
+    /// [`CpuCgroup::remove_unused`], waiting up to `patience` for the
+    /// processes still in them to end (a killed supervisor's guest process,
+    /// which the kernel ends after it).
+    pub fn remove_unused_within(prefix: &str, patience: Duration) {
+        let deadline = std::time::Instant::now() + patience;
         let tops = [mount_of("cgroup2"), mount_of("cpu"), mount_of("cpuacct")];
         for top in tops.into_iter().flatten() {
             let Ok(entries) = fs::read_dir(top.join("wharf")) else {
                 continue;
             };
             for entry in entries.flatten() {
-                let unused = entry.file_name().to_string_lossy().starts_with(prefix)
-                    && fs::read_to_string(entry.path().join("cgroup.procs"))
-                        .is_ok_and(|procs| procs.trim().is_empty());
-                if unused {
+                if !entry.file_name().to_string_lossy().starts_with(prefix) {
+                    continue;
+                }
+                let unused = || {
+                    fs::read_to_string(entry.path().join("cgroup.procs"))
+                        .is_ok_and(|procs| procs.trim().is_empty())
+                };
+                while !unused() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if unused() {
                     let _ = fs::remove_dir(entry.path());
                 }
             }

@@ -162,15 +162,17 @@ fn rootfs_of(spec: &OciSpec, bundle: &Path) -> PathBuf {
 }
 
 /// Compiles the program for the engine configuration it will run on:
-/// its shape, and the cache files of its code.
+/// its shape, and the cache files of its code. This process is root and the
+/// program is the image's: each compile is walled in, in a process of its
+/// own that reads only the program and writes only the cache.
 fn compile(program: &Path, cache: &Path, memory: u64) -> Result<Precompiled, String> {
     let failed = |e: wharf_engine::Error| wharf_lifecycle::report::chain(&e);
     let compiled = Host::new(command_host(cache))
-        .and_then(|host| host.precompile(program))
+        .and_then(|host| host.precompile_walled(program))
         .map_err(failed)?;
     if compiled.shape == ProgramShape::HttpHandler {
         return Host::new(service_host(cache, memory))
-            .and_then(|host| host.precompile(program))
+            .and_then(|host| host.precompile_walled(program))
             .map_err(failed);
     }
     Ok(compiled)

@@ -296,3 +296,31 @@ fn a_cpu_quota_in_the_spec_holds_for_the_guests_thread_and_metrics_count_its_cpu
         cgroup.display()
     );
 }
+
+/// `--annotation io.wharf.security-opt=no-layers` turns the kernel's wall
+/// off only on a node whose containerd allows it (`WHARF_ALLOW_NO_LAYERS=1`
+/// in its environment, here the runtime `io.containerd.wharfopen.v1`, the
+/// same shim started with it): elsewhere Create refuses it in one line.
+#[test]
+fn the_no_layers_annotation_is_honoured_only_where_the_node_allows_it() {
+    let harness = harness!("the_no_layers_annotation_is_honoured_only_where_the_node_allows_it");
+    let annotation = "--annotation=io.wharf.security-opt=no-layers";
+    let refused = harness.ctr(&common::wasm_run_args(true, &[annotation], "walled", &["/sleep.wasm"]));
+    assert_ne!(refused.status.code(), Some(0), "{refused:?}");
+    let said = common::stderr(&refused);
+    assert!(said.contains("no-layers is refused: this node does not allow"), "{said}");
+    let mut open = common::wasm_run_args(false, &[annotation, CONTAINER, POD], "bare", &["/sleep.wasm"]);
+    let runtime = open.iter().position(|a| *a == common::RUNTIME).expect("runtime");
+    open[runtime] = common::ALLOWING_RUNTIME;
+    harness.ctr_ok(&open);
+    harness.wait_for_status("bare", "RUNNING", Duration::from_secs(15));
+    let guest = harness
+        .containerd
+        .shim_pids()
+        .into_iter()
+        .flat_map(threads_of)
+        .find(|(name, _, _)| name == "guest-bare")
+        .expect("the guest's thread");
+    assert_eq!((guest.1.as_str(), guest.2.as_str()), ("0", "0"), "no wall where allowed");
+    harness.kill_and_delete("bare", "SIGKILL");
+}

@@ -494,8 +494,12 @@ pub(super) fn remove_one(
         }
         kill_supervisor(&container)?;
     }
-    // A supervisor that was killed could not remove its cgroup.
-    wharf_lifecycle::cgroup::CpuCgroup::remove_unused(&container.record.id);
+    // A supervisor that was killed could not remove its cgroup; its guest's
+    // process ends just after it.
+    wharf_lifecycle::cgroup::CpuCgroup::remove_unused_within(
+        &container.record.id,
+        std::time::Duration::from_secs(2),
+    );
     store.remove(&container)
 }
 

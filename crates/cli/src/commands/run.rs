@@ -1,6 +1,7 @@
 //! `wharf run`: one guest in the foreground.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use wharf_engine::{Compiler, RunSpec, Stdin};
 
@@ -82,7 +83,7 @@ pub fn run(args: RunArgs, mode: Mode) -> i32 {
     } else {
         None
     };
-    let code = run_here(&args, &spec);
+    let code = run_here(&args, &spec, terminal.as_ref());
     if let Some(terminal) = terminal {
         terminal.finish(&[1, 2]);
     }
@@ -116,8 +117,9 @@ fn refused(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// One guest in this process, in the foreground.
-fn run_here(args: &RunArgs, spec: &RunSpec) -> i32 {
+/// One guest in this process, in the foreground; a `terminal`'s copy starts
+/// once the process is walled.
+fn run_here(args: &RunArgs, spec: &RunSpec, terminal: Option<&Arc<tty::Terminal>>) -> i32 {
     // One guest per process: the watchdog stops it by exiting, so guest
     // code needs no interruption checks.
     let base = super::compile::command_config(Compiler::default());
@@ -134,6 +136,9 @@ fn run_here(args: &RunArgs, spec: &RunSpec) -> i32 {
     }
     super::cpu::join(&format!("run-{}", std::process::id()), args);
     let stop = host.stop_handle();
+    if let Some(terminal) = terminal.cloned() {
+        stop.on_walled(move |_| terminal.start());
+    }
     // On this thread: the whole process is walled in before the guest
     // runs (the engine logs what holds with WHARF_LOG=debug). Its CPU
     // cgroup, if any, is left for the next run to remove: nothing walled

@@ -127,6 +127,23 @@ impl GuestProcess {
             unsafe { libc::kill(pid, signal) };
         }
     }
+
+    /// Kills the guest's process, if one runs, and waits (up to a second)
+    /// until it has ended: its cgroup can then be removed.
+    fn kill(&self) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        self.signal(libc::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        // Ended once it is a zombie (or reaped): it left its cgroup then.
+        while pid > 0 && Instant::now() < deadline {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+            if matches!(state, None | Some('Z' | 'X')) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
 /// The container `id` (its full ID) and its supervisor's lock, or why this
@@ -275,7 +292,7 @@ fn watch_signals(
                 while unsafe { libc::sigwait(&set, &mut signal) } != 0 {}
             }
             let mut container = container.lock().unwrap_or_else(|p| p.into_inner());
-            guest.signal(libc::SIGKILL);
+            guest.kill();
             let mut state = container.state.clone();
             state.status = Status::Exited;
             state.unsupervised();
@@ -465,7 +482,14 @@ fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChil
     unsafe {
         use std::os::unix::process::CommandExt as _;
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+            // The stop signals this process blocks are the guest's to take.
+            let mut stopping: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut stopping);
+            for signal in STOPPING {
+                libc::sigaddset(&mut stopping, signal);
+            }
+            if libc::pthread_sigmask(libc::SIG_UNBLOCK, &stopping, std::ptr::null_mut()) != 0
+                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
                 || libc::dup2(report_fd, READY_FD) < 0
             {
                 return Err(std::io::Error::last_os_error());

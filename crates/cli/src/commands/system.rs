@@ -74,6 +74,7 @@ pub fn info(args: FormatArgs) -> Outcome {
         "Compilers": Compiler::ALL.map(Compiler::name),
         "DefaultCompiler": Compiler::default().name(),
         "KernelLayers": layers.to_string(),
+        "LandlockRequired": wharf_lifecycle::walls::require_landlock(),
         "KernelVersion": kernel.trim(),
         "OSType": std::env::consts::OS,
         "Architecture": std::env::consts::ARCH,
@@ -114,6 +115,14 @@ pub fn info(args: FormatArgs) -> Outcome {
         text("DefaultCompiler")
     );
     println!(" Kernel Layers: {}", text("KernelLayers"));
+    println!(
+        " Landlock Required: {}",
+        match (value["LandlockRequired"].as_bool(), layers.landlock_files) {
+            (Some(true), true) => "yes (WHARF_REQUIRE_LANDLOCK)",
+            (Some(true), false) => "yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none: guests will not run",
+            _ => "no (set WHARF_REQUIRE_LANDLOCK=1 to refuse guests where the kernel lacks it)",
+        }
+    );
     println!(" Kernel Version: {}", text("KernelVersion"));
     println!(" OSType: {}", text("OSType"));
     println!(" Architecture: {}", text("Architecture"));

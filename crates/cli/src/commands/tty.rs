@@ -7,32 +7,31 @@
 use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// The copy from the terminal to the old output; ends when every copy of
-/// the terminal's guest side is closed.
+/// The copy from the terminal to the old output, once started; it ends
+/// when every copy of the terminal's guest side is closed.
 pub struct Terminal {
-    copier: JoinHandle<()>,
+    copier: Mutex<Copier>,
 }
 
-/// Opens a pseudo-terminal, puts its guest side on `fds` (stdout and
-/// stderr, say) and copies what is written there to `out`.
-pub fn onto(fds: &[i32], mut out: File) -> std::io::Result<Terminal> {
-    let mut leader = open_on(fds)?;
-    let copier = std::thread::Builder::new()
-        .name("tty".to_owned())
-        .stack_size(64 << 10)
-        .spawn(move || {
-            let mut buffer = [0u8; 4096];
-            // A read fails (EIO) once no guest side is open.
-            while let Ok(read @ 1..) = leader.read(&mut buffer) {
-                if out.write_all(&buffer[..read]).is_err() {
-                    return;
-                }
-                let _ = out.flush();
-            }
-        })?;
-    Ok(Terminal { copier })
+enum Copier {
+    /// Opened, not copying yet: its ends.
+    Ready { leader: File, out: File },
+    Copying(JoinHandle<()>),
+    Done,
+}
+
+/// Opens a pseudo-terminal and puts its guest side on `fds` (stdout and
+/// stderr, say); what is written there is copied to `out` once the copy is
+/// started ([`Terminal::start`]: a process walled whole starts it after its
+/// wall, so the thread is inside it).
+pub fn onto(fds: &[i32], out: File) -> std::io::Result<Arc<Terminal>> {
+    let leader = open_on(fds)?;
+    Ok(Arc::new(Terminal {
+        copier: Mutex::new(Copier::Ready { leader, out }),
+    }))
 }
 
 /// A new pseudo-terminal with its guest side on `fds`; its leader side,
@@ -70,16 +69,49 @@ fn open() -> std::io::Result<(OwnedFd, OwnedFd)> {
 }
 
 impl Terminal {
+    /// Starts copying (once; later calls do nothing).
+    pub fn start(&self) {
+        let mut copier = self.copier.lock().unwrap_or_else(|p| p.into_inner());
+        let Copier::Ready { mut leader, mut out } = std::mem::replace(&mut *copier, Copier::Done)
+        else {
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("tty".to_owned())
+            .stack_size(64 << 10)
+            .spawn(move || {
+                let mut buffer = [0u8; 4096];
+                // A read fails (EIO) once no guest side is open.
+                while let Ok(read @ 1..) = leader.read(&mut buffer) {
+                    if out.write_all(&buffer[..read]).is_err() {
+                        return;
+                    }
+                    let _ = out.flush();
+                }
+            });
+        if let Ok(handle) = spawned {
+            *copier = Copier::Copying(handle);
+        }
+    }
+
     /// Closes the guest side on `fds` (pointing them at /dev/null) and
-    /// waits until everything written there is copied.
-    pub fn finish(self, fds: &[i32]) {
+    /// waits until everything written there is copied (starting the copy
+    /// if nothing did: what wharf said before a guest that never started).
+    pub fn finish(&self, fds: &[i32]) {
+        self.start();
         if let Ok(null) = File::options().write(true).open("/dev/null") {
             for &fd in fds {
                 // SAFETY: replaces a standard descriptor this process owns.
                 unsafe { libc::dup2(null.as_raw_fd(), fd) };
             }
         }
-        let _ = self.copier.join();
+        let copier = std::mem::replace(
+            &mut *self.copier.lock().unwrap_or_else(|p| p.into_inner()),
+            Copier::Done,
+        );
+        if let Copier::Copying(handle) = copier {
+            let _ = handle.join();
+        }
     }
 }
 

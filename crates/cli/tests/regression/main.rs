@@ -16,3 +16,5 @@ mod faults;
 mod flags;
 mod images;
 mod signals;
+mod state_root;
+mod volumes;

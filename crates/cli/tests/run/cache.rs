@@ -99,13 +99,12 @@ fn concurrent_first_runs_all_succeed() {
 
 #[test]
 fn unusable_cache_location_still_runs() {
-    // WHARF_ROOT is a file: no cache can live there. The run goes on
-    // without one, and says so.
-    let dir = temp();
-    let root = dir.path().join("not-a-directory");
-    std::fs::write(&root, "").expect("file");
+    // The cache's place is a file: no cache can live there. The run goes
+    // on without one, and says so.
+    let root = temp();
+    std::fs::write(root.path().join("cache"), "").expect("file");
     let guest = c_guest("args_env");
-    let output = run_logged(&root, &[path_str(&guest)]);
+    let output = run_logged(root.path(), &[path_str(&guest)]);
     assert_code(&output, 0);
     assert!(
         stderr(&output).contains("cache disabled"),
@@ -113,6 +112,12 @@ fn unusable_cache_location_still_runs() {
         stderr(&output)
     );
     assert!(stdout(&output).contains("arg 0="));
+    // A state directory that is a file is refused, in one line.
+    let file = root.path().join("not-a-directory");
+    std::fs::write(&file, "").expect("file");
+    let refused = run_logged(&file, &[path_str(&guest)]);
+    assert_code(&refused, 125);
+    assert!(stderr(&refused).contains("cannot make the state directory"), "{}", stderr(&refused));
 }
 
 #[test]

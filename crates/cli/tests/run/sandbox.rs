@@ -296,3 +296,34 @@ fn a_guest_listens_only_where_a_listen_rule_allows() {
     assert_eq!((status.code(), line.as_str()), (Some(0), "accepted\n"));
     nothing_listens();
 }
+
+#[test]
+fn a_working_directory_given_through_a_link_swapped_during_the_run_leads_nowhere_new() {
+    use std::io::{BufRead as _, Read as _};
+    let (root, host) = (temp(), temp());
+    let volume = host.path().join("vol");
+    std::fs::create_dir_all(volume.join("real")).expect("real");
+    std::fs::write(volume.join("real/relative.txt"), "inside\n").expect("inside");
+    std::os::unix::fs::symlink("real", volume.join("work")).expect("link");
+    let outside = host.path().join("outside");
+    std::fs::create_dir(&outside).expect("outside");
+    std::fs::write(outside.join("relative.txt"), "outside\n").expect("outside file");
+    let mount = format!("{}:/data", path_str(&volume));
+    let mut child = wharf(root.path())
+        .args(["run", "-v", &mount, "-w", "/data/work", path_str(&c_guest("cwd")), "400"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("wharf run");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("ready");
+    assert_eq!(line, "ready\n");
+    // The link now leads out of the volume: the guest's directory is the
+    // one it was given.
+    std::fs::remove_file(volume.join("work")).expect("unlink");
+    std::os::unix::fs::symlink(&outside, volume.join("work")).expect("swap");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("read");
+    assert!(child.wait().expect("wait").success(), "{rest}");
+    assert_eq!(rest, "relative: inside\n");
+}

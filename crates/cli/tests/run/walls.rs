@@ -223,3 +223,57 @@ fn a_bad_security_option_is_one_line_and_exit_125() {
     );
     assert!(stderr.contains("no-layers"), "{stderr}");
 }
+
+/// `native/no_landlock.c`, built once: runs a program as on a kernel
+/// without Landlock.
+fn no_landlock() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native");
+    wharf_testkit::build_once(&dir, "no_landlock", |out| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/native/no_landlock.c");
+        let status = std::process::Command::new("cc")
+            .args(["-O2", "-o"])
+            .arg(out)
+            .arg(source)
+            .status()
+            .expect("cc");
+        assert!(status.success(), "no_landlock did not build");
+    })
+}
+
+#[test]
+fn a_node_that_requires_landlock_refuses_guests_where_the_kernel_has_none() {
+    let root = temp();
+    let guest = wat_guest("exit42");
+    let without = |require: bool, args: &[&str]| {
+        let mut launched = std::process::Command::new(no_landlock());
+        launched
+            .arg(env!("CARGO_BIN_EXE_wharf"))
+            .args(args)
+            .env("WHARF_ROOT", root.path())
+            .stdin(Stdio::null());
+        if require {
+            launched.env("WHARF_REQUIRE_LANDLOCK", "1");
+        }
+        launched.output().expect("no_landlock")
+    };
+    // Without the setting, seccomp alone walls it in.
+    assert_code(&without(false, &["run", path_str(&guest)]), 42);
+    let refused = without(true, &["run", path_str(&guest)]);
+    assert_code(&refused, 125);
+    let said = stderr(&refused);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("landlock") && said.contains("WHARF_REQUIRE_LANDLOCK"), "{said}");
+    let info = without(true, &["info"]);
+    assert!(
+        stdout(&info).contains("Landlock Required: yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none"),
+        "{}",
+        stdout(&info)
+    );
+    // On this kernel, with Landlock, the setting lets it run.
+    let here = wharf(root.path())
+        .env("WHARF_REQUIRE_LANDLOCK", "1")
+        .args(["run", path_str(&guest)])
+        .output()
+        .expect("wharf");
+    assert_code(&here, 42);
+}

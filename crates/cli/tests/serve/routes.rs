@@ -246,3 +246,24 @@ fn a_service_takes_no_run_timeout() {
         common::stderr(&output)
     );
 }
+
+#[test]
+fn a_services_volume_swapped_while_it_serves_is_still_the_directory_it_opened() {
+    let work = common::temp();
+    let data = work.path().join("data");
+    let elsewhere = work.path().join("elsewhere");
+    for (dir, text) in [(&data, "original"), (&elsewhere, "elsewhere")] {
+        std::fs::create_dir(dir).expect("dir");
+        std::fs::write(dir.join("file"), text).expect("file");
+    }
+    let mount = format!("{}:/data:ro", common::path_str(&data));
+    let served = Served::start(&["-v", &mount], &service());
+    assert_eq!(get(&served, "/read?/data/file").body, "original");
+    // Its host name now leads elsewhere: each request still gets the
+    // directory the service opened.
+    std::fs::rename(&data, work.path().join("moved")).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, &data).expect("link");
+    for _ in 0..3 {
+        assert_eq!(get(&served, "/read?/data/file").body, "original");
+    }
+}

@@ -10,6 +10,7 @@
 //! best effort unless required: what the kernel's ABI enforces is reported
 //! in [`Enforced`].
 
+pub(crate) mod compile;
 mod landlock;
 mod seccomp;
 mod syscalls;

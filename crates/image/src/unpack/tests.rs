@@ -433,18 +433,20 @@ fn paths_deeper_than_the_limit_are_refused() {
     case.assert_nothing_left();
 }
 
-/// One entry with `mode` and owner `uid:gid`, as a layer may carry them.
-fn entry_with(name: &str, kind: tar::EntryType, mode: u32, uid: u64, data: &[u8]) -> Vec<u8> {
+/// A layer whose entries carry `mode` and owner `uid`, as a layer may.
+fn layer_with(entries: &[(&str, tar::EntryType, &[u8])], mode: u32, uid: u64) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(kind);
-    header.set_size(data.len() as u64);
-    header.set_mode(mode);
-    header.set_uid(uid);
-    header.set_gid(uid);
-    header.set_path(name).expect("name");
-    header.set_cksum();
-    tar.append(&header, data).expect("append");
+    for (name, kind, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(*kind);
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(uid);
+        header.set_gid(uid);
+        header.set_path(name).expect("name");
+        header.set_cksum();
+        tar.append(&header, *data).expect("append");
+    }
     tar.into_inner().expect("finish tar")
 }
 
@@ -452,14 +454,10 @@ fn entry_with(name: &str, kind: tar::EntryType, mode: u32, uid: u64, data: &[u8]
 fn set_id_sticky_and_group_or_other_write_bits_are_dropped_and_owners_ignored() {
     use std::os::unix::fs::MetadataExt as _;
     let case = Case::new();
-    for (name, kind, data) in [("dir/", Directory, &b""[..]), ("dir/tool", Regular, b"x")] {
-        case.unpack(
-            &entry_with(name, kind, 0o7777, 4242, data),
-            TAR,
-            UnpackLimits::default(),
-        )
+    let entries: [(&str, tar::EntryType, &[u8]); 2] =
+        [("dir/", Directory, b""), ("dir/tool", Regular, b"x")];
+    case.unpack(&layer_with(&entries, 0o7777, 4242), TAR, UnpackLimits::default())
         .expect("unpack");
-    }
     let root = case.target();
     let me = rustix::process::geteuid().as_raw();
     let tool = fs::metadata(root.join("dir/tool")).expect("tool");
@@ -470,12 +468,9 @@ fn set_id_sticky_and_group_or_other_write_bits_are_dropped_and_owners_ignored() 
     assert_eq!(dir.uid(), me);
     // Group and other write alone are dropped too.
     let case = Case::new();
-    case.unpack(
-        &entry_with("shared", Regular, 0o666, 0, b"x"),
-        TAR,
-        UnpackLimits::default(),
-    )
-    .expect("unpack");
+    let shared: [(&str, tar::EntryType, &[u8]); 1] = [("shared", Regular, b"x")];
+    case.unpack(&layer_with(&shared, 0o666, 0), TAR, UnpackLimits::default())
+        .expect("unpack");
     let shared = fs::metadata(case.target().join("shared")).expect("shared");
     assert_eq!(shared.mode() & 0o7777, 0o644);
 }

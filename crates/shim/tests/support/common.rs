@@ -15,6 +15,9 @@ use wharf_testkit::TestContainerd;
 
 /// The runtime name containerd maps to `containerd-shim-wharf-v1`.
 pub const RUNTIME: &str = "io.containerd.wharf.v1";
+/// The same shim on a node that allows containers without the kernel's
+/// layers (see [`allowing_shim`]).
+pub const ALLOWING_RUNTIME: &str = "io.containerd.wharfopen.v1";
 /// The Wasm image (see [`wasm_image_archive`]), as containerd names it.
 pub const WASM_IMAGE: &str = "docker.io/wharf-test/guests:1";
 /// The busybox image (see [`busybox_archive`]), as containerd names it.
@@ -23,6 +26,20 @@ pub const BUSYBOX_IMAGE: &str = "docker.io/wharf-test/busybox:latest";
 /// The shim binary under test.
 pub fn shim_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_containerd-shim-wharf-v1"))
+}
+
+/// `containerd-shim-wharfopen-v1`: the shim under test started with
+/// `WHARF_ALLOW_NO_LAYERS=1`, as a node that allows it would start it.
+pub fn allowing_shim() -> PathBuf {
+    build_once("containerd-shim-wharfopen-v1", |out| {
+        let script = format!(
+            "#!/bin/sh\nWHARF_ALLOW_NO_LAYERS=1 exec {} \"$@\"\n",
+            shim_binary().display()
+        );
+        fs::write(out, script).expect("write the allowing shim");
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(out, fs::Permissions::from_mode(0o755)).expect("chmod");
+    })
 }
 
 /// The `wharf` CLI, built next to the shim by
@@ -234,7 +251,7 @@ impl Harness {
         }
         let wasm = wasm_image_archive();
         let busybox = busybox_archive();
-        let containerd = TestContainerd::start_with_shims(&[&shim_binary()]);
+        let containerd = TestContainerd::start_with_shims(&[&shim_binary(), &allowing_shim()]);
         // containerd 1.6 imports only the host's platform unless told:
         // a plain import of the wasi/wasm image fails with
         // "image might be filtered out".
