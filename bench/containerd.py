@@ -252,11 +252,12 @@ class Bench:
             self.lost.append((" ".join([*self.ctr.base, *argv]), text))
         return wall
 
-    def start_idle(self, wasm):
+    def start_idle(self, wasm, isolated=False):
         cid = self.next_id("idle" if wasm else "sleep")
         if wasm:
+            isolation = ["--annotation", "io.wharf.isolation=process"] if isolated else []
             argv = ["run", "-d", "--null-io", "--platform", "wasi/wasm",
-                    "--runtime", WASM_RUNTIME, IDLE, cid]
+                    "--runtime", WASM_RUNTIME, *isolation, IDLE, cid]
         else:
             argv = ["run", "-d", "--null-io", BUSYBOX, cid, "/bin/busybox", "sleep", "100000"]
         self.detached.append(cid)
@@ -483,6 +484,33 @@ def density(bench, counts):
           f" PSS {kib / 1024:.1f} MiB = {kib / 1024 / count:5.2f} MiB per container")
 
 
+def isolated_density(bench, counts):
+    """PSS per idle container in process isolation (io.wharf.isolation=process:
+    each guest a walled process of its own), against the thread isolation in
+    the same run, at each count."""
+    print(f"\n3b. density in process isolation: PSS per idle container, thread vs process")
+    per = {}
+    for isolated in (False, True):
+        running = []
+        for count in counts:
+            while len(running) < count:
+                running.append(bench.start_idle(wasm=True, isolated=isolated))
+            bench.wait_running(running)
+            time.sleep(1)
+            pids, children, shim_kib, child_kib = measure_pss(bench, WASM_SHIM, with_children=True)
+            per[(isolated, count)] = (shim_kib + child_kib) / 1024 / count
+            print(f"  {'process' if isolated else 'thread ':7s} {count:4d} containers:"
+                  f" {len(pids)} shim(s) + {len(children)} process(es),"
+                  f" PSS {(shim_kib + child_kib) / 1024:7.1f} MiB"
+                  f" = {per[(isolated, count)]:5.2f} MiB per container")
+        errors = bench.cleanup()
+        if errors:
+            raise Failure("cleanup of the wharf containers failed:\n" + "\n".join(errors))
+    for count in counts:
+        print(f"  at {count}: process/thread {per[(True, count)] / per[(False, count)]:.2f}x"
+              f" (+{per[(True, count)] - per[(False, count)]:.2f} MiB per container)")
+
+
 def served_density(bench, count):
     """PSS per idle served container: `count` HTTP services in one network
     namespace the bench makes (ports 20000 and up), each checked to answer."""
@@ -571,6 +599,7 @@ def main():
         start_time(bench, args.runs)
         throughput(bench, args.sequential)
         density(bench, counts)
+        isolated_density(bench, counts)
         served_density(bench, args.served)
         cpu_quota(bench, max(3, args.runs // 3))
     except Failure as e:

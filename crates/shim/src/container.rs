@@ -12,6 +12,8 @@ use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::cgroup::CpuCgroup;
 use wharf_lifecycle::usage::thread_cpu_time;
 
+use crate::isolated::Isolation;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Created,
@@ -56,6 +58,13 @@ pub struct Container {
     pub cpu: Option<CpuCgroup>,
     /// The guest's thread, once started (0 before).
     guest_thread: AtomicI32,
+    /// How the guest is kept from the others'.
+    pub isolation: Isolation,
+    /// Whether its program is an HTTP handler (it is served).
+    pub serves: bool,
+    /// The guest's process under process isolation, once started (0
+    /// before, and once it was waited for).
+    guest_process: AtomicI32,
     state: Mutex<State>,
     /// Wakes Wait requests at the exit: they wait holding no thread.
     exited: Notify,
@@ -86,6 +95,9 @@ impl Container {
             serving: AtomicBool::new(false),
             cpu: None,
             guest_thread: AtomicI32::new(0),
+            isolation: Isolation::Thread,
+            serves: false,
+            guest_process: AtomicI32::new(0),
             state: Mutex::new(State {
                 status: Status::Created,
                 exit: None,
@@ -98,6 +110,45 @@ impl Container {
     pub fn with_cpu(mut self, cpu: Option<CpuCgroup>) -> Container {
         self.cpu = cpu;
         self
+    }
+
+    /// Kept from the others as `isolation` says; `serves`: its program is
+    /// an HTTP handler.
+    pub fn with_isolation(mut self, isolation: Isolation, serves: bool) -> Container {
+        self.isolation = isolation;
+        self.serves = serves;
+        self
+    }
+
+    /// Notes the guest's process (process isolation) and moves it into the
+    /// container's cgroup.
+    pub fn enter_guest_process(&self, pid: u32) {
+        self.guest_process
+            .store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        if let Some(cpu) = &self.cpu
+            && let Err(error) = cpu.add_process(pid)
+        {
+            eprintln!(
+                "containerd-shim-wharf-v1: container {}: the CPU limit is not applied: {}",
+                self.id,
+                crate::report::chain(&error)
+            );
+        }
+    }
+
+    /// Forgets the guest's process once it was waited for (its pid may be
+    /// another's after).
+    pub fn left_guest_process(&self) {
+        self.guest_process.store(0, Ordering::SeqCst);
+    }
+
+    /// Bytes of memory the guest holds: its linear memories and tables,
+    /// or its process's resident memory under process isolation.
+    pub fn memory_used(&self) -> u64 {
+        match self.guest_process.load(Ordering::SeqCst) {
+            0 => self.stop.memory_used(),
+            pid => wharf_lifecycle::usage::process_usage(pid as u32).map_or(0, |(_, rss)| rss),
+        }
     }
 
     /// Called first on the guest's thread: moves it into the container's
@@ -121,6 +172,9 @@ impl Container {
     pub fn cpu_used(&self) -> Duration {
         if let Some(used) = self.cpu.as_ref().and_then(CpuCgroup::usage) {
             return used;
+        }
+        if let pid @ 1.. = self.guest_process.load(Ordering::SeqCst) {
+            return wharf_lifecycle::usage::process_usage(pid as u32).map_or_else(Duration::default, |(cpu, _)| cpu);
         }
         match self.guest_thread.load(Ordering::SeqCst) {
             0 => Duration::ZERO,
@@ -190,9 +244,17 @@ impl Container {
         }
         let drains =
             [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT].contains(&(signal as i32));
+        let process = self.guest_process.load(Ordering::SeqCst);
         if drains && self.serving.load(Ordering::SeqCst) {
-            self.stop.stop(StopReason::Signal(signal as i32));
+            match process {
+                // Its process drains on the signal, as the thread does.
+                1.. => kill_process(process, signal as i32),
+                _ => self.stop.stop(StopReason::Signal(signal as i32)),
+            }
             return None;
+        }
+        if process > 0 && self.state().status == Status::Running {
+            kill_process(process, libc::SIGKILL);
         }
         let status = self.state().status;
         match status {
@@ -203,6 +265,13 @@ impl Container {
             }
         }
     }
+}
+
+/// kill(2) on the guest's process, which this daemon started and has not
+/// yet waited for (so the pid is still its).
+fn kill_process(pid: i32, signal: i32) {
+    // SAFETY: a plain kill(2) of the daemon's own child.
+    unsafe { libc::kill(pid, signal) };
 }
 
 /// Signals whose default action does not end a process.

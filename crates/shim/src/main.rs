@@ -15,6 +15,8 @@ mod delete;
 mod drain;
 mod events;
 mod group;
+mod isolated;
+mod outcome;
 mod report;
 mod rpc;
 mod serve;
@@ -28,6 +30,11 @@ mod unmounts;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A guest's own process (process isolation), started by the daemon.
+    if std::env::args().nth(1).as_deref() == Some("guest") {
+        let status = isolated::main();
+        return ExitCode::from(u8::try_from(status & 0xff).unwrap_or(u8::MAX));
+    }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {

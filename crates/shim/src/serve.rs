@@ -28,7 +28,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
     // SAFETY: mallopt only sets an allocator parameter; no other thread
     // runs yet.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
-    let host = Host::new(HostConfig {
+    let config = HostConfig {
         cache_dir: Some(cache_dir()),
         // Many guests share this process: stopping one is an interrupt,
         // not an exit.
@@ -39,15 +39,15 @@ pub fn serve(args: &Args) -> Result<(), String> {
         // Each container's guest thread is walled on its own.
         wall: wharf_engine::WallScope::Thread,
         require_landlock: wharf_lifecycle::walls::require_landlock(),
-    })
-    .map_err(|e| crate::report::chain(&e))?;
+    };
+    let host = Host::new(config.clone()).map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);
     let (shutdown, mut shutdown_requested) = unbounded_channel();
     let containerd = Containerd {
         address: args.address.clone(),
         namespace: args.namespace.clone(),
     };
-    let service = Service::new(host, publisher, shutdown, socket.clone(), containerd);
+    let service = Service::new((host, config), publisher, shutdown, socket.clone(), containerd);
     let services = create_task(Arc::new(Box::new(Rpc(Arc::new(service)))));
     // One thread answers every connection's requests; Creates borrow a
     // blocking thread, which ends a second after the last one.

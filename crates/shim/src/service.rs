@@ -30,6 +30,26 @@ pub fn serve(
     run: &RunSpec,
     containerd: &Containerd,
 ) -> Result<u32, String> {
+    let service = host.service(run).map_err(|e| crate::report::chain(&e))?;
+    let listener = listener_for(container, run, containerd)?;
+    container.mark_serving();
+    service
+        .serve(
+            ServeOptions::new(vec![listener]),
+            &ServeStats::default(),
+            &container.stop,
+        )
+        .map(|()| 0)
+        .map_err(|e| crate::report::chain(&e))
+}
+
+/// The container's listener: on `0.0.0.0:PORT` of its network namespace
+/// (see the module docs for PORT).
+pub fn listener_for(
+    container: &Container,
+    run: &RunSpec,
+    containerd: &Containerd,
+) -> Result<TcpListener, String> {
     let port = match run.env.iter().rev().find(|(key, _)| key == PORT_VARIABLE) {
         Some((_, value)) => value
             .parse::<u16>()
@@ -40,18 +60,8 @@ pub fn serve(
             artifact::exposed_port_of(containerd, &container.id)?.unwrap_or(DEFAULT_SERVICE_PORT)
         }
     };
-    let service = host.service(run).map_err(|e| crate::report::chain(&e))?;
     let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    let listener = bind_in(&container.network, address)?;
-    container.mark_serving();
-    service
-        .serve(
-            ServeOptions::new(vec![listener]),
-            &ServeStats::default(),
-            &container.stop,
-        )
-        .map(|()| 0)
-        .map_err(|e| crate::report::chain(&e))
+    bind_in(&container.network, address)
 }
 
 /// A listener on `address` in `namespace`, bound from a thread that is

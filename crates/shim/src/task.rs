@@ -19,7 +19,7 @@ use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, Tas
 use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
 use containerd_shim_protos::ttrpc::{self, Code};
-use wharf_engine::{Host, Layers, Outcome, Output, RunSpec, Stdin, StopReason};
+use wharf_engine::{Host, HostConfig, Layers, Output, RunSpec, Stdin};
 use wharf_lifecycle::NetworkNamespace;
 use wharf_lifecycle::cgroup::CpuCgroup;
 use wharf_lifecycle::{LifecycleError, RootfsMount};
@@ -30,11 +30,14 @@ use crate::creating::Creating;
 use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
 use crate::group;
+use crate::isolated::{self, Isolation};
 use crate::time::timestamp;
 use crate::unmounts::Unmounts;
 
 pub struct Service {
     host: Arc<Host>,
+    /// How `host` was made: a guest's own process makes its host alike.
+    host_config: HostConfig,
     publisher: Arc<Publisher>,
     containers: Arc<Mutex<HashMap<String, Arc<Container>>>>,
     shutdown: UnboundedSender<()>,
@@ -58,7 +61,7 @@ fn pid() -> u32 {
 
 impl Service {
     pub fn new(
-        host: Host,
+        (host, host_config): (Host, HostConfig),
         publisher: Publisher,
         shutdown: UnboundedSender<()>,
         socket: PathBuf,
@@ -66,6 +69,7 @@ impl Service {
     ) -> Service {
         Service {
             host: Arc::new(host),
+            host_config,
             publisher: Arc::new(publisher),
             containers: Arc::default(),
             shutdown,
@@ -117,6 +121,10 @@ impl Service {
         }
         self.unmounts.finish(&rootfs);
         wharf_lifecycle::mount_rootfs(&mounts, &rootfs).map_err(|e| crate::report::chain(&e))?;
+        let isolation = isolated::isolation_asked(&spec).inspect_err(|_| {
+            let _ = wharf_lifecycle::unmount_rootfs(&rootfs);
+        })?;
+        let mut serves = false;
         let workload = if spec.is_pod_sandbox() {
             Workload::Pause
         } else {
@@ -126,9 +134,11 @@ impl Service {
                     // Compiled at Create, once per program (the host keeps
                     // it for every container that runs it): Start is warm,
                     // and a program that does not compile fails the Create.
-                    self.host
+                    let compiled = self
+                        .host
                         .precompile(&run.program)
                         .map_err(|e| crate::report::chain(&e))?;
+                    serves = compiled.shape == wharf_engine::ProgramShape::HttpHandler;
                     Ok(run)
                 });
             let prepared = prepared.and_then(|mut run| {
@@ -162,7 +172,8 @@ impl Service {
             self.host.stop_handle(),
             self.network_of(&spec),
         )
-        .with_cpu(cpu_cgroup(&spec, &request.id)))
+        .with_cpu(cpu_cgroup(&spec, &request.id))
+        .with_isolation(isolation, serves))
     }
 
     /// The network namespace a container's listeners go in. Under CRI a
@@ -284,38 +295,6 @@ fn cpu_cgroup(spec: &wharf_lifecycle::OciSpec, id: &str) -> Option<CpuCgroup> {
     }
 }
 
-/// The exit status a shell would report for the run's outcome.
-fn exit_status(outcome: Result<Outcome, wharf_engine::Error>, stderr: &str) -> u32 {
-    match outcome {
-        Ok(Outcome::Exited(code)) => code as u32,
-        Ok(Outcome::Trapped(report)) => {
-            report_to(stderr, &format!("wharf: guest trapped: {report}"));
-            134
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => 128 + signal as u32,
-        Ok(Outcome::Stopped(StopReason::Timeout)) => 124,
-        Err(error) => {
-            report_to(stderr, &format!("wharf: {}", crate::report::chain(&error)));
-            125
-        }
-    }
-}
-
-/// Writes wharf's own message to the container's stderr, where `ctr` and
-/// `kubectl logs` show it.
-fn report_to(stderr: &str, message: &str) {
-    if stderr.is_empty() {
-        return;
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(stderr);
-    if let Ok(mut file) = file {
-        use std::io::Write;
-        let _ = writeln!(file, "{message}");
-    }
-}
 
 /// The requests of the Task service, each answered at once (`rpc` serves
 /// them, and answers Wait itself).
@@ -367,7 +346,11 @@ impl Service {
                 format!("container {} is not created", request.id),
             ));
         }
-        if let Workload::Guest(run) = &container.workload {
+        if let Workload::Guest(run) = &container.workload
+            && container.isolation == Isolation::Process
+        {
+            self.start_isolated(&container, run)?;
+        } else if let Workload::Guest(run) = &container.workload {
             let (host, publisher) = (self.host.clone(), self.publisher.clone());
             let containerd = self.containerd.clone();
             let (guest, run) = (container.clone(), run.clone());
@@ -380,12 +363,12 @@ impl Service {
                         Err(wharf_engine::Error::ServesHttp { .. }) => {
                             crate::service::serve(&host, &guest, &run, &containerd).unwrap_or_else(
                                 |message| {
-                                    report_to(&guest.stderr, &format!("wharf: {message}"));
+                                    crate::outcome::report_to(&guest.stderr, &format!("wharf: {message}"));
                                     125
                                 },
                             )
                         }
-                        outcome => exit_status(outcome, &guest.stderr),
+                        outcome => crate::outcome::exit_status(outcome, &guest.stderr),
                     };
                     keepers.drain();
                     if let Some(exit) = guest.mark_exited(status) {
@@ -403,6 +386,50 @@ impl Service {
             pid: pid(),
             ..Default::default()
         })
+    }
+
+    /// Starts the guest in a process of its own (see [`crate::isolated`])
+    /// and a thread that waits for it and reports its exit.
+    fn start_isolated(&self, container: &Arc<Container>, run: &RunSpec) -> ttrpc::Result<()> {
+        let failed = |message: String| rpc_error(Code::INTERNAL, message);
+        let listener = if container.serves {
+            Some(
+                crate::service::listener_for(container, run, &self.containerd)
+                    .map_err(|message| rpc_error(Code::FAILED_PRECONDITION, message))?,
+            )
+        } else {
+            None
+        };
+        let keepers = Keepers::open(&[&container.stdout, &container.stderr]);
+        let mut child = isolated::spawn(run, &self.host_config, listener.as_ref())
+            .map_err(|e| failed(format!("cannot start the guest's process: {e}")))?;
+        drop(listener);
+        container.enter_guest_process(child.id());
+        if container.serves {
+            container.mark_serving();
+        }
+        let (guest, publisher) = (container.clone(), self.publisher.clone());
+        std::thread::Builder::new()
+            .name(format!("wait-{}", &container.id))
+            .stack_size(64 << 10)
+            .spawn(move || {
+                use std::os::unix::process::ExitStatusExt as _;
+                let status = match child.wait() {
+                    Ok(status) => status
+                        .code()
+                        .map(|code| code as u32)
+                        .or_else(|| status.signal().map(|signal| 128 + signal as u32))
+                        .unwrap_or(125),
+                    Err(_) => 125,
+                };
+                guest.left_guest_process();
+                keepers.drain();
+                if let Some(exit) = guest.mark_exited(status) {
+                    publisher.publish(exit_event(&guest, exit));
+                }
+            })
+            .map_err(|e| failed(format!("cannot start a thread: {e}")))?;
+        Ok(())
     }
 
     pub fn kill(&self, request: KillRequest) -> ttrpc::Result<Empty> {
@@ -489,7 +516,7 @@ impl Service {
 
     pub fn stats(&self, request: api::StatsRequest) -> ttrpc::Result<api::StatsResponse> {
         let container = self.get(&request.id, "")?;
-        let used = container.stop.memory_used();
+        let used = container.memory_used();
         let cpu = u64::try_from(container.cpu_used().as_nanos()).unwrap_or(u64::MAX);
         let metrics = Metrics {
             cpu: MessageField::some(CPUStat {

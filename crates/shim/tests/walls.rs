@@ -324,3 +324,68 @@ fn the_no_layers_annotation_is_honoured_only_where_the_node_allows_it() {
     assert_eq!((guest.1.as_str(), guest.2.as_str()), ("0", "0"), "no wall where allowed");
     harness.kill_and_delete("bare", "SIGKILL");
 }
+
+/// The process isolation (`io.wharf.isolation=process`): the guest runs in
+/// a process of its own, a child of the daemon, every thread of it walled;
+/// code that took it over reaches neither the neighbour's rootfs nor the
+/// daemon's memory; its output, exit code and kill are a container's.
+#[test]
+fn in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole() {
+    let harness = harness!("in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole");
+    let isolated = "--annotation=io.wharf.isolation=process";
+    harness.run_wasm_detached(&[CONTAINER, POD], "neighbour", &["/sleep.wasm"]);
+    harness.run_wasm_detached(&[isolated, CONTAINER, POD], "alone", &["/sleep.wasm"]);
+    for id in ["neighbour", "alone"] {
+        harness.wait_for_status(id, "RUNNING", Duration::from_secs(15));
+    }
+    let shims = harness.containerd.shim_pids();
+    assert_eq!(shims.len(), 1, "one daemon for both");
+    let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", shims[0]))
+        .unwrap_or_default();
+    let guests: Vec<u32> = children
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect();
+    assert_eq!(guests.len(), 1, "one guest process: {children:?}");
+    let guest = guests[0];
+    let walls = threads_of(guest);
+    assert!(!walls.is_empty());
+    for (name, seccomp, no_new_privs) in &walls {
+        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("2", "1"), "{name}");
+    }
+    assert!(
+        !threads_of(shims[0]).iter().any(|(name, _, _)| name == "guest-alone"),
+        "no guest thread in the daemon"
+    );
+    let theirs = rootfs_of(&harness, "neighbour").join("data.txt");
+    let ours = rootfs_of(&harness, "alone").join("data.txt");
+    for (tid, _) in intruder::threads(guest).expect("threads") {
+        let read = intruder::open(tid, theirs.to_str().expect("path"), libc::O_RDONLY);
+        assert_eq!(read.expect("open"), -i64::from(libc::EACCES));
+    }
+    let own = intruder::open(guest, ours.to_str().expect("path"), libc::O_RDONLY).expect("open");
+    assert!(own >= 0, "{own}");
+    // The daemon's memory is not this process's to read.
+    let daemon = format!("/proc/{}/mem", shims[0]);
+    let peek = intruder::open(guest, &daemon, libc::O_RDONLY).expect("open");
+    assert!(peek < 0, "opened the daemon's memory: {peek}");
+    harness.ctr_ok(&["task", "kill", "-s", "SIGKILL", "alone"]);
+    harness.wait_for_status("alone", "STOPPED", Duration::from_secs(15));
+    let status = stdout(&harness.ctr_ok(&["task", "ls"]));
+    assert!(status.contains("alone"), "{status}");
+    assert!(!std::path::Path::new(&format!("/proc/{guest}")).exists(), "the process is gone");
+    harness.ctr_ok(&["task", "delete", "alone"]);
+    harness.ctr_ok(&["container", "delete", "alone"]);
+    harness.kill_and_delete("neighbour", "SIGKILL");
+    // A command's output and exit code, as under the thread isolation.
+    let ran = harness.run_wasm(&[isolated], "command", &["/args_env.wasm", "isolated-arg"]);
+    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+    assert!(stdout(&ran).contains("isolated-arg"), "{}", stdout(&ran));
+    let refused = harness.run_wasm(&["--annotation=io.wharf.isolation=vm"], "bad", &["/args_env.wasm"]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        common::stderr(&refused).contains("io.wharf.isolation=vm is not an isolation"),
+        "{}",
+        common::stderr(&refused)
+    );
+}

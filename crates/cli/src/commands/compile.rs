@@ -116,7 +116,9 @@ pub fn with_progress(
     let (done, finished) = mpsc::channel::<()>();
     let line = compiling_line(program);
     let shower = std::thread::spawn(move || {
-        if finished.recv_timeout(QUIET_FOR).is_err() {
+        // Said only when the compile outlasts QUIET_FOR (it hangs up
+        // sooner otherwise).
+        if finished.recv_timeout(QUIET_FOR) == Err(mpsc::RecvTimeoutError::Timeout) {
             eprint!("{line}");
             let _ = finished.recv();
             // Clear the line the output would otherwise follow.

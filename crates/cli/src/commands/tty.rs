@@ -14,6 +14,9 @@ use std::thread::JoinHandle;
 /// when every copy of the terminal's guest side is closed.
 pub struct Terminal {
     copier: Mutex<Copier>,
+    /// `/dev/null`, opened up front: what the guest side's descriptors
+    /// become at the end (a process walled in may open nothing then).
+    null: File,
 }
 
 enum Copier {
@@ -28,9 +31,11 @@ enum Copier {
 /// started ([`Terminal::start`]: a process walled whole starts it after its
 /// wall, so the thread is inside it).
 pub fn onto(fds: &[i32], out: File) -> std::io::Result<Arc<Terminal>> {
+    let null = File::options().write(true).open("/dev/null")?;
     let leader = open_on(fds)?;
     Ok(Arc::new(Terminal {
         copier: Mutex::new(Copier::Ready { leader, out }),
+        null,
     }))
 }
 
@@ -72,6 +77,9 @@ impl Terminal {
     /// Starts copying (once; later calls do nothing).
     pub fn start(&self) {
         let mut copier = self.copier.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(*copier, Copier::Ready { .. }) {
+            return;
+        }
         let Copier::Ready { mut leader, mut out } = std::mem::replace(&mut *copier, Copier::Done)
         else {
             return;
@@ -99,11 +107,9 @@ impl Terminal {
     /// if nothing did: what wharf said before a guest that never started).
     pub fn finish(&self, fds: &[i32]) {
         self.start();
-        if let Ok(null) = File::options().write(true).open("/dev/null") {
-            for &fd in fds {
-                // SAFETY: replaces a standard descriptor this process owns.
-                unsafe { libc::dup2(null.as_raw_fd(), fd) };
-            }
+        for &fd in fds {
+            // SAFETY: replaces a standard descriptor this process owns.
+            unsafe { libc::dup2(self.null.as_raw_fd(), fd) };
         }
         let copier = std::mem::replace(
             &mut *self.copier.lock().unwrap_or_else(|p| p.into_inner()),

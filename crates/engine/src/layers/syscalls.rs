@@ -142,6 +142,10 @@ const LEGACY: &[c_long] = &[
     SYS_time,
     SYS_pipe,
     SYS_dup2,
+    SYS_rename,
+    SYS_unlink,
+    SYS_mkdir,
+    SYS_rmdir,
 ];
 
 /// Every run: the groups above.
