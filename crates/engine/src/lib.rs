@@ -47,5 +47,5 @@ pub use serve::{
     InstanceReuse, ServeOptions, ServeStats, Service,
 };
 pub use spec::{DEFAULT_MEMORY_LIMIT, Output, RunSpec, Stdin};
-pub use volume::{DirIdentity, Volume, resolve_volumes};
 pub use stop::{StopHandle, StopReason};
+pub use volume::{DirIdentity, Volume, resolve_volumes};

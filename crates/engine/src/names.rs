@@ -118,10 +118,8 @@ impl lookup2::HostResolveAddressStream for PolicedView<'_> {
         stream: Resource<lookup2::ResolveAddressStream>,
     ) -> wasmtime_wasi::p2::SocketResult<Option<network2::IpAddress>> {
         let rep = stream.rep();
-        let next = lookup2::HostResolveAddressStream::resolve_next_address(
-            &mut self.sockets,
-            stream,
-        )?;
+        let next =
+            lookup2::HostResolveAddressStream::resolve_next_address(&mut self.sockets, stream)?;
         if let Some(address) = &next {
             let pending = self.names.pending.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(name) = pending.get(&rep) {
@@ -202,6 +200,8 @@ impl<U: 'static> lookup3::HostWithStore<U> for Policed {
 fn ip_of(address: network2::IpAddress) -> IpAddr {
     match address {
         network2::IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
-        network2::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
+        network2::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+            IpAddr::from([a, b, c, d, e, f, g, h])
+        }
     }
 }

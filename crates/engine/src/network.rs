@@ -585,9 +585,15 @@ mod tests {
         assert!(p.allows_lookup("db.test"));
         assert!(p.allows_lookup("DB.test."));
         assert!(p.allows_lookup("a.dns.test"));
-        assert!(!p.allows_lookup("dns.test"), "the wildcard is for names under it");
+        assert!(
+            !p.allows_lookup("dns.test"),
+            "the wildcard is for names under it"
+        );
         assert!(!p.allows_lookup("secret.attacker.example"));
-        assert!(!p.allows_lookup("api.test"), "an HTTP rule is the host's to resolve");
+        assert!(
+            !p.allows_lookup("api.test"),
+            "an HTTP rule is the host's to resolve"
+        );
         assert!(!p.allows_lookup("10.0.0.5"), "an address is not looked up");
         assert!(!policy(&["tcp://10.0.0.5:5432"]).allows_lookup("db.test"));
         assert!(policy(&["tcp://*:5432"]).allows_lookup("anything.test"));

@@ -14,12 +14,12 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::error::{Error, boxed};
 use crate::host::Host;
 use crate::limiter::GuestLimiter;
+use crate::names::{PolicedView, ResolvedNames};
 use crate::outcome::{Outcome, TrapReport};
 use crate::program::{self, Program};
 use crate::serve::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
-use crate::names::{PolicedView, ResolvedNames};
 use crate::volume::HeldVolume;
 
 /// Store data of a core module run.

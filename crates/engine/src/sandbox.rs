@@ -13,11 +13,11 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
+use crate::names::ResolvedNames;
 use crate::network::NetworkPolicy;
 use crate::spec::{Output, RunSpec, Stdin};
-use crate::names::ResolvedNames;
-use crate::volume::HeldVolume;
 use crate::stdio;
+use crate::volume::HeldVolume;
 
 /// A WASI builder holding exactly what `spec` grants, its files through
 /// `volumes` (the spec's, held).
@@ -84,11 +84,7 @@ pub(crate) fn wasi_builder(
     let preopens = volumes
         .iter()
         .map(|volume| (volume.proc_path(), volume.guest.as_str(), volume.read_only))
-        .chain(
-            workdir
-                .as_ref()
-                .map(|w| (w.path.clone(), ".", w.read_only)),
-        );
+        .chain(workdir.as_ref().map(|w| (w.path.clone(), ".", w.read_only)));
     for (host, guest, read_only) in preopens {
         let perms = if read_only {
             FsPerms::ReadOnly

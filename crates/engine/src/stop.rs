@@ -35,11 +35,18 @@ pub struct StopHandle {
 
 /// What [`StopHandle::on_walled`] calls, until it is called.
 #[derive(Default)]
-struct WalledHook(Option<Box<dyn FnOnce(&crate::layers::Enforced) + Send>>);
+struct WalledHook(Option<Hook>);
+
+/// A call with what the wall enforces.
+type Hook = Box<dyn FnOnce(&crate::layers::Enforced) + Send>;
 
 impl std::fmt::Debug for WalledHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "WalledHook(set)" } else { "WalledHook(none)" })
+        f.write_str(if self.0.is_some() {
+            "WalledHook(set)"
+        } else {
+            "WalledHook(none)"
+        })
     }
 }
 

@@ -103,15 +103,16 @@ pub fn resolve_volumes(volumes: &mut [Volume]) -> Result<(), Error> {
             .filter(|(other, _)| *other != index)
             .collect();
         let volume = &volumes[index];
-        let walked = walk(&volume.host, Links::FollowOutside(&others)).map_err(|stop| match stop {
-            Stop::GuestLink { link, inside } => Error::VolumeThroughGuestLink {
-                guest: volume.guest.clone(),
-                host: volume.host.clone(),
-                link,
-                inside: inside.map_or_else(String::new, |i| volumes[i].guest.clone()),
-            },
-            Stop::Io(source) => volume_error(volume, source),
-        })?;
+        let walked =
+            walk(&volume.host, Links::FollowOutside(&others)).map_err(|stop| match stop {
+                Stop::GuestLink { link, inside } => Error::VolumeThroughGuestLink {
+                    guest: volume.guest.clone(),
+                    host: volume.host.clone(),
+                    link,
+                    inside: inside.map_or_else(String::new, |i| volumes[i].guest.clone()),
+                },
+                Stop::Io(source) => volume_error(volume, source),
+            })?;
         let identity =
             DirIdentity::of(&walked.fd).map_err(|source| volume_error(volume, source))?;
         let volume = &mut volumes[index];
@@ -208,7 +209,10 @@ enum Links<'a> {
 /// Why a walk stopped.
 enum Stop {
     /// A link it may not follow, and the volume (index) it lies in.
-    GuestLink { link: PathBuf, inside: Option<usize> },
+    GuestLink {
+        link: PathBuf,
+        inside: Option<usize>,
+    },
     Io(std::io::Error),
 }
 
@@ -294,7 +298,10 @@ fn walk(path: &Path, links: Links<'_>) -> Result<Walked, Stop> {
 
 /// `path`'s components, the first last (for popping).
 fn components(path: &[u8]) -> Vec<Vec<u8>> {
-    path.split(|b| *b == b'/').rev().map(<[u8]>::to_vec).collect()
+    path.split(|b| *b == b'/')
+        .rev()
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// The index of the guarded directory that `dir` is, or lies below, found

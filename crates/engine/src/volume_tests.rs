@@ -92,7 +92,10 @@ fn a_volume_rewritten_after_it_was_made_is_refused_by_name() {
 fn a_missing_or_relative_volume_is_an_error_naming_it() {
     let mut missing = [Volume::new("/nonexistent/wharf-volume", "/data", false)];
     let error = resolve_volumes(&mut missing).expect_err("missing");
-    assert!(error.to_string().contains("/nonexistent/wharf-volume"), "{error}");
+    assert!(
+        error.to_string().contains("/nonexistent/wharf-volume"),
+        "{error}"
+    );
     let mut relative = [Volume::new("data", "/data", true)];
     assert!(resolve_volumes(&mut relative).is_err());
 }

@@ -256,9 +256,7 @@ fn guest_volumes(spec: &OciSpec, root: &Path) -> Result<(Vec<String>, DirIdentit
     let mut resolved = vec![Volume::new(root, "/", spec.root_readonly())];
     resolved.extend(binds.iter().filter(|v| is_given(v)).cloned());
     wharf_engine::resolve_volumes(&mut resolved).map_err(|e| wharf_lifecycle::report::chain(&e))?;
-    let root_identity = resolved[0]
-        .identity
-        .ok_or("the rootfs was not resolved")?;
+    let root_identity = resolved[0].identity.ok_or("the rootfs was not resolved")?;
     let mut volumes = resolved.split_off(1);
     for mount in spec.mounts() {
         let literal = wharf_lifecycle::guest_path(&mount.destination);

@@ -286,7 +286,11 @@ mod tests {
             spec.volumes[0].identity,
             Some(DirIdentity { dev: 2049, ino: 2 })
         );
-        let out = spec.volumes.iter().find(|v| v.guest == "/out").expect("out");
+        let out = spec
+            .volumes
+            .iter()
+            .find(|v| v.guest == "/out")
+            .expect("out");
         assert_eq!(out.identity, Some(DirIdentity { dev: 64, ino: 12 }));
     }
 

@@ -600,7 +600,10 @@ fn without_identities(args: &Value, count: usize) -> Value {
         if matches!(*word, "--root-identity" | "--identity") {
             let identity = words.next().expect("an identity");
             let (dev, ino) = identity.split_once(':').expect("DEV:INO");
-            assert!(dev.parse::<u64>().is_ok() && ino.parse::<u64>().is_ok(), "{identity}");
+            assert!(
+                dev.parse::<u64>().is_ok() && ino.parse::<u64>().is_ok(),
+                "{identity}"
+            );
             found += 1;
             continue;
         }
@@ -615,9 +618,13 @@ fn without_identities(args: &Value, count: usize) -> Value {
 fn slow_to_compile() -> Vec<u8> {
     let mut text = String::from("(module\n");
     for index in 0..6000 {
-        text.push_str(&format!("(func $f{index} (param i64) (result i64) local.get 0"));
+        text.push_str(&format!(
+            "(func $f{index} (param i64) (result i64) local.get 0"
+        ));
         for step in 0..40 {
-            text.push_str(&format!(" i64.const {step} i64.mul i64.const {index} i64.add"));
+            text.push_str(&format!(
+                " i64.const {step} i64.mul i64.const {index} i64.add"
+            ));
         }
         text.push_str(")\n");
     }
@@ -629,7 +636,8 @@ fn slow_to_compile() -> Vec<u8> {
 fn child_of(pid: u32, limit: std::time::Duration) -> Option<u32> {
     let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
-        let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let children =
+            fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
         if let Some(child) = children.split_whitespace().next() {
             return child.parse().ok();
         }
@@ -643,7 +651,10 @@ fn child_of(pid: u32, limit: std::time::Duration) -> Option<u32> {
 /// over the compiling process would try it (see `wharf_testkit::intruder`).
 #[test]
 fn create_compiles_the_images_program_walled_in() {
-    if wharf_testkit::skip_unless_root("create_compiles_the_images_program_walled_in", "to trace the compile") {
+    if wharf_testkit::skip_unless_root(
+        "create_compiles_the_images_program_walled_in",
+        "to trace the compile",
+    ) {
         return;
     }
     let wasm = slow_to_compile();
@@ -659,13 +670,16 @@ fn create_compiles_the_images_program_walled_in() {
         .args(create_args(bundle.path(), &[&root_flag]))
         .spawn()
         .expect("wharf-runc create");
-    let compiling = child_of(creating.id(), std::time::Duration::from_secs(20))
-        .expect("the compile's process");
+    let compiling =
+        child_of(creating.id(), std::time::Duration::from_secs(20)).expect("the compile's process");
     // Walled before it compiles anything (a moment after the fork).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let status = loop {
         let status = fs::read_to_string(format!("/proc/{compiling}/status")).unwrap_or_default();
-        assert!(!status.is_empty(), "the compile ended before it was seen walled: make it slower");
+        assert!(
+            !status.is_empty(),
+            "the compile ended before it was seen walled: make it slower"
+        );
         if status.contains("Seccomp:\t2") {
             break status;
         }

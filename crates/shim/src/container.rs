@@ -174,7 +174,8 @@ impl Container {
             return used;
         }
         if let pid @ 1.. = self.guest_process.load(Ordering::SeqCst) {
-            return wharf_lifecycle::usage::process_usage(pid as u32).map_or_else(Duration::default, |(cpu, _)| cpu);
+            return wharf_lifecycle::usage::process_usage(pid as u32)
+                .map_or_else(Duration::default, |(cpu, _)| cpu);
         }
         match self.guest_thread.load(Ordering::SeqCst) {
             0 => Duration::ZERO,

@@ -60,7 +60,11 @@ pub fn isolation_asked(spec: &wharf_lifecycle::OciSpec) -> Result<Isolation, Str
 
 /// Starts `run`'s guest in a process of its own (serving on `listener` when
 /// given), on the engine configuration `config` describes; returns it.
-pub fn spawn(run: &RunSpec, config: &HostConfig, listener: Option<&TcpListener>) -> std::io::Result<Child> {
+pub fn spawn(
+    run: &RunSpec,
+    config: &HostConfig,
+    listener: Option<&TcpListener>,
+) -> std::io::Result<Child> {
     let path = |output: &Output| match output {
         Output::File(path) => Some(path.clone()),
         Output::Inherit | Output::Null => None,
@@ -121,7 +125,9 @@ pub fn main() -> i32 {
         }
     };
     let file = |key: &str| order[key].as_str().map(PathBuf::from);
-    let stderr = file("stderr").map(|p| p.display().to_string()).unwrap_or_default();
+    let stderr = file("stderr")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let Some(spec) = spec_of(&order) else {
         crate::outcome::report_to(&stderr, "wharf: the container's run could not be read");
         return 125;
@@ -180,9 +186,13 @@ fn serve_on_fd(host: &Host, spec: &RunSpec, stop: &wharf_engine::StopHandle, std
     if let Err(error) = wharf_lifecycle::watchdog::arm_drain(stop.clone()) {
         return failed(format!("cannot watch for signals: {error}"));
     }
-    let served = host
-        .service(spec)
-        .and_then(|service| service.serve(ServeOptions::new(vec![listener]), &ServeStats::default(), stop));
+    let served = host.service(spec).and_then(|service| {
+        service.serve(
+            ServeOptions::new(vec![listener]),
+            &ServeStats::default(),
+            stop,
+        )
+    });
     match served {
         Ok(()) => 0,
         Err(error) => failed(crate::report::chain(&error)),

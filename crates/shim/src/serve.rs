@@ -47,7 +47,13 @@ pub fn serve(args: &Args) -> Result<(), String> {
         address: args.address.clone(),
         namespace: args.namespace.clone(),
     };
-    let service = Service::new((host, config), publisher, shutdown, socket.clone(), containerd);
+    let service = Service::new(
+        (host, config),
+        publisher,
+        shutdown,
+        socket.clone(),
+        containerd,
+    );
     let services = create_task(Arc::new(Box::new(Rpc(Arc::new(service)))));
     // One thread answers every connection's requests; Creates borrow a
     // blocking thread, which ends a second after the last one.

@@ -295,7 +295,6 @@ fn cpu_cgroup(spec: &wharf_lifecycle::OciSpec, id: &str) -> Option<CpuCgroup> {
     }
 }
 
-
 /// The requests of the Task service, each answered at once (`rpc` serves
 /// them, and answers Wait itself).
 impl Service {
@@ -360,14 +359,16 @@ impl Service {
                 .spawn(move || {
                     guest.enter_guest_thread();
                     let status = match host.run(&run, &guest.stop) {
-                        Err(wharf_engine::Error::ServesHttp { .. }) => {
-                            crate::service::serve(&host, &guest, &run, &containerd).unwrap_or_else(
-                                |message| {
-                                    crate::outcome::report_to(&guest.stderr, &format!("wharf: {message}"));
-                                    125
-                                },
-                            )
-                        }
+                        Err(wharf_engine::Error::ServesHttp { .. }) => crate::service::serve(
+                            &host,
+                            &guest,
+                            &run,
+                            &containerd,
+                        )
+                        .unwrap_or_else(|message| {
+                            crate::outcome::report_to(&guest.stderr, &format!("wharf: {message}"));
+                            125
+                        }),
                         outcome => crate::outcome::exit_status(outcome, &guest.stderr),
                     };
                     keepers.drain();

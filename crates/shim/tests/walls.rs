@@ -200,20 +200,30 @@ fn two_containers_in_one_shim_each_reach_only_their_own_rootfs() {
     let denied = [
         (path(theirs.join("data.txt")), read, libc::EACCES),
         (path(theirs.join("planted.txt")), create, libc::EACCES),
-        (path(theirs.join("data.txt")), libc::O_WRONLY | libc::O_TRUNC, libc::EACCES),
+        (
+            path(theirs.join("data.txt")),
+            libc::O_WRONLY | libc::O_TRUNC,
+            libc::EACCES,
+        ),
         ("/etc/shadow".to_owned(), read, libc::EACCES),
     ];
     for (file, flags, errno) in &denied {
         let result = intruder::open(prober, file, *flags).expect("open as the guest");
         assert_eq!(result, -i64::from(*errno), "{file} ({flags:#o})");
     }
-    assert!(!theirs.join("planted.txt").exists(), "written into the neighbour");
+    assert!(
+        !theirs.join("planted.txt").exists(),
+        "written into the neighbour"
+    );
     assert_eq!(
         fs::read_to_string(theirs.join("data.txt")).expect("their data"),
         fs::read_to_string(ours.join("data.txt")).expect("our data"),
         "the neighbour's file is as the image made it"
     );
-    assert_eq!(intruder::socket(prober).expect("socket"), -i64::from(libc::EPERM));
+    assert_eq!(
+        intruder::socket(prober).expect("socket"),
+        -i64::from(libc::EPERM)
+    );
     let exec = intruder::execve(prober, "/nonexistent/wharf-test").expect("execve");
     assert_eq!(exec, -i64::from(libc::EPERM));
     // Its own rootfs it reaches (so the refusals above can fail).
@@ -305,12 +315,28 @@ fn a_cpu_quota_in_the_spec_holds_for_the_guests_thread_and_metrics_count_its_cpu
 fn the_no_layers_annotation_is_honoured_only_where_the_node_allows_it() {
     let harness = harness!("the_no_layers_annotation_is_honoured_only_where_the_node_allows_it");
     let annotation = "--annotation=io.wharf.security-opt=no-layers";
-    let refused = harness.ctr(&common::wasm_run_args(true, &[annotation], "walled", &["/sleep.wasm"]));
+    let refused = harness.ctr(&common::wasm_run_args(
+        true,
+        &[annotation],
+        "walled",
+        &["/sleep.wasm"],
+    ));
     assert_ne!(refused.status.code(), Some(0), "{refused:?}");
     let said = common::stderr(&refused);
-    assert!(said.contains("no-layers is refused: this node does not allow"), "{said}");
-    let mut open = common::wasm_run_args(false, &[annotation, CONTAINER, POD], "bare", &["/sleep.wasm"]);
-    let runtime = open.iter().position(|a| *a == common::RUNTIME).expect("runtime");
+    assert!(
+        said.contains("no-layers is refused: this node does not allow"),
+        "{said}"
+    );
+    let mut open = common::wasm_run_args(
+        false,
+        &[annotation, CONTAINER, POD],
+        "bare",
+        &["/sleep.wasm"],
+    );
+    let runtime = open
+        .iter()
+        .position(|a| *a == common::RUNTIME)
+        .expect("runtime");
     open[runtime] = common::ALLOWING_RUNTIME;
     harness.ctr_ok(&open);
     harness.wait_for_status("bare", "RUNNING", Duration::from_secs(15));
@@ -321,7 +347,11 @@ fn the_no_layers_annotation_is_honoured_only_where_the_node_allows_it() {
         .flat_map(threads_of)
         .find(|(name, _, _)| name == "guest-bare")
         .expect("the guest's thread");
-    assert_eq!((guest.1.as_str(), guest.2.as_str()), ("0", "0"), "no wall where allowed");
+    assert_eq!(
+        (guest.1.as_str(), guest.2.as_str()),
+        ("0", "0"),
+        "no wall where allowed"
+    );
     harness.kill_and_delete("bare", "SIGKILL");
 }
 
@@ -340,8 +370,8 @@ fn in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole() {
     }
     let shims = harness.containerd.shim_pids();
     assert_eq!(shims.len(), 1, "one daemon for both");
-    let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", shims[0]))
-        .unwrap_or_default();
+    let children =
+        fs::read_to_string(format!("/proc/{0}/task/{0}/children", shims[0])).unwrap_or_default();
     let guests: Vec<u32> = children
         .split_whitespace()
         .filter_map(|pid| pid.parse().ok())
@@ -351,10 +381,16 @@ fn in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole() {
     let walls = threads_of(guest);
     assert!(!walls.is_empty());
     for (name, seccomp, no_new_privs) in &walls {
-        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("2", "1"), "{name}");
+        assert_eq!(
+            (seccomp.as_str(), no_new_privs.as_str()),
+            ("2", "1"),
+            "{name}"
+        );
     }
     assert!(
-        !threads_of(shims[0]).iter().any(|(name, _, _)| name == "guest-alone"),
+        !threads_of(shims[0])
+            .iter()
+            .any(|(name, _, _)| name == "guest-alone"),
         "no guest thread in the daemon"
     );
     let theirs = rootfs_of(&harness, "neighbour").join("data.txt");
@@ -373,7 +409,10 @@ fn in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole() {
     harness.wait_for_status("alone", "STOPPED", Duration::from_secs(15));
     let status = stdout(&harness.ctr_ok(&["task", "ls"]));
     assert!(status.contains("alone"), "{status}");
-    assert!(!std::path::Path::new(&format!("/proc/{guest}")).exists(), "the process is gone");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{guest}")).exists(),
+        "the process is gone"
+    );
     harness.ctr_ok(&["task", "delete", "alone"]);
     harness.ctr_ok(&["container", "delete", "alone"]);
     harness.kill_and_delete("neighbour", "SIGKILL");
@@ -381,7 +420,11 @@ fn in_process_isolation_each_guest_is_a_process_of_its_own_walled_whole() {
     let ran = harness.run_wasm(&[isolated], "command", &["/args_env.wasm", "isolated-arg"]);
     assert_eq!(ran.status.code(), Some(0), "{ran:?}");
     assert!(stdout(&ran).contains("isolated-arg"), "{}", stdout(&ran));
-    let refused = harness.run_wasm(&["--annotation=io.wharf.isolation=vm"], "bad", &["/args_env.wasm"]);
+    let refused = harness.run_wasm(
+        &["--annotation=io.wharf.isolation=vm"],
+        "bad",
+        &["/args_env.wasm"],
+    );
     assert_ne!(refused.status.code(), Some(0));
     assert!(
         common::stderr(&refused).contains("io.wharf.isolation=vm is not an isolation"),

@@ -229,7 +229,12 @@ fn syscall_instruction(tid: libc::pid_t) -> io::Result<u64> {
     let range = vdso.split_whitespace().next().unwrap_or_default();
     let (start, end) = range
         .split_once('-')
-        .and_then(|(s, e)| Some((u64::from_str_radix(s, 16).ok()?, u64::from_str_radix(e, 16).ok()?)))
+        .and_then(|(s, e)| {
+            Some((
+                u64::from_str_radix(s, 16).ok()?,
+                u64::from_str_radix(e, 16).ok()?,
+            ))
+        })
         .ok_or_else(|| io::Error::other(format!("bad maps line {vdso}")))?;
     let mut bytes = vec![0; (end - start) as usize];
     File::open(format!("/proc/{tid}/mem"))?.read_exact_at(&mut bytes, start)?;

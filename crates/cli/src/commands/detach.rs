@@ -8,8 +8,7 @@ use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
 use wharf_lifecycle::containers::{
-    Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord,
-    validate_name,
+    Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, validate_name,
 };
 
 use super::supervise::{FIRST_LISTENER_FD, READY_FD};

@@ -6,7 +6,7 @@
 //! whether it lives), keeps the container's log and records each start and
 //! exit in its state, and starts the guest again as `--restart` says (with
 //! a back-off). It never holds the guest itself: each run of the guest is
-//! a process of its own (`wharf supervise ID --guest`, see [`guest`]),
+//! a process of its own (`wharf supervise ID --guest`, see [`mod@guest`]),
 //! walled whole, whose output is piped into the log. On SIGTERM, SIGINT,
 //! SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2 it kills the guest's process at once
 //! and records the exit as 128+signal; a service is asked to drain first.
@@ -137,7 +137,9 @@ impl GuestProcess {
         // Ended once it is a zombie (or reaped): it left its cgroup then.
         while pid > 0 && Instant::now() < deadline {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
             if matches!(state, None | Some('Z' | 'X')) {
                 return;
             }
@@ -274,7 +276,7 @@ fn watch_signals(
     (store, container): (Containers, Arc<Mutex<Container>>),
     log: Arc<Mutex<LogWriter>>,
     life: &Held,
-    (guest, listeners): (Arc<GuestProcess>, Option<Arc<Mutex<Vec<TcpListener>>>>),
+    (guest, listeners): (Arc<GuestProcess>, Option<Listeners>),
 ) {
     let life = life.clone_handle();
     let watcher = std::thread::Builder::new()
@@ -321,12 +323,15 @@ fn watch_signals(
     }
 }
 
+/// A service's listeners, shared by its runs and the signal watcher.
+type Listeners = Arc<Mutex<Vec<TcpListener>>>;
+
 /// A service's listeners and how it is served.
 struct Serving {
     /// Kept here and handed to each run of the guest; closed here when the
     /// container is asked to stop, so the ports are free once its last
     /// process lets go of them.
-    listeners: Arc<Mutex<Vec<TcpListener>>>,
+    listeners: Listeners,
     /// The published ports as bound (host port 0 picked).
     bound: Vec<PortBinding>,
 }
@@ -386,9 +391,9 @@ fn run_until_done(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let begun = Instant::now();
-        let ran = spawn_guest(&id, serving).and_then(|child| {
+        let ran = spawn_guest(&id, serving).map(|child| {
             guest.pid.store(child.process.id() as i32, Ordering::SeqCst);
-            Ok(follow(child, container, serving, &counts, &mut answer))
+            follow(child, container, serving, &counts, &mut answer)
         });
         guest.pid.store(0, Ordering::SeqCst);
         let run = match ran {
@@ -396,7 +401,10 @@ fn run_until_done(
             failed => {
                 let message = match failed {
                     Ok(run) => run.error.unwrap_or_else(|| {
-                        format!("its guest's process ended before the guest started (exit {})", run.code)
+                        format!(
+                            "its guest's process ended before the guest started (exit {})",
+                            run.code
+                        )
                     }),
                     Err(error) => format!("cannot start the guest's process: {error}"),
                 };
@@ -466,7 +474,9 @@ fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChil
         None => Vec::new(),
     };
     if serving.is_some() && listeners.is_empty() {
-        return Err(std::io::Error::other("its listeners were closed: it was stopped"));
+        return Err(std::io::Error::other(
+            "its listeners were closed: it was stopped",
+        ));
     }
     let listener_fds: Vec<i32> = listeners.iter().map(AsRawFd::as_raw_fd).collect();
     let (read, write) = pipe()?;

@@ -119,7 +119,8 @@ pub fn info(args: FormatArgs) -> Outcome {
         " Landlock Required: {}",
         match (value["LandlockRequired"].as_bool(), layers.landlock_files) {
             (Some(true), true) => "yes (WHARF_REQUIRE_LANDLOCK)",
-            (Some(true), false) => "yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none: guests will not run",
+            (Some(true), false) =>
+                "yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none: guests will not run",
             _ => "no (set WHARF_REQUIRE_LANDLOCK=1 to refuse guests where the kernel lacks it)",
         }
     );

@@ -21,7 +21,10 @@ pub struct Terminal {
 
 enum Copier {
     /// Opened, not copying yet: its ends.
-    Ready { leader: File, out: File },
+    Ready {
+        leader: File,
+        out: File,
+    },
     Copying(JoinHandle<()>),
     Done,
 }
@@ -80,7 +83,10 @@ impl Terminal {
         if !matches!(*copier, Copier::Ready { .. }) {
             return;
         }
-        let Copier::Ready { mut leader, mut out } = std::mem::replace(&mut *copier, Copier::Done)
+        let Copier::Ready {
+            mut leader,
+            mut out,
+        } = std::mem::replace(&mut *copier, Copier::Done)
         else {
             return;
         };

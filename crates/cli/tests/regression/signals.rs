@@ -161,7 +161,10 @@ fn a_forged_pid_that_wraps_to_minus_1_or_names_init_signals_nothing() {
             let heard = std::fs::read_to_string(seen.path().join("init")).unwrap_or_default();
             assert_eq!(heard, "", "`wharf {args:?}` signalled init (pid {pid})");
             let alive = std::fs::read_to_string(seen.path().join("bystander")).unwrap_or_default();
-            assert_eq!(alive, "alive\n", "`wharf {args:?}` signalled every process (pid {pid})");
+            assert_eq!(
+                alive, "alive\n",
+                "`wharf {args:?}` signalled every process (pid {pid})"
+            );
         }
     }
 }

@@ -25,14 +25,20 @@ fn chown(path: &Path, uid: u32) {
 
 #[test]
 fn a_state_directory_of_another_user_or_that_others_may_write_is_refused() {
-    if wharf_testkit::skip_unless_root("a_state_directory_of_another_user", "to give a directory away") {
+    if wharf_testkit::skip_unless_root(
+        "a_state_directory_of_another_user",
+        "to give a directory away",
+    ) {
         return;
     }
     let theirs = temp();
     chown(theirs.path(), NOBODY);
     let refused = wharf(theirs.path()).arg("ps").output().expect("ps");
     assert_refused(&refused, &format!("belongs to uid {NOBODY}"));
-    assert!(!theirs.path().join("containers").exists(), "nothing was made in it");
+    assert!(
+        !theirs.path().join("containers").exists(),
+        "nothing was made in it"
+    );
 
     let open = temp();
     std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
@@ -58,7 +64,10 @@ fn a_state_directory_of_another_user_or_that_others_may_write_is_refused() {
 
 #[test]
 fn with_no_home_there_is_no_shared_default() {
-    if wharf_testkit::skip_unless_root("with_no_home_there_is_no_shared_default", "to run as another user") {
+    if wharf_testkit::skip_unless_root(
+        "with_no_home_there_is_no_shared_default",
+        "to run as another user",
+    ) {
         return;
     }
     // A copy of wharf another user may run, and a runtime directory of its.

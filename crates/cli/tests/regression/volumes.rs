@@ -51,7 +51,10 @@ fn a_restarted_container_whose_volume_was_swapped_for_a_link_refuses_to_start() 
     assert_code(&made, 0);
     let (code, logs) = outcome(root.path(), "victim");
     assert!(logs.contains("rewritten"), "{logs}");
-    assert!(!logs.contains(SECRET), "the restart read the host's file:\n{logs}");
+    assert!(
+        !logs.contains(SECRET),
+        "the restart read the host's file:\n{logs}"
+    );
     assert_eq!(code, "125", "{logs}");
     let error = wharf(root.path())
         .args(["inspect", "-f", "{{.State.Error}}", "victim"])
@@ -78,10 +81,18 @@ fn a_new_run_through_a_link_a_guest_put_in_another_volume_is_refused() {
     let flags = volumes(&src, &out);
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     args.push(path_str(&guest));
-    let first = wharf(root.path()).arg("run").args(&args).output().expect("run");
+    let first = wharf(root.path())
+        .arg("run")
+        .args(&args)
+        .output()
+        .expect("run");
     assert_eq!(stdout(&first), "rewritten\n");
     // The same flags again: `-v D/src/out:/out` now leads through the link.
-    let second = wharf(root.path()).arg("run").args(&args).output().expect("run");
+    let second = wharf(root.path())
+        .arg("run")
+        .args(&args)
+        .output()
+        .expect("run");
     assert_code(&second, 125);
     assert!(!stdout(&second).contains(SECRET), "{}", stdout(&second));
     let said = stderr(&second);

@@ -117,7 +117,11 @@ fn unusable_cache_location_still_runs() {
     std::fs::write(&file, "").expect("file");
     let refused = run_logged(&file, &[path_str(&guest)]);
     assert_code(&refused, 125);
-    assert!(stderr(&refused).contains("cannot make the state directory"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("cannot make the state directory"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]

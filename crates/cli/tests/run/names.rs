@@ -60,7 +60,10 @@ fn connect(netns: &TestNetns, root: &Path, flags: &[&str], target: &str) -> Outp
 
 #[test]
 fn a_guest_looks_up_only_names_its_rules_name_and_connects_by_one() {
-    if wharf_testkit::skip_unless_root("a_guest_looks_up_only_names_its_rules_name", "for a network namespace") {
+    if wharf_testkit::skip_unless_root(
+        "a_guest_looks_up_only_names_its_rules_name",
+        "for a network namespace",
+    ) {
         return;
     }
     let (root, work) = (temp(), temp());
@@ -75,7 +78,14 @@ fn a_guest_looks_up_only_names_its_rules_name_and_connects_by_one() {
     let mut listener = netns
         .command(env!("CARGO_BIN_EXE_wharf"))
         .env("WHARF_ROOT", root.path())
-        .args(["run", "--allow-listen", &allow_listen, path_str(&program), "--listen", &at])
+        .args([
+            "run",
+            "--allow-listen",
+            &allow_listen,
+            path_str(&program),
+            "--listen",
+            &at,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -87,10 +97,20 @@ fn a_guest_looks_up_only_names_its_rules_name_and_connects_by_one() {
 
     // An address rule allows no lookup; a name rule allows its name only.
     let secret = format!("secret.attacker.example:{port}");
-    let denied = connect(&netns, root.path(), &["--allow-outbound", "tcp://10.0.0.5:5432"], &secret);
+    let denied = connect(
+        &netns,
+        root.path(),
+        &["--allow-outbound", "tcp://10.0.0.5:5432"],
+        &secret,
+    );
     assert_eq!(stdout(&denied), "access-denied\n", "{}", stderr(&denied));
     let rule = format!("tcp://allowed.test:{port}");
-    let other = connect(&netns, root.path(), &["--allow-outbound", &rule], &format!("other.test:{port}"));
+    let other = connect(
+        &netns,
+        root.path(),
+        &["--allow-outbound", &rule],
+        &format!("other.test:{port}"),
+    );
     assert_eq!(stdout(&other), "access-denied\n", "{}", stderr(&other));
     let wildcard = connect(
         &netns,
@@ -98,11 +118,20 @@ fn a_guest_looks_up_only_names_its_rules_name_and_connects_by_one() {
         &["--allow-outbound", "tcp://*.wild.test:1-2"],
         &format!("a.wild.test:{port}"),
     );
-    assert_eq!(stdout(&wildcard), "access-denied\n", "resolved, but the port is not the rule's");
+    assert_eq!(
+        stdout(&wildcard),
+        "access-denied\n",
+        "resolved, but the port is not the rule's"
+    );
 
     // The name the rule names resolves through the namespace's resolver,
     // and the guest connects to the address it got.
-    let allowed = connect(&netns, root.path(), &["--allow-outbound", &rule], &format!("allowed.test:{port}"));
+    let allowed = connect(
+        &netns,
+        root.path(),
+        &["--allow-outbound", &rule],
+        &format!("allowed.test:{port}"),
+    );
     assert_code(&allowed, 0);
     assert_eq!(stdout(&allowed), "connected\n");
     line.clear();
@@ -116,6 +145,9 @@ fn a_guest_looks_up_only_names_its_rules_name_and_connects_by_one() {
     assert!(queries.contains("allowed.test"), "{queries}");
     assert!(queries.contains("a.wild.test"), "{queries}");
     for never in ["secret.attacker.example", "other.test"] {
-        assert!(!queries.contains(never), "the resolver was asked for {never}:\n{queries}");
+        assert!(
+            !queries.contains(never),
+            "the resolver was asked for {never}:\n{queries}"
+        );
     }
 }

@@ -310,7 +310,15 @@ fn a_working_directory_given_through_a_link_swapped_during_the_run_leads_nowhere
     std::fs::write(outside.join("relative.txt"), "outside\n").expect("outside file");
     let mount = format!("{}:/data", path_str(&volume));
     let mut child = wharf(root.path())
-        .args(["run", "-v", &mount, "-w", "/data/work", path_str(&c_guest("cwd")), "400"])
+        .args([
+            "run",
+            "-v",
+            &mount,
+            "-w",
+            "/data/work",
+            path_str(&c_guest("cwd")),
+            "400",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("wharf run");

@@ -93,7 +93,10 @@ fn no_thread_of_a_walled_run_reads_a_host_file_and_without_walls_one_does() {
     walled.tick();
     let open = Running::start(root.path(), &[NO_LAYERS]);
     let fd = intruder::open(open.guest(), secret, libc::O_RDONLY).expect("open");
-    assert!(fd >= 0, "without the walls the guest's thread opens it: {fd}");
+    assert!(
+        fd >= 0,
+        "without the walls the guest's thread opens it: {fd}"
+    );
 }
 
 #[test]
@@ -153,7 +156,11 @@ fn no_thread_has_a_socket_without_a_network() {
     let root = temp();
     let walled = Running::start(root.path(), &[]);
     for (tid, name) in walled.threads() {
-        assert_errno(intruder::socket(tid), libc::EPERM, &format!("thread {name}"));
+        assert_errno(
+            intruder::socket(tid),
+            libc::EPERM,
+            &format!("thread {name}"),
+        );
     }
     let open = Running::start(root.path(), &[NO_LAYERS]);
     let fd = intruder::socket(open.guest()).expect("socket");
@@ -200,11 +207,19 @@ fn every_thread_shows_seccomp_and_no_new_privs_in_proc() {
     let root = temp();
     let walled = Running::start(root.path(), &[]);
     for (name, seccomp, no_new_privs) in &walls_in_proc(walled.child.id()) {
-        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("2", "1"), "{name}");
+        assert_eq!(
+            (seccomp.as_str(), no_new_privs.as_str()),
+            ("2", "1"),
+            "{name}"
+        );
     }
     let open = Running::start(root.path(), &[NO_LAYERS]);
     for (name, seccomp, no_new_privs) in walls_in_proc(open.child.id()) {
-        assert_eq!((seccomp.as_str(), no_new_privs.as_str()), ("0", "0"), "{name}");
+        assert_eq!(
+            (seccomp.as_str(), no_new_privs.as_str()),
+            ("0", "0"),
+            "{name}"
+        );
     }
 }
 
@@ -262,10 +277,14 @@ fn a_node_that_requires_landlock_refuses_guests_where_the_kernel_has_none() {
     assert_code(&refused, 125);
     let said = stderr(&refused);
     assert_eq!(said.lines().count(), 1, "{said}");
-    assert!(said.contains("landlock") && said.contains("WHARF_REQUIRE_LANDLOCK"), "{said}");
+    assert!(
+        said.contains("landlock") && said.contains("WHARF_REQUIRE_LANDLOCK"),
+        "{said}"
+    );
     let info = without(true, &["info"]);
     assert!(
-        stdout(&info).contains("Landlock Required: yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none"),
+        stdout(&info)
+            .contains("Landlock Required: yes (WHARF_REQUIRE_LANDLOCK), and this kernel has none"),
         "{}",
         stdout(&info)
     );

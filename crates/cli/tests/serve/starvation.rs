@@ -15,7 +15,8 @@ use crate::server::{Served, get, service};
 fn python_service() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-guest");
     wharf_testkit::build_once(&dir.join("built"), "app.wasm", |out| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lib/python-http-guest");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lib/python-http-guest");
         let status = std::process::Command::new(script)
             .arg(&dir)
             .arg(out)
@@ -50,7 +51,10 @@ fn twice_the_cap_of_trickling_clients_never_make_a_500_and_leave_within_the_body
         let reply = get(&served, "/");
         if reply.status == 503 {
             assert!(
-                reply.headers.to_ascii_lowercase().contains("retry-after: 1"),
+                reply
+                    .headers
+                    .to_ascii_lowercase()
+                    .contains("retry-after: 1"),
                 "{}",
                 reply.headers
             );
@@ -62,7 +66,10 @@ fn twice_the_cap_of_trickling_clients_never_make_a_500_and_leave_within_the_body
         "a well-behaved client saw {seen:?}; stderr:\n{}",
         served.stderr()
     );
-    assert!(seen.contains_key(&503), "the cap was never reached: {seen:?}");
+    assert!(
+        seen.contains_key(&503),
+        "the cap was never reached: {seen:?}"
+    );
     // Within the body timeout the tricklers are let go, and it is served.
     let deadline = attacked + Duration::from_secs(6);
     loop {
@@ -72,7 +79,10 @@ fn twice_the_cap_of_trickling_clients_never_make_a_500_and_leave_within_the_body
             break;
         }
         assert_eq!(reply.status, 503, "{reply:?}");
-        assert!(Instant::now() < deadline, "still busy after the body timeout");
+        assert!(
+            Instant::now() < deadline,
+            "still busy after the body timeout"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let mut timed_out = 0;
@@ -127,7 +137,11 @@ fn a_response_the_client_never_reads_lets_its_request_go() {
         .write_all(b"GET /big?64 HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("write");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(get(&served, "/").status, 503, "the stalled response holds the slot");
+    assert_eq!(
+        get(&served, "/").status,
+        503,
+        "the stalled response holds the slot"
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let reply = get(&served, "/");
@@ -135,7 +149,10 @@ fn a_response_the_client_never_reads_lets_its_request_go() {
             break;
         }
         assert_eq!(reply.status, 503, "{reply:?}");
-        assert!(Instant::now() < deadline, "the unread response kept its slot");
+        assert!(
+            Instant::now() < deadline,
+            "the unread response kept its slot"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(stalled);

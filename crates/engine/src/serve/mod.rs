@@ -25,8 +25,8 @@ use crate::error::{Error, boxed};
 use crate::host::Host;
 use crate::program::{self, Program};
 use crate::spec::RunSpec;
-use crate::volume::HeldVolume;
 use crate::stop::StopHandle;
+use crate::volume::HeldVolume;
 
 pub(crate) use limits::EpochTicker;
 pub(crate) use outbound::OutboundHooks;
@@ -258,8 +258,10 @@ impl Service<'_> {
                 instances: Arc::new(tokio::sync::Semaphore::new(slots)),
             })),
         };
-        let connections =
-            connections::Connections::new(options.max_connections, options.max_connections_per_client);
+        let connections = connections::Connections::new(
+            options.max_connections,
+            options.max_connections_per_client,
+        );
         let server = Arc::new(Server {
             handler,
             policy,

@@ -75,7 +75,12 @@ async fn run_guest(
     };
     let req = req.map(|body| {
         let options = &server.options;
-        LimitedBody::new(body, options.max_body_bytes, options.body_timeout, fault.clone())
+        LimitedBody::new(
+            body,
+            options.max_body_bytes,
+            options.body_timeout,
+            fault.clone(),
+        )
     });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let resources = store
@@ -189,8 +194,13 @@ async fn run_on_a_worker(
     let fault = Arc::<BodyFault>::default();
     let req = with_absolute_uri(req).map(|body| {
         let options = &server.options;
-        LimitedBody::new(body, options.max_body_bytes, options.body_timeout, fault.clone())
-            .boxed_unsync()
+        LimitedBody::new(
+            body,
+            options.max_body_bytes,
+            options.body_timeout,
+            fault.clone(),
+        )
+        .boxed_unsync()
     });
     let answered = tokio::time::timeout_at(deadline, workers.handle((), req)).await;
     if let Some(cut) = body_fault(&fault) {
@@ -278,7 +288,10 @@ fn is_pool_full(error: &wasmtime::Error) -> bool {
 /// 413 or 408 when the request's body was cut short.
 fn body_fault(fault: &BodyFault) -> Option<Response> {
     if fault.too_large.load(Ordering::SeqCst) {
-        return Some(plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"));
+        return Some(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large\n",
+        ));
     }
     if fault.idle.load(Ordering::SeqCst) {
         let mut slow = plain(

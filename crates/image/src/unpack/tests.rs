@@ -456,12 +456,20 @@ fn set_id_sticky_and_group_or_other_write_bits_are_dropped_and_owners_ignored() 
     let case = Case::new();
     let entries: [(&str, tar::EntryType, &[u8]); 2] =
         [("dir/", Directory, b""), ("dir/tool", Regular, b"x")];
-    case.unpack(&layer_with(&entries, 0o7777, 4242), TAR, UnpackLimits::default())
-        .expect("unpack");
+    case.unpack(
+        &layer_with(&entries, 0o7777, 4242),
+        TAR,
+        UnpackLimits::default(),
+    )
+    .expect("unpack");
     let root = case.target();
     let me = rustix::process::geteuid().as_raw();
     let tool = fs::metadata(root.join("dir/tool")).expect("tool");
-    assert_eq!(tool.mode() & 0o7777, 0o755, "a file keeps rwxr-xr-x at most");
+    assert_eq!(
+        tool.mode() & 0o7777,
+        0o755,
+        "a file keeps rwxr-xr-x at most"
+    );
     assert_eq!(tool.uid(), me, "the layer's owner is not applied");
     let dir = fs::metadata(root.join("dir")).expect("dir");
     assert_eq!(dir.mode() & 0o7777, 0o755, "a directory too");

@@ -148,7 +148,10 @@ fn default_max_connections_per_client() -> usize {
 
 impl ServiceRecord {
     /// How the service is served, on `listeners`.
-    pub fn serve_options(&self, listeners: Vec<std::net::TcpListener>) -> wharf_engine::ServeOptions {
+    pub fn serve_options(
+        &self,
+        listeners: Vec<std::net::TcpListener>,
+    ) -> wharf_engine::ServeOptions {
         let millis = std::time::Duration::from_millis;
         let mut options = wharf_engine::ServeOptions::new(listeners);
         options.request_timeout = millis(self.request_timeout_ms);

@@ -112,12 +112,10 @@ CMD [\"default-arg\"]
 /// `notwasm.sh` (a shell script) and `data.txt`.
 pub fn wasm_image_archive() -> PathBuf {
     // Built first: build_once holds its lock while it builds.
-    let guests: Vec<(&str, PathBuf)> = [
-        "stdio", "args_env", "alloc", "fs", "sleep", "spin",
-    ]
-    .into_iter()
-    .map(|guest| (guest, c_guest(guest)))
-    .collect();
+    let guests: Vec<(&str, PathBuf)> = ["stdio", "args_env", "alloc", "fs", "sleep", "spin"]
+        .into_iter()
+        .map(|guest| (guest, c_guest(guest)))
+        .collect();
     build_once("guests.tar", |out| {
         let work = temp();
         let context = work.path().join("context");
