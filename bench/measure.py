@@ -54,6 +54,27 @@ def report(title, results, base, peers_for_ratio, unit="ms"):
         print(f"  {base}/{peer}: time {t:.2f}x   peak memory {m:.2f}x")
 
 
+def before(args, env, hello):
+    """This wharf's warm start against an earlier build's, with no volume
+    and with one (opened by descriptor and checked now, by path before)."""
+    volume = os.path.join(env["HOME"], "volume")
+    os.makedirs(volume, exist_ok=True)
+    mount = f"{volume}:/data"
+    peers = {
+        "wharf": [args.wharf, "run", hello],
+        "before": [args.before, "run", hello],
+        "wharf -v": [args.wharf, "run", "-v", mount, hello],
+        "before -v": [args.before, "run", "-v", mount, hello],
+    }
+    interleaved(args.spawn, peers, 3, env)
+    results = interleaved(args.spawn, peers, args.runs, env)
+    report(f"start against {args.before}: hello.wasm, cache warm, {args.runs} runs each,"
+           f" interleaved", results, "wharf", ["before"])
+    for now, then in (("wharf", "before"), ("wharf -v", "before -v")):
+        ratio = statistics.median(results[now][0]) / statistics.median(results[then][0])
+        print(f"  {now} / {then}: {ratio:.2f}x (target <= 1.05x: {'met' if ratio <= 1.05 else 'NOT met'})")
+
+
 def quantile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -67,6 +88,8 @@ def main():
     parser.add_argument("--spawn", required=True)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--compute-runs", type=int, default=5)
+    parser.add_argument("--before", help="a wharf binary built from an earlier commit:"
+                        " its warm start is measured beside this one's")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="wharf-bench-") as state:
@@ -93,6 +116,8 @@ def main():
         layered = statistics.median(results["wharf"][0]) / statistics.median(results["no-layers"][0])
         print(f"  the kernel's layers (no_new_privs, Landlock, seccomp) cost {layered:.2f}x"
               f" (target <= 1.1x: {'met' if layered <= 1.1 else 'NOT met'})")
+        if args.before:
+            before(args, env, hello)
 
         compute = os.path.join(args.dir, "compute.wasm")
         compute_peers = {

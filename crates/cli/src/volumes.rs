@@ -65,6 +65,9 @@ pub fn name_of(host: &Path) -> Option<String> {
 /// could rewrite container records or plant compiled code. `volumes` are
 /// resolved (canonical host paths).
 pub fn refuse_state(volumes: &[wharf_engine::Volume]) -> Result<(), String> {
+    if volumes.is_empty() {
+        return Ok(());
+    }
     let Ok(state) = paths::wharf_root().canonicalize() else {
         return Ok(());
     };
