@@ -168,6 +168,8 @@ fn a_three_service_project_comes_up_serves_logs_restarts_and_goes_leaving_nothin
         ),
         "web front always\n"
     );
+    // The worker reads the job's report and exits: only the web stays up.
+    assert_eq!(ok(root, &["wait", "shop-worker-1"]), "0\n");
     let (running, _) = compose_ok(
         root,
         dir,
