@@ -207,23 +207,42 @@ fn docker_flags_bound_the_guest() {
     let output = engine.wharf_run(&["-v", &rw], WASM_IMAGE, &["read", "/data/f"]);
     assert_eq!(stdout(&output), "content: original\n");
 
-    // --read-only: the rootfs takes no writes; without it, it does.
+    // --read-only: the rootfs takes no writes; without it, it does. The
+    // refusal is the guest's own line: Docker or wharf-runc failing the run
+    // also exits non-zero, with nothing on stdout.
     let output = engine.wharf_run(&["--read-only"], WASM_IMAGE, &["write", "/tmp/x"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("denied: /tmp/x: "),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let output = engine.wharf_run(&[], WASM_IMAGE, &["write", "/tmp/x"]);
-    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "ok\n");
 
-    // What runc mounts for Linux processes is not the guest's.
+    // What runc mounts for Linux processes is not the guest's: the guest
+    // ran and was refused the file.
     for path in [
         "/proc/self/status",
         "/sys/kernel/uevent_seqnum",
         "/dev/null",
     ] {
         let output = engine.wharf_run(&[], WASM_IMAGE, &["read", path]);
-        assert_eq!(output.status.code(), Some(1), "{path}: {}", stdout(&output));
+        assert_eq!(output.status.code(), Some(1), "{path}: {}", stderr(&output));
+        assert!(
+            stdout(&output).starts_with(&format!("denied: {path}: ")),
+            "{path}: {}{}",
+            stdout(&output),
+            stderr(&output)
+        );
     }
-    // Nor is the engine: the guest's `/` shows only the empty mount point.
+    // Nor is the engine: the guest's `/` shows only the empty mount point,
+    // which it reads (exit 0) and finds empty. A run that failed would
+    // print nothing too, so the exit is checked first.
     let output = engine.wharf_run(&[], WASM_IMAGE, &["read", "/.wharf/wharf-runc"]);
+    assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
         "",

@@ -43,21 +43,30 @@ fn a_pods_containers_share_one_shim_and_its_sandbox_needs_no_program() {
     }
 }
 
+// The leak checks below compare counts read from /proc: a read that fails
+// (a wrong path, the shim gone) must fail the test, not count as 0.
+
 fn count_entries(dir: &str) -> usize {
-    fs::read_dir(dir).map_or(0, |d| d.count())
+    fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot read {dir}: {error}"))
+        .count()
 }
 
 fn threads(pid: u32) -> usize {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let path = format!("/proc/{pid}/status");
+    let status =
+        fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
     status
         .lines()
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no thread count in {path}: {status}"))
 }
 
 fn mounts_under(dir: &std::path::Path) -> usize {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(dir.is_dir(), "no directory {}", dir.display());
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_else(|error| panic!("cannot read /proc/self/mountinfo: {error}"));
     let dir = dir.to_string_lossy();
     mountinfo.lines().filter(|l| l.contains(&*dir)).count()
 }

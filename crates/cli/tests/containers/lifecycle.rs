@@ -169,16 +169,30 @@ fn a_failing_guest_is_restarted_as_the_policy_says() {
     eventually(Duration::from_secs(20), "three restarts", || {
         inspect(root, "loop")["RestartCount"].as_u64() >= Some(3)
     });
+    // Only its supervisor starts the guest again. The back-off after three
+    // restarts is 800 ms or more (doubling up to 10 s), so a clock cannot
+    // show that none follows; the supervisor's end can.
+    let supervisor = inspect(root, "loop")["State"]["Pid"]
+        .as_u64()
+        .expect("a pid");
+    assert_ne!(supervisor, 0, "a restarting container names its supervisor");
+    assert!(alive(supervisor));
     ok(root, &["stop", "loop"]);
     let stopped = inspect(root, "loop");
     assert_eq!(stopped["State"]["Status"], "exited");
     let count = stopped["RestartCount"].as_u64();
-    std::thread::sleep(Duration::from_millis(500));
+    eventually(
+        Duration::from_secs(5),
+        "the supervisor gone after stop: nothing left to restart the guest",
+        || !alive(supervisor),
+    );
+    let after = inspect(root, "loop");
     assert_eq!(
-        inspect(root, "loop")["RestartCount"].as_u64(),
+        after["RestartCount"].as_u64(),
         count,
         "no restart after stop"
     );
+    assert_eq!(after["State"]["Status"], "exited", "no restart after stop");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-/* Copies stdin to stdout upper-cased, reports the byte count on stderr,
- * and exits with the code given as argv[1] (default 0). */
+/* Copies stdin to stdout upper-cased, each line as it ends (so a caller
+ * can tell it reads), reports the byte count on stderr, and exits with the
+ * code given as argv[1] (default 0). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@ int main(int argc, char **argv) {
     int c;
     while ((c = getchar()) != EOF) {
         putchar(toupper(c));
+        if (c == '\n') fflush(stdout);
         count++;
     }
     fprintf(stderr, "read %ld bytes\n", count);

@@ -91,15 +91,17 @@ impl Drop for SmallDisk {
     }
 }
 
+/// The names in `dir`, a directory the store made when it opened: one
+/// that cannot be read is a wrong path, never an empty directory.
 fn names_in(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir).map_or_else(
-        |_| Vec::new(),
-        |d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        },
-    )
+    fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
+        .map(|entry| {
+            let entry =
+                entry.unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+            entry.file_name().to_string_lossy().into_owned()
+        })
+        .collect()
 }
 
 #[test]

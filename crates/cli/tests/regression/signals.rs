@@ -13,6 +13,7 @@ use std::fs::File;
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::common::{assert_code, path_str, stderr, stdout, temp, wat_guest, wharf};
 
@@ -78,9 +79,20 @@ fn start_time(pid: u32) -> u64 {
         .expect("a number")
 }
 
-/// Whether `child` still runs.
+/// Whether `child` still runs a second after a command that may have
+/// signalled it: a signal sent need not have ended it yet, so one look at
+/// once would miss a wrong SIGTERM or SIGKILL.
 fn runs(child: &mut Child) -> bool {
-    child.try_wait().expect("try_wait").is_none()
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Asserts a refusal: exit 125, one line naming the forged pid.
@@ -173,7 +185,9 @@ fn a_forged_pid_that_wraps_to_minus_1_or_names_init_signals_nothing() {
 /// seen and reaches nothing outside: init there is a shell that writes
 /// `init` in `seen` for any signal it can catch, and a bystander there
 /// (which a signal to every process would end) leaves `bystander` saying
-/// whether it outlived the command.
+/// whether it outlived the command. The bystander is looked at for a
+/// second, by its state: a signal sent need not have ended it yet, and
+/// one that did leaves a zombie (unwaited), which `kill -0` still finds.
 fn confined(root: &Path, seen: &Path, args: &[&str]) -> Output {
     let script = r#"
         for signal in TERM INT HUP QUIT USR1 USR2; do
@@ -182,7 +196,15 @@ fn confined(root: &Path, seen: &Path, args: &[&str]) -> Output {
         : > "$SEEN/init"
         sleep 60 & bystander=$!
         "$WHARF" "$@"; code=$?
-        if kill -0 "$bystander" 2>/dev/null; then echo alive; else echo gone; fi > "$SEEN/bystander"
+        state=alive
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            stat=$(cat "/proc/$bystander/stat" 2>/dev/null)
+            case "${stat#*") "}" in
+                Z*|X*|"") state=gone; break ;;
+            esac
+            sleep 0.1
+        done
+        echo "$state" > "$SEEN/bystander"
         kill "$bystander" 2>/dev/null
         exit "$code"
     "#;

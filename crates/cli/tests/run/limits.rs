@@ -99,17 +99,32 @@ fn timeout_stops_a_spinning_guest() {
     );
 }
 
-fn stop_with_signal(signal: libc::c_int, args: &[&str], expected: i32) {
+/// Runs `wharf run ARGS...`, writes `input` to its stdin (kept open), and
+/// waits for the guest to say `said` on stdout: then it is where the test
+/// wants it. Sends `signal` and expects `expected` within a second.
+fn stop_with_signal(
+    signal: libc::c_int,
+    args: &[&str],
+    (input, said): (&[u8], &str),
+    expected: i32,
+) {
+    use std::io::{BufRead as _, Write as _};
     let root = temp();
     let mut child = wharf(root.path())
         .arg("run")
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(400));
+    // Held until the end: the guest must not see its stdin end.
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write stdin");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read stdout");
+    assert_eq!(line, said, "the guest did not get there");
     assert!(
         child.try_wait().expect("poll").is_none(),
         "guest ended early"
@@ -119,6 +134,7 @@ fn stop_with_signal(signal: libc::c_int, args: &[&str], expected: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
     let status = child.wait().expect("wait");
     let elapsed = sent.elapsed();
+    drop(stdin);
     assert_eq!(status.code(), Some(expected), "{status:?}");
     assert!(
         elapsed < Duration::from_secs(1),
@@ -126,19 +142,33 @@ fn stop_with_signal(signal: libc::c_int, args: &[&str], expected: i32) {
     );
 }
 
+/// What the spin guest says once it runs; then it spins.
+const SPINNING: (&[u8], &str) = (b"", "spinning\n");
+
 #[test]
 fn sigterm_stops_a_spinning_guest() {
-    stop_with_signal(libc::SIGTERM, &[path_str(&wat_guest("spin"))], 143);
+    stop_with_signal(
+        libc::SIGTERM,
+        &[path_str(&wat_guest("spin"))],
+        SPINNING,
+        143,
+    );
 }
 
 #[test]
 fn sigint_stops_a_spinning_guest() {
-    stop_with_signal(libc::SIGINT, &[path_str(&wat_guest("spin"))], 130);
+    stop_with_signal(libc::SIGINT, &[path_str(&wat_guest("spin"))], SPINNING, 130);
 }
 
 #[test]
 fn sigterm_stops_a_guest_blocked_in_the_host() {
-    // The guest waits on stdin that never ends: stopped while in a host call.
+    // The guest waits on stdin that never ends: stopped while in a host
+    // call. The line it echoes shows that it reads; it then waits for more.
     let guest = c_guest("stdio");
-    stop_with_signal(libc::SIGTERM, &["-i", path_str(&guest)], 143);
+    stop_with_signal(
+        libc::SIGTERM,
+        &["-i", path_str(&guest)],
+        (b"waiting\n", "WAITING\n"),
+        143,
+    );
 }

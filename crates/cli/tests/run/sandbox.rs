@@ -261,14 +261,32 @@ fn a_guest_listens_only_where_a_listen_rule_allows() {
         vec!["--allow-listen", other_port.as_str()],
     ] {
         // A listener the policy let through would wait for a client: the
-        // timeout makes that a failure, not a hang.
-        let mut args = vec!["--timeout", "10s"];
+        // timeout makes that a failure, not a hang. Refused, the guest
+        // waits for the end of its stdin (`-i`): the port is looked at
+        // while the guest and whatever it was given still live.
+        let mut args = vec!["run", "-i", "--timeout", "10s"];
         args.extend(flags.iter().copied());
         args.extend([program, "--listen", address.as_str()]);
-        let denied = run(root.path(), &args);
-        assert_code(&denied, 1);
-        assert_eq!(stdout(&denied), "access-denied\n", "{flags:?}");
+        let mut guest = wharf(root.path())
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let input = guest.stdin.take().expect("stdin");
+        let mut out = std::io::BufReader::new(guest.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+        assert_eq!(line, "access-denied\n", "{flags:?}");
         nothing_listens();
+        assert!(
+            guest.try_wait().expect("try_wait").is_none(),
+            "{flags:?}: the guest ended before its port was looked at"
+        );
+        drop(input);
+        let denied = guest.wait_with_output().expect("wait");
+        assert_code(&denied, 1);
     }
     // With the rule, the guest listens there and a host client reaches it.
     let rule = format!("tcp://{address}");

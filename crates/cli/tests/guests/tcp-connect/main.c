@@ -3,7 +3,9 @@
 // connects to its first IPv4 address; `tcp-connect --listen A.B.C.D:PORT`
 // listens there, says "listening", and accepts one connection. Exit 0 when
 // it connected (or accepted), 1 otherwise (the preview-1 adapter can say
-// no more), with the error's name on stdout.
+// no more), with the error's name on stdout. A refused listen exits only
+// at the end of stdin (at once without `wharf run -i`), so that a test can
+// look at the host's port while the guest still lives.
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,5 +104,7 @@ bool exports_wasi_cli_run_run(void) {
     if (!listen && !error) error = tcp_connect(address);
     printf("%s\n", error ? error : (listen ? "accepted" : "connected"));
     fflush(stdout);
+    if (listen && error)
+        while (getchar() != EOF) {}
     return error == NULL;
 }
