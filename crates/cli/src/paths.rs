@@ -18,25 +18,9 @@ static ROOT: OnceLock<PathBuf> = OnceLock::new();
 /// cache checks its own, and is left out when it is not private.)
 const STATE_DIRS: [&str; 4] = ["images", "rootfs", "containers", "volumes"];
 
-/// wharf's state directory: `$WHARF_ROOT`; else `$XDG_DATA_HOME/wharf` or
-/// `~/.local/share/wharf`; with neither, `/var/lib/wharf` for root and
-/// `$XDG_RUNTIME_DIR/wharf` (the user's own runtime directory) for anyone
-/// else. `None` when none applies.
+/// wharf's state directory ([`wharf_lifecycle::root::user_root`]).
 fn find_root() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(root) = var("WHARF_ROOT") {
-        return Some(PathBuf::from(root));
-    }
-    if let Some(data) = var("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-    {
-        return Some(data.join("wharf"));
-    }
-    if rustix::process::geteuid().is_root() {
-        return Some(PathBuf::from("/var/lib/wharf"));
-    }
-    var("XDG_RUNTIME_DIR").map(|runtime| PathBuf::from(runtime).join("wharf"))
+    wharf_lifecycle::root::user_root()
 }
 
 /// Finds the state root, makes it (0700) if missing, and checks that it and
@@ -102,6 +86,16 @@ pub fn wharf_root() -> PathBuf {
         return root.clone();
     }
     find_root().unwrap_or_else(|| PathBuf::from("/nonexistent/wharf"))
+}
+
+/// The container records' directory in the state root.
+pub fn containers_dir() -> PathBuf {
+    wharf_root().join("containers")
+}
+
+/// The compiled-code cache in the state root.
+pub fn cache_dir() -> PathBuf {
+    wharf_lifecycle::root::cache_of(&wharf_root())
 }
 
 /// Bytes of the regular files under `dir` (links not followed).

@@ -21,22 +21,63 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// The exit code of a foreground run's `result`, after saying on stderr
-/// what went wrong when the guest did not exit by itself: its code when it
-/// exited, [`TRAP`] when it trapped, 128+signal or [`TIMEOUT`] when it was
-/// stopped, and for an error [`NOT_FOUND`] or [`ERROR`].
-pub fn of_run(result: Result<wharf_engine::Outcome, wharf_engine::Error>) -> i32 {
+/// A container whose supervisor died without recording the guest's end:
+/// as if killed (128 + SIGKILL).
+pub const LOST: i32 = 128 + 9;
+
+/// What wharf says of a run beside its exit code, each face where it says
+/// things (the terminal, a container's log, its stderr file).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Said {
+    /// The guest ended by itself, or was stopped: nothing to say.
+    Nothing,
+    /// The guest trapped: the trap's report.
+    Trapped(String),
+    /// wharf could not run it: the error and its causes.
+    Failed(String),
+}
+
+impl Said {
+    /// The line a face prints for it, if any.
+    pub fn line(&self) -> Option<String> {
+        match self {
+            Said::Nothing => None,
+            Said::Trapped(report) => Some(format!("wharf: guest trapped: {report}")),
+            Said::Failed(message) => Some(format!("wharf: {message}")),
+        }
+    }
+}
+
+/// The one mapping of a run's result to its exit code, for every face:
+/// the guest's code when it exited, [`TRAP`] when it trapped, 128+signal
+/// or [`TIMEOUT`] when it was stopped, and for an error [`NOT_FOUND`] (the
+/// program is missing) or [`ERROR`]; with what to say of it.
+pub fn of_result(result: Result<wharf_engine::Outcome, wharf_engine::Error>) -> (i32, Said) {
     use wharf_engine::{Outcome, StopReason};
     match result {
-        Ok(Outcome::Exited(code)) => code,
-        Ok(Outcome::Trapped(report)) => {
-            eprintln!("wharf: guest trapped: {report}");
-            TRAP
+        Ok(Outcome::Exited(code)) => (code, Said::Nothing),
+        Ok(Outcome::Trapped(report)) => (TRAP, Said::Trapped(report.to_string())),
+        Ok(Outcome::Stopped(StopReason::Signal(signal))) => (for_signal(signal), Said::Nothing),
+        Ok(Outcome::Stopped(StopReason::Timeout)) => (TIMEOUT, Said::Nothing),
+        Err(error) => {
+            let code = if error.is_not_found() {
+                NOT_FOUND
+            } else {
+                ERROR
+            };
+            (code, Said::Failed(crate::report::chain(&error)))
         }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => for_signal(signal),
-        Ok(Outcome::Stopped(StopReason::Timeout)) => TIMEOUT,
-        Err(error) => of_error(&error),
     }
+}
+
+/// The exit code of a foreground run's `result` ([`of_result`]), after
+/// saying on stderr what went wrong when the guest did not exit by itself.
+pub fn of_run(result: Result<wharf_engine::Outcome, wharf_engine::Error>) -> i32 {
+    let (code, said) = of_result(result);
+    if let Some(line) = said.line() {
+        eprintln!("{line}");
+    }
+    code
 }
 
 /// Says `error` (with its causes) on stderr; [`NOT_FOUND`] when the
@@ -47,5 +88,18 @@ pub fn of_error(error: &wharf_engine::Error) -> i32 {
         NOT_FOUND
     } else {
         ERROR
+    }
+}
+
+/// The exit code of a child process that wharf waited for: its own code,
+/// 128+signal when a signal ended it, [`ERROR`] when it cannot be known.
+pub fn of_wait(status: std::io::Result<std::process::ExitStatus>) -> i32 {
+    use std::os::unix::process::ExitStatusExt as _;
+    match status {
+        Ok(status) => status
+            .code()
+            .or_else(|| status.signal().map(for_signal))
+            .unwrap_or(ERROR),
+        Err(_) => ERROR,
     }
 }

@@ -18,6 +18,7 @@ pub mod flock;
 pub mod mount;
 pub mod ports;
 pub mod report;
+pub mod root;
 pub mod run;
 pub mod spec;
 pub mod usage;

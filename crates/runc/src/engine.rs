@@ -32,13 +32,8 @@ pub fn guest_memory(limit: u64) -> u64 {
 /// The compiled-code cache of `wharf_root`: `$WHARF_ROOT`, else
 /// `/var/lib/wharf` (the shim's, shared with it).
 pub fn cache_root(wharf_root: Option<&Path>) -> PathBuf {
-    let root = wharf_root.map(Path::to_owned).or_else(|| {
-        std::env::var_os("WHARF_ROOT")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
-    root.unwrap_or_else(|| PathBuf::from("/var/lib/wharf"))
-        .join("cache")
+    use wharf_lifecycle::root;
+    root::cache_of(&wharf_root.map_or_else(root::node_root, Path::to_owned))
 }
 
 /// A command's host: one guest per process, stopped by ending the process.

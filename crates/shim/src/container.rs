@@ -262,7 +262,7 @@ impl Container {
             Status::Stopped => None,
             Status::Created | Status::Running => {
                 self.stop.stop(StopReason::Signal(signal as i32));
-                self.mark_exited(128 + signal)
+                self.mark_exited(wharf_lifecycle::exit::for_signal(signal as i32) as u32)
             }
         }
     }

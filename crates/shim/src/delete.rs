@@ -20,7 +20,7 @@ pub fn delete(args: &Args) -> Result<(), String> {
     forget_dead_daemon(args, &bundle)?;
     let response = DeleteResponse {
         pid: 0,
-        exit_status: 128 + libc::SIGKILL as u32,
+        exit_status: wharf_lifecycle::exit::for_signal(libc::SIGKILL) as u32,
         exited_at: timestamp(SystemTime::now()),
         ..Default::default()
     };

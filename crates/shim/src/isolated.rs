@@ -24,6 +24,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 use wharf_engine::{Host, HostConfig, Output, PoolSize, RunSpec, ServeOptions, ServeStats, Stdin};
 use wharf_lifecycle::containers::RunRecord;
+use wharf_lifecycle::exit;
 
 /// The annotation that asks for an isolation.
 pub const ISOLATION: &str = "io.wharf.isolation";
@@ -115,13 +116,13 @@ pub fn main() -> i32 {
     let mut text = String::new();
     if let Err(error) = std::io::stdin().read_to_string(&mut text) {
         eprintln!("containerd-shim-wharf-v1 guest: cannot read the order: {error}");
-        return 125;
+        return exit::ERROR;
     }
     let order: Value = match serde_json::from_str(&text) {
         Ok(order) => order,
         Err(error) => {
             eprintln!("containerd-shim-wharf-v1 guest: a bad order: {error}");
-            return 125;
+            return exit::ERROR;
         }
     };
     let file = |key: &str| order[key].as_str().map(PathBuf::from);
@@ -130,7 +131,7 @@ pub fn main() -> i32 {
         .unwrap_or_default();
     let Some(spec) = spec_of(&order) else {
         crate::outcome::report_to(&stderr, "wharf: the container's run could not be read");
-        return 125;
+        return exit::ERROR;
     };
     let serve = order["serve"].as_bool().unwrap_or(false);
     let config = HostConfig {
@@ -179,7 +180,7 @@ fn spec_of(order: &Value) -> Option<RunSpec> {
 fn serve_on_fd(host: &Host, spec: &RunSpec, stop: &wharf_engine::StopHandle, stderr: &str) -> u32 {
     let failed = |message: String| {
         crate::outcome::report_to(stderr, &format!("wharf: {message}"));
-        125
+        exit::ERROR as u32
     };
     // SAFETY: a socket the daemon passed to this process alone.
     let listener = TcpListener::from(unsafe { OwnedFd::from_raw_fd(LISTENER_FD) });

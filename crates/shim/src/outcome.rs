@@ -2,25 +2,18 @@
 //! messages on the container's stderr (one home for the thread and the
 //! process isolation).
 
-use wharf_engine::{Outcome, StopReason};
+use wharf_engine::Outcome;
+use wharf_lifecycle::exit;
 
-/// The exit status of a run: the guest's code, 134 for a trap, 128 +
-/// signal or 124 when it was stopped, 125 when wharf could not run it (each
-/// said on the container's `stderr`).
+/// The exit status of a run ([`exit::of_result`], one mapping for every
+/// face), after saying a trap or wharf's own failure on the container's
+/// `stderr`.
 pub fn exit_status(outcome: Result<Outcome, wharf_engine::Error>, stderr: &str) -> u32 {
-    match outcome {
-        Ok(Outcome::Exited(code)) => code as u32,
-        Ok(Outcome::Trapped(report)) => {
-            report_to(stderr, &format!("wharf: guest trapped: {report}"));
-            134
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => 128 + signal as u32,
-        Ok(Outcome::Stopped(StopReason::Timeout)) => 124,
-        Err(error) => {
-            report_to(stderr, &format!("wharf: {}", crate::report::chain(&error)));
-            125
-        }
+    let (code, said) = exit::of_result(outcome);
+    if let Some(line) = said.line() {
+        report_to(stderr, &line);
     }
+    code as u32
 }
 
 /// Writes wharf's own message to the container's stderr, where `ctr` and

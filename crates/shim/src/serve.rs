@@ -108,9 +108,6 @@ fn compiler() -> Result<wharf_engine::Compiler, String> {
 
 /// `$WHARF_ROOT/cache`, else `/var/lib/wharf/cache`.
 fn cache_dir() -> std::path::PathBuf {
-    let root = std::env::var_os("WHARF_ROOT")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/var/lib/wharf".into());
-    root.join("cache")
+    use wharf_lifecycle::root;
+    root::cache_of(&root::node_root())
 }

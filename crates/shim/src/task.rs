@@ -367,7 +367,7 @@ impl Service {
                         )
                         .unwrap_or_else(|message| {
                             crate::outcome::report_to(&guest.stderr, &format!("wharf: {message}"));
-                            125
+                            wharf_lifecycle::exit::ERROR as u32
                         }),
                         outcome => crate::outcome::exit_status(outcome, &guest.stderr),
                     };
@@ -414,15 +414,7 @@ impl Service {
             .name(format!("wait-{}", &container.id))
             .stack_size(64 << 10)
             .spawn(move || {
-                use std::os::unix::process::ExitStatusExt as _;
-                let status = match child.wait() {
-                    Ok(status) => status
-                        .code()
-                        .map(|code| code as u32)
-                        .or_else(|| status.signal().map(|signal| 128 + signal as u32))
-                        .unwrap_or(125),
-                    Err(_) => 125,
-                };
+                let status = wharf_lifecycle::exit::of_wait(child.wait()) as u32;
                 guest.left_guest_process();
                 keepers.drain();
                 if let Some(exit) = guest.mark_exited(status) {

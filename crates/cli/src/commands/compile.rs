@@ -36,7 +36,7 @@ pub fn compile(args: CompileArgs) -> Outcome {
 /// (and so its cache entries are not a service's).
 pub fn command_config(compiler: Compiler) -> HostConfig {
     HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
+        cache_dir: Some(paths::cache_dir()),
         interruptible: false,
         exit_after_run: true,
         compiler,

@@ -13,7 +13,7 @@ use crate::{paths, report};
 
 /// The store of detached containers; an error is reported.
 pub(super) fn open() -> Result<Containers, i32> {
-    Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))
+    Containers::open(paths::containers_dir()).map_err(|e| report::fail(&e))
 }
 
 /// Each container the user named, in order; the first that is not found
@@ -540,7 +540,7 @@ pub(super) fn prune_stopped() -> Result<u64, i32> {
 /// `inspect`'s view of a container, as Docker's keys name it; `None`
 /// when no container has this name or ID.
 pub fn inspect(query: &str) -> Option<serde_json::Value> {
-    let store = Containers::open(paths::wharf_root().join("containers")).ok()?;
+    let store = Containers::open(paths::containers_dir()).ok()?;
     let container = store.find(query).ok()?;
     let (record, state) = (&container.record, &container.state);
     let restart = record.restart.label();

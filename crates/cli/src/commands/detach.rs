@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
 use wharf_engine::RunSpec;
@@ -11,7 +11,7 @@ use wharf_lifecycle::containers::{
     Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, validate_name,
 };
 
-use super::supervise::{FIRST_LISTENER_FD, READY_FD};
+use super::handoff::{pipe, place, stage};
 use crate::cli::RunArgs;
 use crate::{flags, paths, report};
 
@@ -103,8 +103,7 @@ pub fn create(
     }
     let mut labels = image.labels.clone();
     labels.extend(asked.labels);
-    let store =
-        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
+    let store = Containers::open(paths::containers_dir()).map_err(|e| report::fail(&e))?;
     store
         .create(NewContainer {
             name: args.name.clone(),
@@ -160,10 +159,7 @@ pub fn detach(
 
 /// Removes a container that never started.
 pub fn remove_unstarted(container: &Container) {
-    if let (Ok(store), Ok(_held)) = (
-        Containers::open(paths::wharf_root().join("containers")),
-        container.lock(),
-    ) {
+    if let (Ok(store), Ok(_held)) = (Containers::open(paths::containers_dir()), container.lock()) {
         let _ = store.remove(container);
     }
 }
@@ -172,23 +168,23 @@ pub fn remove_unstarted(container: &Container) {
 /// says the guest is starting (or why it cannot). The supervisor finds
 /// `listeners` on FIRST_LISTENER_FD and after, in order.
 fn start_supervisor(id: &str, listeners: &[std::net::TcpListener]) -> Result<(), String> {
-    // Above every descriptor the child will place, so that placing one
-    // never overwrites another.
     let staged = listeners
         .iter()
-        .map(|listener| stage_above(listener.as_raw_fd(), FIRST_LISTENER_FD + 64))
+        .map(|listener| stage(listener.as_raw_fd()))
         .collect::<std::io::Result<Vec<OwnedFd>>>()
         .map_err(|e| format!("cannot pass its listeners: {e}"))?;
     let staged_fds: Vec<i32> = staged.iter().map(AsRawFd::as_raw_fd).collect();
     let me = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
-    let (read, write) = pipe().map_err(|e| format!("pipe: {e}"))?;
+    let (read, unstaged) = pipe().map_err(|e| format!("pipe: {e}"))?;
+    let write = stage(unstaged.as_raw_fd()).map_err(|e| format!("pipe: {e}"))?;
+    drop(unstaged);
     // The supervisor runs in `/`: a relative WHARF_ROOT must not change
     // meaning there.
     let root = std::path::absolute(paths::wharf_root()).map_err(|e| format!("WHARF_ROOT: {e}"))?;
     let mut command = Command::new(me);
     command
         .args(["supervise", id])
-        .env("WHARF_ROOT", root)
+        .env(wharf_lifecycle::root::ROOT_VAR, root)
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -196,25 +192,12 @@ fn start_supervisor(id: &str, listeners: &[std::net::TcpListener]) -> Result<(),
     let write_fd = write.as_raw_fd();
     // SAFETY: setsid and dup2 are async-signal-safe. The supervisor leaves
     // this session (a terminal's hang-up does not reach it) and finds the
-    // pipe on READY_FD, not closed on exec.
+    // pipe and the listeners where `place` puts them.
     unsafe {
         use std::os::unix::process::CommandExt;
         command.pre_exec(move || {
             libc::setsid();
-            let placed = if write_fd == READY_FD {
-                libc::fcntl(READY_FD, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(write_fd, READY_FD)
-            };
-            if placed < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            for (index, fd) in staged_fds.iter().enumerate() {
-                if libc::dup2(*fd, FIRST_LISTENER_FD + index as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
+            place(write_fd, &staged_fds)
         });
     }
     let child = command
@@ -231,27 +214,6 @@ fn start_supervisor(id: &str, listeners: &[std::net::TcpListener]) -> Result<(),
         "" => Err("its supervisor ended before the guest started".to_owned()),
         message => Err(message.to_owned()),
     }
-}
-
-/// A close-on-exec copy of `fd` numbered at least `floor`.
-pub(super) fn stage_above(fd: i32, floor: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor; nothing else owns it.
-    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) };
-    if copy < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `copy` is fresh and ours.
-    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
-}
-
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two fresh descriptors into the array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors are new and owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 fn absolute(path: &std::path::Path) -> Result<std::path::PathBuf, i32> {

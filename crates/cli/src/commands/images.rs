@@ -260,8 +260,7 @@ pub fn prune(args: crate::cli::ImagePruneArgs) -> Outcome {
 /// Each container (its short ID) and the stored image its program lives in,
 /// whatever its state: running, stopped or restarting.
 fn images_in_use(store: &Store) -> Result<Vec<(String, Digest)>, i32> {
-    let containers =
-        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::fail(&e))?;
+    let containers = Containers::open(paths::containers_dir()).map_err(|e| report::fail(&e))?;
     let (containers, _damaged) = containers.list().map_err(|e| report::fail(&e))?;
     Ok(containers
         .iter()

@@ -8,6 +8,7 @@ mod containers;
 mod cpu;
 mod detach;
 mod docs;
+mod handoff;
 mod history;
 mod images;
 mod login;

@@ -125,10 +125,10 @@ fn run_here(args: &RunArgs, spec: &RunSpec, terminal: Option<&Arc<tty::Terminal>
     let base = super::compile::command_config(Compiler::default());
     let host = match super::compile::host_for(&spec.program, args.compiler, base) {
         Ok(host) => host,
-        Err(error) => return report_error(&error),
+        Err(error) => return exit::of_error(&error),
     };
     if let Err(error) = super::compile::with_progress(&host, &spec.program, false) {
-        return report_error(&error);
+        return exit::of_error(&error);
     }
     if let Err(error) = watchdog::arm(args.timeout) {
         eprintln!("wharf: cannot watch for signals: {error}");
@@ -211,9 +211,4 @@ pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), Stri
         spec.layers = wharf_engine::Layers::Off;
     }
     Ok(())
-}
-
-/// Prints the error and its causes on one line; returns the exit code.
-pub(super) fn report_error(error: &wharf_engine::Error) -> i32 {
-    exit::of_error(error)
 }

@@ -18,7 +18,7 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
         );
     }
     let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
+        cache_dir: Some(paths::cache_dir()),
         // Request timeouts interrupt guest code through the epoch.
         interruptible: true,
         exit_after_run: true,
@@ -31,11 +31,11 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
         require_landlock: wharf_lifecycle::walls::require_landlock(),
     }) {
         Ok(host) => host,
-        Err(error) => return super::run::report_error(&error),
+        Err(error) => return exit::of_error(&error),
     };
     let service = match host.service(spec) {
         Ok(service) => service,
-        Err(error) => return super::run::report_error(&error),
+        Err(error) => return exit::of_error(&error),
     };
     let bindings = published(args, exposed);
     let listeners = match bind_all(&bindings) {
@@ -64,7 +64,7 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     std::mem::forget(host);
     match served {
         Ok(()) => 0,
-        Err(error) => super::run::report_error(&error),
+        Err(error) => exit::of_error(&error),
     }
 }
 

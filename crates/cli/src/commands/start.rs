@@ -98,7 +98,7 @@ fn attached(store: &Containers, container: &Container, printed: Printed, exit: E
     follow_until_stopped(container, printed, false);
     match exit.wait(store) {
         // No exit recorded: the supervisor was killed.
-        Ok(code) => code.unwrap_or(wharf_lifecycle::containers::LOST_EXIT_CODE),
+        Ok(code) => code.unwrap_or(wharf_lifecycle::exit::LOST),
         Err(error) => report::fail(&error),
     }
 }

@@ -30,14 +30,9 @@ use wharf_lifecycle::containers::{
 };
 use wharf_lifecycle::ports::PortBinding;
 
+use super::handoff::{FIRST_LISTENER_FD, READY_FD, is_open_as, pipe, place, stage};
 use crate::cli::SuperviseArgs;
 use crate::{exit, paths, report};
-
-/// Where the starting command waits to hear that the guest is starting;
-/// in the guest's process, where it reports to the supervisor.
-pub const READY_FD: i32 = 3;
-/// Where a service's listeners are, one per published port, in order.
-pub const FIRST_LISTENER_FD: i32 = 4;
 
 /// The signals that stop the guest.
 const STOPPING: [i32; 6] = [
@@ -151,8 +146,7 @@ impl GuestProcess {
 /// The container `id` (its full ID) and its supervisor's lock, or why this
 /// process cannot supervise it.
 fn take_charge(id: &str) -> Result<(Containers, Container, Held), String> {
-    let store =
-        Containers::open(paths::wharf_root().join("containers")).map_err(|e| report::chain(&e))?;
+    let store = Containers::open(paths::containers_dir()).map_err(|e| report::chain(&e))?;
     let container = store
         .find(id)
         .ok()
@@ -186,13 +180,6 @@ fn ready_pipe() -> Option<File> {
         // SAFETY: the descriptor is open, a pipe, and owned by nothing else.
         File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) })
     })
-}
-
-/// Whether descriptor `fd` is open on a file of type `kind` (`S_IF*`).
-fn is_open_as(fd: i32, kind: libc::mode_t) -> bool {
-    // SAFETY: fstat writes into the stat we pass; a closed fd fails.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(fd, &mut stat) }) == 0 && stat.st_mode & libc::S_IFMT == kind
 }
 
 /// Blocks the stopping signals in this thread and in every thread it
@@ -253,17 +240,6 @@ fn output_to_log(container: &Container) -> std::io::Result<(Arc<Mutex<LogWriter>
         );
     }
     Ok((log, pumps))
-}
-
-/// A pipe, both ends close-on-exec.
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into the array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors are new and owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// On a stopping signal: kill the guest's process, record the exit as
@@ -469,7 +445,7 @@ fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChil
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|l| super::detach::stage_above(l.as_raw_fd(), FIRST_LISTENER_FD + 64))
+            .map(|l| stage(l.as_raw_fd()))
             .collect::<std::io::Result<_>>()?,
         None => Vec::new(),
     };
@@ -480,7 +456,7 @@ fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChil
     }
     let listener_fds: Vec<i32> = listeners.iter().map(AsRawFd::as_raw_fd).collect();
     let (read, write) = pipe()?;
-    let write_fd = super::detach::stage_above(write.as_raw_fd(), FIRST_LISTENER_FD + 64)?;
+    let write_fd = stage(write.as_raw_fd())?;
     drop(write);
     let report_fd = write_fd.as_raw_fd();
     let mut command = Command::new(std::env::current_exe()?);
@@ -500,16 +476,10 @@ fn spawn_guest(id: &str, serving: Option<&Serving>) -> std::io::Result<GuestChil
             }
             if libc::pthread_sigmask(libc::SIG_UNBLOCK, &stopping, std::ptr::null_mut()) != 0
                 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                || libc::dup2(report_fd, READY_FD) < 0
             {
                 return Err(std::io::Error::last_os_error());
             }
-            for (index, fd) in listener_fds.iter().enumerate() {
-                if libc::dup2(*fd, FIRST_LISTENER_FD + index as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
+            place(report_fd, &listener_fds)
         });
     }
     let process = command.spawn()?;
@@ -577,17 +547,7 @@ fn follow(
         }
     }
     let status = child.process.wait();
-    ran.code = match (reported, status) {
-        (Some(code), _) => code,
-        (None, Ok(status)) => {
-            use std::os::unix::process::ExitStatusExt as _;
-            status
-                .code()
-                .or_else(|| status.signal().map(exit::for_signal))
-                .unwrap_or(exit::ERROR)
-        }
-        (None, Err(_)) => exit::ERROR,
-    };
+    ran.code = reported.unwrap_or_else(|| exit::of_wait(status));
     ran
 }
 

@@ -256,7 +256,7 @@ pub fn prune(args: SystemPruneArgs) -> Outcome {
             .map_err(|m| report::fail_with(&m))?;
     }
     freed += super::images::prune_unused(args.all)?;
-    let cache = paths::wharf_root().join("cache");
+    let cache = paths::cache_dir();
     freed += dir_size(&cache);
     if cache.exists() {
         std::fs::remove_dir_all(&cache)

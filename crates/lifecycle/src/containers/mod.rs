@@ -81,9 +81,6 @@ pub fn validate_name(name: &str) -> Result<(), ContainerError> {
     names::validate(name)
 }
 
-/// The exit code shown for a container whose supervisor died without
-/// recording one (as if killed).
-pub const LOST_EXIT_CODE: i32 = 137;
 /// The error shown for such a container.
 const SUPERVISOR_DIED: &str = "its supervisor died";
 
@@ -258,7 +255,7 @@ fn lost(state: State) -> State {
         status: Status::Exited,
         pid: None,
         pid_start_time: None,
-        exit_code: Some(LOST_EXIT_CODE),
+        exit_code: Some(crate::exit::LOST),
         finished_at: None,
         error: Some(SUPERVISOR_DIED.to_owned()),
         ..state

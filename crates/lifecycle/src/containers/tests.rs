@@ -125,14 +125,14 @@ fn a_container_whose_supervisor_died_shows_as_exited() {
     drop(supervision);
     let mut seen = store.find("svc").expect("find");
     assert_eq!(seen.state.status, Status::Exited);
-    assert_eq!(seen.state.exit_code, Some(LOST_EXIT_CODE));
+    assert_eq!(seen.state.exit_code, Some(crate::exit::LOST));
     assert_eq!(seen.state.error.as_deref(), Some(SUPERVISOR_DIED));
     assert!(seen.state.finished_at.is_none(), "nobody saw it end");
     // A command that killed it writes the exit down, with its time.
     seen.settle_lost().expect("settle");
     let settled = store.find("svc").expect("find");
     assert_eq!(settled.state.status, Status::Exited);
-    assert_eq!(settled.state.exit_code, Some(LOST_EXIT_CODE));
+    assert_eq!(settled.state.exit_code, Some(crate::exit::LOST));
     assert_eq!(settled.state.error, None);
     assert!(settled.state.finished_at.is_some());
 }

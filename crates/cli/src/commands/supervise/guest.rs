@@ -19,12 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wharf_engine::{
-    Host, HostConfig, Outcome, PoolSize, RunSpec, ServeStats, StopHandle, StopReason, WallScope,
+    Host, HostConfig, Outcome, PoolSize, RunSpec, ServeStats, StopHandle, WallScope,
 };
 use wharf_lifecycle::containers::{Containers, ServiceRecord};
 
-use super::{FIRST_LISTENER_FD, READY_FD, is_open_as};
-use crate::{exit, paths, report, watchdog};
+use crate::commands::handoff::{FIRST_LISTENER_FD, READY_FD, is_open_as};
+use crate::{exit, paths, watchdog};
 
 /// The report that the wall is up, with what it enforces.
 pub const WALLED: &str = "walled";
@@ -64,9 +64,7 @@ pub fn guest(id: &str) -> i32 {
 
 /// The guest's exit code, and wharf's own error when it failed the run.
 fn run(id: &str, report: &(impl Fn(String) + Clone + Send + 'static)) -> (i32, Option<String>) {
-    let record = match Containers::open(paths::wharf_root().join("containers"))
-        .and_then(|store| store.find(id))
-    {
+    let record = match Containers::open(paths::containers_dir()).and_then(|store| store.find(id)) {
         Ok(container) if container.record.id == id => container.record,
         Ok(_) | Err(_) => return (exit::ERROR, Some(format!("no such container: {id}"))),
     };
@@ -79,7 +77,7 @@ fn run(id: &str, report: &(impl Fn(String) + Clone + Send + 'static)) -> (i32, O
         .unwrap_or_default();
     let service = record.run.service.as_ref();
     let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::wharf_root().join("cache")),
+        cache_dir: Some(paths::cache_dir()),
         // A service's request timeouts interrupt guest code; a command
         // stops by this process ending.
         interruptible: service.is_some(),
@@ -176,24 +174,16 @@ fn keep_count(stats: &ServeStats, report: &impl Fn(String)) {
     }
 }
 
-/// The exit code of a run, and wharf's own error when it failed the run.
+/// The exit code of a run ([`exit::of_result`]), and wharf's own error
+/// when it failed the run; a trap is said in the container's log.
 fn exit_code(outcome: Result<Outcome, wharf_engine::Error>) -> (i32, Option<String>) {
-    match outcome {
-        Ok(Outcome::Exited(code)) => (code, None),
-        Ok(Outcome::Trapped(report)) => {
-            eprintln!("wharf: guest trapped: {report}");
-            (exit::TRAP, None)
-        }
-        Ok(Outcome::Stopped(StopReason::Signal(signal))) => (exit::for_signal(signal), None),
-        Ok(Outcome::Stopped(StopReason::Timeout)) => (exit::TIMEOUT, None),
-        Err(error) => {
-            let message = report::chain(&error);
-            let code = if error.is_not_found() {
-                exit::NOT_FOUND
-            } else {
-                exit::ERROR
-            };
-            (code, Some(message))
+    match exit::of_result(outcome) {
+        (code, exit::Said::Failed(message)) => (code, Some(message)),
+        (code, said) => {
+            if let Some(line) = said.line() {
+                eprintln!("{line}");
+            }
+            (code, None)
         }
     }
 }
