@@ -21,6 +21,7 @@ mod names;
 mod network;
 mod outcome;
 mod program;
+mod resolved;
 mod run;
 mod sandbox;
 mod serve;

@@ -6,9 +6,7 @@
 //! connects and datagrams are checked against them, so the host never
 //! looks a name up on a guest's (or a peer's) behalf.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use wasmtime::component::{Accessor, HasData, Linker, Resource};
 use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup as lookup2, network as network2};
@@ -16,42 +14,7 @@ use wasmtime_wasi::p3::bindings::sockets::{ip_name_lookup as lookup3, types as t
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 use crate::network::NetworkPolicy;
-
-/// How many addresses one guest's lookups may leave allowed.
-const MAX_ADDRESSES: usize = 4096;
-
-/// The addresses the guest's allowed lookups returned, each with the names
-/// that gave it; and the names of 0.2 lookups still being read.
-#[derive(Debug, Default)]
-pub(crate) struct ResolvedNames {
-    addresses: Mutex<HashMap<IpAddr, Vec<String>>>,
-    pending: Mutex<HashMap<u32, String>>,
-}
-
-impl ResolvedNames {
-    /// Keeps that `name` resolved to `addresses` (up to [`MAX_ADDRESSES`]).
-    pub(crate) fn record(&self, name: &str, addresses: &[IpAddr]) {
-        let mut known = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-        for address in addresses {
-            if known.len() >= MAX_ADDRESSES && !known.contains_key(address) {
-                return;
-            }
-            let names = known.entry(address.to_canonical()).or_default();
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_owned());
-            }
-        }
-    }
-
-    /// The names that resolved to `address`.
-    pub(crate) fn names_of(&self, address: IpAddr) -> Vec<String> {
-        let known = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-        known
-            .get(&address.to_canonical())
-            .cloned()
-            .unwrap_or_default()
-    }
-}
+use crate::resolved::ResolvedNames;
 
 /// The name a guest asked for, as WASI resolves it (IDNA, lowercase), or
 /// `None` for an address (nothing to look up) or no valid name.

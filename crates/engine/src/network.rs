@@ -171,7 +171,7 @@ impl NetworkPolicy {
         &self,
         scheme: &str,
         addr: SocketAddr,
-        names: &crate::names::ResolvedNames,
+        names: &crate::resolved::ResolvedNames,
     ) -> bool {
         if addr.ip().is_unspecified() {
             return false;
@@ -558,7 +558,7 @@ mod tests {
     #[test]
     fn socket_addresses_match_literal_rules_and_the_guests_own_lookups() {
         let p = policy(&["tcp://127.0.0.1:5432", "tcp://db.test:6000"]);
-        let names = crate::names::ResolvedNames::default();
+        let names = crate::resolved::ResolvedNames::default();
         let addr = |text: &str| text.parse::<SocketAddr>().expect("addr");
         assert!(p.allows_address("tcp", addr("127.0.0.1:5432"), &names));
         assert!(!p.allows_address("tcp", addr("127.0.0.1:5433"), &names));

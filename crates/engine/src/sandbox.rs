@@ -13,7 +13,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
-use crate::names::ResolvedNames;
+use crate::resolved::ResolvedNames;
 use crate::network::NetworkPolicy;
 use crate::spec::{Output, RunSpec, Stdin};
 use crate::stdio;

@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use serde_json::json;
 use wharf_lifecycle::containers::{Container, ContainerError, Containers, Status, time};
 
-use super::signals::kill_supervisor;
 use super::{Outcome, print_listing};
 use crate::cli::{ContainersArgs, PortArgs, PruneArgs, PsArgs, RmArgs};
 use crate::{paths, report};
@@ -492,7 +491,7 @@ pub(super) fn remove_one(
         if !force {
             return Err(ContainerError::Running(container.label().to_owned()));
         }
-        kill_supervisor(&container)?;
+        container.kill_supervisor()?;
     }
     // A supervisor that was killed could not remove its cgroup; its guest's
     // process ends just after it.

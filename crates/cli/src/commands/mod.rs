@@ -13,6 +13,7 @@ mod history;
 mod images;
 mod login;
 mod logs;
+mod request;
 mod run;
 mod run_image;
 mod serve;

@@ -1,13 +1,12 @@
 //! `wharf run`: one guest in the foreground.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use wharf_engine::{Compiler, RunSpec, Stdin};
+use wharf_engine::{Compiler, RunSpec};
 
-use super::{run_image, tty};
+use super::{request, tty};
 use crate::cli::RunArgs;
-use crate::{exit, flags, report, watchdog};
+use crate::{exit, report, watchdog};
 
 /// What a run makes of its guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,20 +44,9 @@ pub fn run(args: RunArgs, mode: Mode) -> i32 {
     } else {
         None
     };
-    let (spec, image) = if names_a_file(&args.program) {
-        (spec_from(&args), Default::default())
-    } else {
-        match run_image::spec_from(&args) {
-            Ok((spec, image)) => (Ok(spec), image),
-            Err(code) => return code,
-        }
-    };
-    let spec = match spec {
-        Ok(spec) => spec,
-        Err(message) => {
-            eprintln!("wharf: {message}");
-            return exit::ERROR;
-        }
+    let (spec, image) = match request::spec_of(&args) {
+        Ok(made) => made,
+        Err(code) => return code,
     };
     if let Some(detached) = detached {
         let outcome = match (mode, args.detach) {
@@ -94,7 +82,7 @@ pub fn run(args: RunArgs, mode: Mode) -> i32 {
 pub fn make_container(args: &RunArgs) -> Result<wharf_lifecycle::containers::Container, i32> {
     refused(args).map_err(|m| report::fail_with(&m))?;
     let detached = super::detach::check_flags(args, "a container")?;
-    let (spec, image) = run_image::spec_from(args)?;
+    let (spec, image) = request::image_spec_of(args)?;
     super::detach::create(args, detached, spec, &image)
 }
 
@@ -151,64 +139,4 @@ fn run_here(args: &RunArgs, spec: &RunSpec, terminal: Option<&Arc<tty::Terminal>
     // cost time.
     std::mem::forget(host);
     exit::of_run(outcome)
-}
-
-/// A program argument names a file when it exists, ends in `.wasm` or
-/// `.wat`, or is a path (`/…`, `./…`, `../…`); anything else is an image.
-fn names_a_file(program: &str) -> bool {
-    Path::new(program).exists()
-        || program.ends_with(".wasm")
-        || program.ends_with(".wat")
-        || ["/", "./", "../"].iter().any(|p| program.starts_with(p))
-}
-
-fn spec_from(args: &RunArgs) -> Result<RunSpec, String> {
-    if args.entrypoint.is_some() {
-        return Err("--entrypoint applies to images, not to a program file".to_owned());
-    }
-    let mut spec = RunSpec::new(&args.program);
-    // As wasmtime and a shell do: argv[0] is the program's file name.
-    if let Some(name) = Path::new(&args.program).file_name() {
-        spec.args[0] = name.to_string_lossy().into_owned();
-    }
-    spec.args.extend(args.args.iter().cloned());
-    apply_flags(args, &mut spec)?;
-    Ok(spec)
-}
-
-/// What the flags say, over what the spec has (an image's defaults):
-/// environment entries override, volumes add, the workdir replaces.
-pub(super) fn apply_flags(args: &RunArgs, spec: &mut RunSpec) -> Result<(), String> {
-    let flagged = flags::environment(&args.env_files, &args.env, ("-e", "env"), |key| {
-        std::env::var(key).ok()
-    })?;
-    for (key, value) in flagged {
-        match spec.env.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => spec.env.push((key, value)),
-        }
-    }
-    spec.volumes.extend(args.volumes.iter().cloned());
-    // Resolved once, here, where the run is made: every later start of it
-    // finds the same directories or refuses.
-    wharf_engine::resolve_volumes(&mut spec.volumes).map_err(|e| report::chain(&e))?;
-    crate::volumes::refuse_state(&spec.volumes)?;
-    if let Some(workdir) = &args.workdir {
-        if !workdir.starts_with('/') {
-            return Err(format!("working directory `{workdir}` must be absolute"));
-        }
-        spec.workdir = Some(workdir.clone());
-    }
-    if args.interactive {
-        spec.stdin = Stdin::Inherit;
-    }
-    if let Some(memory) = args.memory {
-        spec.memory_limit = memory;
-    }
-    spec.network = wharf_engine::NetworkPolicy::new(args.allow_outbound.clone())
-        .with_listen(args.allow_listen.clone());
-    if args.security_opts.contains(&flags::SecurityOpt::NoLayers) {
-        spec.layers = wharf_engine::Layers::Off;
-    }
-    Ok(())
 }

@@ -12,7 +12,7 @@ use wharf_engine::RunSpec;
 use wharf_image::store::{self, PullOptions, Shape};
 use wharf_image::{Image, Reference, Store};
 
-use super::{open_store, reference, run};
+use super::{open_store, reference};
 use crate::cli::RunArgs;
 use crate::progress::Transfers;
 use crate::{exit, report};
@@ -26,16 +26,16 @@ pub struct ImageDefaults {
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
-/// The run, and what else the image says.
+/// The run the image says (the flags go over it in [`super::request`]),
+/// and what else the image says.
 pub fn spec_from(args: &RunArgs) -> Result<(RunSpec, ImageDefaults), i32> {
     let name = reference(&args.program)?;
     let store = open_store()?;
     let image = find_or_pull(&store, &name, args)?;
-    let mut spec = match image.shape {
+    let spec = match image.shape {
         Shape::Docker => from_files(&store, &image, args)?,
         Shape::Artifact | Shape::Component => from_module(&store, &image, &name, args)?,
     };
-    run::apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
     let defaults = ImageDefaults {
         exposed: image.config.config.exposed_tcp_ports(),
         labels: image.config.config.labels.clone().unwrap_or_default(),

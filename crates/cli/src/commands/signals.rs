@@ -2,9 +2,9 @@
 //! which ends the guest and records 128+signal; a supervisor that does not
 //! end in time, or one killed outright, has its exit recorded for it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wharf_lifecycle::containers::{Container, ContainerError, Containers, Supervisor};
+use wharf_lifecycle::containers::{Container, ContainerError, Containers};
 
 use super::Outcome;
 use super::containers::open;
@@ -112,13 +112,13 @@ fn signal(
     let Some(supervisor) = container.supervisor()? else {
         return Ok(());
     };
-    send(&container, &supervisor, number)?;
+    container.send(&supervisor, number)?;
     if matches!(number, libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP) {
         return Ok(());
     }
-    if !ended_within(&container, grace) {
-        send(&container, &supervisor, libc::SIGKILL)?;
-        ended_within(&container, Duration::from_secs(30));
+    if !container.supervisor_ended_within(grace) {
+        container.send(&supervisor, libc::SIGKILL)?;
+        container.supervisor_ended_within(Duration::from_secs(30));
     }
     let mut ended = store.find(&container.record.id)?;
     ended.settle_lost()?;
@@ -126,37 +126,6 @@ fn signal(
         super::containers::remove_done(store, &ended)?;
     }
     Ok(())
-}
-
-/// Kills the supervisor, if one lives, with SIGKILL and waits until it is
-/// gone.
-pub(super) fn kill_supervisor(container: &Container) -> Result<(), ContainerError> {
-    if let Some(supervisor) = container.supervisor()? {
-        send(container, &supervisor, libc::SIGKILL)?;
-    }
-    ended_within(container, Duration::from_secs(30));
-    Ok(())
-}
-
-fn send(container: &Container, supervisor: &Supervisor, number: i32) -> Result<(), ContainerError> {
-    supervisor
-        .signal(number)
-        .map_err(|source| ContainerError::Signal {
-            container: container.label().to_owned(),
-            pid: supervisor.pid(),
-            source,
-        })
-}
-
-fn ended_within(container: &Container, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while container.supervisor_alive() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    true
 }
 
 /// `KILL`, `SIGKILL`, `kill` or `9`.

@@ -324,7 +324,7 @@ fn new_store(
     pre: &ProxyPre<ServeState>,
     deadline: Instant,
 ) -> Result<Store<ServeState>, crate::Error> {
-    let names = Arc::<crate::names::ResolvedNames>::default();
+    let names = Arc::<crate::resolved::ResolvedNames>::default();
     let wasi = crate::sandbox::wasi_builder(&server.spec, &server.volumes, &names)?.build();
     let state = ServeState {
         wasi,

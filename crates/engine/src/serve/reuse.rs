@@ -124,7 +124,7 @@ impl Workers {
     /// loop (so its timeouts are seen while guest code computes) and
     /// interrupts the guest once the drain ran out.
     fn new_store(&self) -> wasmtime::Result<Store<ServeState>> {
-        let names = Arc::<crate::names::ResolvedNames>::default();
+        let names = Arc::<crate::resolved::ResolvedNames>::default();
         let wasi = crate::sandbox::wasi_builder(&self.spec, &self.volumes, &names)?.build();
         let state = ServeState {
             wasi,

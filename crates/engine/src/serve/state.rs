@@ -9,7 +9,8 @@ use std::sync::Arc;
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 use crate::limiter::GuestLimiter;
-use crate::names::{PolicedView, ResolvedNames};
+use crate::names::PolicedView;
+use crate::resolved::ResolvedNames;
 use crate::serve::outbound::OutboundHooks;
 
 /// What a request's guest holds: its WASI context (the same sandbox as a

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::load::{Contents, File, LoadLimits, clean_path};
+use super::contents::{Contents, File, LoadLimits, clean_path};
 use super::{
     ArchiveError, ArchivedImage, DOCKER_MANIFEST_FILE, DockerEntry, INDEX_FILE, LAYOUT_FILE,
     REPOSITORIES_FILE, blob_path,

@@ -8,7 +8,6 @@
 //! that fails names nothing.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path};
 use std::rc::Rc;
@@ -17,33 +16,8 @@ use super::{ArchiveError, ArchivedImage, BLOB_DIR, blob_path};
 use crate::blobs::{BlobError, BlobStore, Expected};
 use crate::digest::Digest;
 
+use super::contents::{Contents, File, LoadLimits, clean_path};
 use super::interpret;
-
-/// How much of an archive `load` reads before refusing it.
-#[derive(Debug, Clone)]
-pub struct LoadLimits {
-    /// Bytes of tar (after gzip) at most; default 64 GiB.
-    pub max_total_bytes: u64,
-    /// Entries at most; default 100 000.
-    pub max_entries: u64,
-    /// Largest `index.json`, `manifest.json` or other file kept in memory;
-    /// default 4 MiB. Larger metadata files are refused, larger other files
-    /// are stored as blobs.
-    pub max_metadata_bytes: u64,
-    /// Bytes of files kept in memory in all; default 64 MiB.
-    pub max_memory_bytes: u64,
-}
-
-impl Default for LoadLimits {
-    fn default() -> Self {
-        LoadLimits {
-            max_total_bytes: 64 << 30,
-            max_entries: 100_000,
-            max_metadata_bytes: 4 << 20,
-            max_memory_bytes: 64 << 20,
-        }
-    }
-}
 
 /// Reads a tar (docker or OCI layout; gzip-compressed tar too) into
 /// `blobs`; returns the images it holds (the caller names them).
@@ -59,22 +33,6 @@ pub fn load_with_limits(
 ) -> Result<Vec<ArchivedImage>, ArchiveError> {
     let contents = read_entries(blobs, input, limits)?;
     interpret::images(blobs, &contents, limits)
-}
-
-/// A file of the archive other than a blob in `blobs/sha256/`.
-#[derive(Debug)]
-pub(super) enum File {
-    /// Small: its bytes.
-    Memory(Vec<u8>),
-    /// Large, or a blob: stored under its digest.
-    Stored { digest: Digest, size: u64 },
-}
-
-/// What the entries left behind: files by path, and links to follow.
-#[derive(Debug, Default)]
-pub(super) struct Contents {
-    pub(super) files: BTreeMap<String, File>,
-    pub(super) links: BTreeMap<String, String>,
 }
 
 fn read_entries(
@@ -230,20 +188,6 @@ fn blob_name(path: &str) -> Option<Digest> {
     let hex = path.strip_prefix(BLOB_DIR)?;
     let digest: Digest = format!("sha256:{hex}").parse().ok()?;
     (blob_path(&digest) == path).then_some(digest)
-}
-
-/// An entry's path as `a/b/c`, refused when it is absolute or has `..`.
-pub(super) fn clean_path(path: &Path) -> Result<String, &'static str> {
-    let mut parts = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => parts.push(part.to_str().ok_or("its path is not UTF-8")?),
-            Component::CurDir => {}
-            Component::ParentDir => return Err("its path contains `..`"),
-            Component::RootDir | Component::Prefix(_) => return Err("its path is absolute"),
-        }
-    }
-    Ok(parts.join("/"))
 }
 
 /// Where a link leads, from directory `base`, refused when it is absolute

@@ -14,6 +14,7 @@ use crate::digest::Digest;
 use crate::manifest::{Descriptor, ManifestError};
 use crate::reference::{Reference, ReferenceError};
 
+mod contents;
 mod interpret;
 mod load;
 mod save;
@@ -22,7 +23,8 @@ mod tests;
 #[cfg(test)]
 mod tests_load;
 
-pub use load::{LoadLimits, load, load_with_limits};
+pub use contents::LoadLimits;
+pub use load::{load, load_with_limits};
 pub use save::save;
 
 /// The layout of a saved tarball.

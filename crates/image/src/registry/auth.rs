@@ -6,8 +6,7 @@ use std::io::Read;
 
 use base64::Engine as _;
 
-use super::http::{error_message, parse_http, with_query};
-use super::request::network;
+use super::http::{error_message, network, parse_http, with_query};
 use super::{Credentials, RegistryError};
 
 /// The most of a token reply read (tokens are a few KiB).

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::auth::{Access, AuthState};
 use super::http::header;
+use super::http::{Method, Reply, network};
 use super::names::{is_loopback, registry_host, valid_repository, valid_tag};
-use super::request::{Method, Reply, network};
 use super::roots::trusted_roots;
 use super::{ClientOptions, FetchedManifest, RegistryError};
 use crate::blobs::{BlobStore, Expected};

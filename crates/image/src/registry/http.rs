@@ -1,9 +1,11 @@
 //! Small HTTP helpers: URLs (with the `url` crate), the registry's error
-//! bodies.
+//! bodies, the methods the client uses, what a failed request stands for.
 
 use std::io::Read;
 
 use url::Url;
+
+use super::RegistryError;
 
 /// The most of an error body read to quote it.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -124,6 +126,53 @@ fn describe_error_body(body: &[u8]) -> Option<String> {
     }
     let short: String = text.chars().take(200).collect();
     Some(short.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// HTTP methods the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A reply from the registry.
+pub(crate) type Reply = ureq::http::Response<ureq::Body>;
+
+/// The error a failed request stands for: an untrusted certificate, or
+/// the network.
+pub(crate) fn network(url: &str, source: ureq::Error) -> RegistryError {
+    let certificate = match &source {
+        ureq::Error::Rustls(error) => Some(error),
+        ureq::Error::Io(error) => error.get_ref().and_then(|e| e.downcast_ref()),
+        _ => None,
+    };
+    if let Some(error @ rustls::Error::InvalidCertificate(_)) = certificate {
+        return RegistryError::Certificate {
+            url: url.to_owned(),
+            detail: error.to_string(),
+        };
+    }
+    RegistryError::Network {
+        url: url.to_owned(),
+        source: Box::new(source),
+    }
 }
 
 #[cfg(test)]

@@ -6,38 +6,11 @@ use super::auth::{
     Access, Challenge, basic_header, fetch_token, parse_challenges, password_allowed,
 };
 use super::client::Client;
-use super::http::{error_message, header, resolve, same_origin};
+use super::http::{Method, Reply, error_message, header, network, resolve, same_origin};
 use super::names::is_loopback;
 
 /// Redirects followed at most by one request.
 const MAX_REDIRECTS: usize = 5;
-
-/// HTTP methods the client uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
-/// A reply from the registry.
-pub(crate) type Reply = ureq::http::Response<ureq::Body>;
 
 impl Client {
     /// Sends a request, authenticating as the registry asks and following
@@ -265,25 +238,5 @@ impl Client {
             url: self.registry().to_owned(),
             detail: "a thread panicked while holding the authentication state".to_owned(),
         }
-    }
-}
-
-/// The error a failed request stands for: an untrusted certificate, or
-/// the network.
-pub(crate) fn network(url: &str, source: ureq::Error) -> RegistryError {
-    let certificate = match &source {
-        ureq::Error::Rustls(error) => Some(error),
-        ureq::Error::Io(error) => error.get_ref().and_then(|e| e.downcast_ref()),
-        _ => None,
-    };
-    if let Some(error @ rustls::Error::InvalidCertificate(_)) = certificate {
-        return RegistryError::Certificate {
-            url: url.to_owned(),
-            detail: error.to_string(),
-        };
-    }
-    RegistryError::Network {
-        url: url.to_owned(),
-        source: Box::new(source),
     }
 }

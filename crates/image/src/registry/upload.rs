@@ -5,8 +5,8 @@ use std::io::Read;
 use super::RegistryError;
 use super::auth::Access;
 use super::client::Client;
+use super::http::{Method, Reply};
 use super::http::{header, resolve, with_query};
-use super::request::{Method, Reply};
 use crate::blobs::BlobError;
 use crate::digest::Digest;
 

@@ -23,6 +23,7 @@ pub mod logs;
 mod names;
 mod process;
 mod record;
+mod signal;
 pub mod time;
 
 use std::fs;
