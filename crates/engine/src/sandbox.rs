@@ -13,8 +13,8 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::error::{Error, boxed};
-use crate::resolved::ResolvedNames;
 use crate::network::NetworkPolicy;
+use crate::resolved::ResolvedNames;
 use crate::spec::{Output, RunSpec, Stdin};
 use crate::stdio;
 use crate::volume::HeldVolume;
