@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod config;
 mod error;
 mod host;
 mod layers;
@@ -37,9 +38,10 @@ pub const WASMTIME_VERSION: &str = env!("WHARF_WASMTIME_VERSION");
 /// The WASI versions a guest may target: preview 1 for core modules, 0.2
 /// and 0.3 for components.
 pub const WASI_VERSIONS: [&str; 3] = ["preview1", "0.2", "0.3"];
-pub use host::{
-    Compiler, Host, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler, WallScope,
+pub use config::{
+    Compiler, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler, WallScope,
 };
+pub use host::Host;
 pub use layers::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use crate::cache::{ArtifactKind, FileIdentity, sha256_hex};
+use crate::config::WallScope;
 use crate::error::{Error, boxed};
-use crate::host::{Host, WallScope};
+use crate::host::Host;
 
 /// A compiled program, ready to instantiate (a clone shares the code).
 #[derive(Clone)]

@@ -15,8 +15,9 @@ use landlock::{
     RulesetCreatedAttr,
 };
 
+use crate::config::{Precompiled, ProgramShape, WallScope};
 use crate::error::{BoxError, Error};
-use crate::host::{Host, Precompiled, ProgramShape, WallScope};
+use crate::host::Host;
 
 /// Compiles `program` into `host`'s cache as [`Host::precompile`] does, in
 /// a walled child process (see the module docs).

@@ -11,8 +11,8 @@ use landlock::{
 };
 
 use super::Enforced;
+use crate::config::WallScope;
 use crate::error::BoxError;
-use crate::host::WallScope;
 use crate::spec::{Output, RunSpec, Stdin};
 use crate::volume::HeldVolume;
 

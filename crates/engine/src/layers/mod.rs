@@ -19,8 +19,9 @@ mod threads;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::WallScope;
 use crate::error::Error;
-use crate::host::{Host, WallScope};
+use crate::host::Host;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 use crate::volume::HeldVolume;

@@ -9,8 +9,8 @@ use seccompiler::{
 };
 
 use super::syscalls;
+use crate::config::WallScope;
 use crate::error::BoxError;
-use crate::host::WallScope;
 
 #[cfg(target_arch = "x86_64")]
 const ARCH: TargetArch = TargetArch::x86_64;

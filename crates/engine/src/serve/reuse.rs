@@ -50,7 +50,7 @@ impl Default for InstanceReuse {
     fn default() -> Self {
         InstanceReuse {
             max_requests: 128,
-            max_concurrent: 16,
+            max_concurrent: crate::config::MAX_CONCURRENT_PER_INSTANCE,
             idle_timeout: Duration::from_secs(10),
         }
     }
