@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::cache::CodeCache;
 use crate::config::{Compiler, HostConfig, Precompiled, ProgramShape, WallScope, engine_config};
 use crate::error::{Error, boxed};
+use crate::guest::{CoreState, GuestState};
 use crate::memo::ProgramMemo;
 use crate::outcome::Outcome;
-use crate::run::{ComponentState, CoreState};
-use crate::serve::{ServeState, Service};
+use crate::serve::Service;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
@@ -26,8 +26,7 @@ pub struct Host {
     compilations: AtomicU64,
     memo: ProgramMemo,
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
-    component_linker: OnceLock<wasmtime::component::Linker<ComponentState>>,
-    proxy_linker: OnceLock<wasmtime::component::Linker<ServeState>>,
+    component_linker: OnceLock<wasmtime::component::Linker<GuestState>>,
     /// The epoch ticker every service of this host shares while any serves.
     ticker: std::sync::Mutex<std::sync::Weak<crate::serve::EpochTicker>>,
 }
@@ -67,7 +66,6 @@ impl Host {
             memo: ProgramMemo::default(),
             core_linker: OnceLock::new(),
             component_linker: OnceLock::new(),
-            proxy_linker: OnceLock::new(),
             ticker: std::sync::Mutex::default(),
         })
     }
@@ -208,23 +206,11 @@ impl Host {
         ticker
     }
 
-    pub(crate) fn proxy_linker(&self) -> Result<&wasmtime::component::Linker<ServeState>, Error> {
-        if let Some(linker) = self.proxy_linker.get() {
-            return Ok(linker);
-        }
-        let mut linker = wasmtime::component::Linker::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
-            .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
-            .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
-            .and_then(|()| crate::names::add_to_linker(&mut linker, ServeState::policed))
-            .map_err(|e| Error::Engine { source: boxed(e) })?;
-        Ok(self.proxy_linker.get_or_init(|| linker))
-    }
-
+    /// The one linker of every component guest, a command's or a
+    /// request's: WASI 0.2 and 0.3, HTTP, and the policed name lookups.
     pub(crate) fn component_linker(
         &self,
-    ) -> Result<&wasmtime::component::Linker<ComponentState>, Error> {
+    ) -> Result<&wasmtime::component::Linker<GuestState>, Error> {
         if let Some(linker) = self.component_linker.get() {
             return Ok(linker);
         }
@@ -233,7 +219,7 @@ impl Host {
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| wasmtime_wasi::p3::add_to_linker(&mut linker))
             .and_then(|()| wasmtime_wasi_http::p3::add_to_linker(&mut linker))
-            .and_then(|()| crate::names::add_to_linker(&mut linker, ComponentState::policed))
+            .and_then(|()| crate::names::add_to_linker(&mut linker, GuestState::policed))
             .map_err(|e| Error::Engine { source: boxed(e) })?;
         Ok(self.component_linker.get_or_init(|| linker))
     }

@@ -14,6 +14,7 @@
 mod cache;
 mod config;
 mod error;
+mod guest;
 mod host;
 mod layers;
 mod limiter;

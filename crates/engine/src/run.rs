@@ -5,16 +5,14 @@ use std::task::Poll;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
-use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::error::{Error, boxed};
+use crate::guest::{CoreState, GuestState};
 use crate::host::Host;
 use crate::limiter::GuestLimiter;
-use crate::names::PolicedView;
 use crate::outcome::{Outcome, TrapReport};
 use crate::program::{self, Program};
 use crate::resolved::ResolvedNames;
@@ -22,56 +20,6 @@ use crate::serve::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 use crate::volume::HeldVolume;
-
-/// Store data of a core module run.
-pub(crate) struct CoreState {
-    pub(crate) wasi: WasiP1Ctx,
-    limiter: GuestLimiter,
-}
-
-/// Store data of a component run: WASI, and outgoing HTTP under the
-/// network policy.
-pub(crate) struct ComponentState {
-    ctx: WasiCtx,
-    http: WasiHttpCtx,
-    hooks: OutboundHooks,
-    table: ResourceTable,
-    limiter: GuestLimiter,
-    names: Arc<ResolvedNames>,
-}
-
-impl ComponentState {
-    /// What the policed name lookups see (see [`crate::names`]).
-    pub(crate) fn policed(&mut self) -> PolicedView<'_> {
-        PolicedView {
-            sockets: WasiSocketsCtxView {
-                ctx: self.ctx.sockets(),
-                table: &mut self.table,
-            },
-            policy: &self.hooks.policy,
-            names: &self.names,
-        }
-    }
-}
-
-impl WasiView for ComponentState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for ComponentState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
-    }
-}
 
 pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
     // Its blocking pool starts threads only when a host call first needs
@@ -104,8 +52,8 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
             runtime.block_on(run_module(host, spec, stop, &module, state))
         }
         Program::Component(component) => {
-            let state = ComponentState {
-                ctx: wasi.build(),
+            let state = GuestState {
+                wasi: wasi.build(),
                 http: WasiHttpCtx::new(),
                 hooks: OutboundHooks {
                     policy: Arc::new(spec.network.clone()),
@@ -179,7 +127,7 @@ async fn run_component(
     spec: &RunSpec,
     stop: &StopHandle,
     component: &wasmtime::component::Component,
-    state: ComponentState,
+    state: GuestState,
 ) -> Result<Outcome, Error> {
     let path = || spec.program.clone();
     let pre = host
@@ -223,13 +171,13 @@ async fn run_component(
 
 /// A `wasi:cli/command` of WASI 0.2 or of 0.3, pre-instantiated.
 enum CliCommand {
-    P2(CommandPre<ComponentState>),
-    P3(wasmtime_wasi::p3::bindings::CommandPre<ComponentState>),
+    P2(CommandPre<GuestState>),
+    P3(wasmtime_wasi::p3::bindings::CommandPre<GuestState>),
 }
 
 impl CliCommand {
     /// The command `pre` exports: 0.3's `run` when it has one, else 0.2's.
-    fn of(pre: wasmtime::component::InstancePre<ComponentState>) -> Option<CliCommand> {
+    fn of(pre: wasmtime::component::InstancePre<GuestState>) -> Option<CliCommand> {
         if let Ok(p3) = wasmtime_wasi::p3::bindings::CommandPre::new(pre.clone()) {
             return Some(CliCommand::P3(p3));
         }
@@ -278,7 +226,7 @@ impl Limited for CoreState {
     }
 }
 
-impl Limited for ComponentState {
+impl Limited for GuestState {
     fn limiter(&mut self) -> &mut GuestLimiter {
         &mut self.limiter
     }

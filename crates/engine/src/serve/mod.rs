@@ -5,10 +5,9 @@
 
 mod connections;
 mod limits;
-mod outbound;
+pub(crate) mod outbound;
 mod request;
 mod reuse;
-mod state;
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
@@ -22,6 +21,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::error::{Error, boxed};
+use crate::guest::GuestState;
 use crate::host::Host;
 use crate::program::{self, Program};
 use crate::spec::RunSpec;
@@ -31,7 +31,6 @@ use crate::volume::HeldVolume;
 pub(crate) use limits::EpochTicker;
 pub(crate) use outbound::OutboundHooks;
 pub use reuse::InstanceReuse;
-pub(crate) use state::ServeState;
 
 /// How a service is served. [`ServeOptions::new`] gives the defaults.
 #[derive(Debug)]
@@ -159,7 +158,7 @@ struct Server {
 /// How a server gets an instance for a request.
 enum Handler {
     /// WASI 0.2: a fresh instance per request.
-    Fresh(ProxyPre<ServeState>),
+    Fresh(ProxyPre<GuestState>),
     /// WASI 0.3: workers whose instances take requests within bounds.
     Reused(ProxyHandler<reuse::Workers>),
 }
@@ -169,7 +168,7 @@ enum Handler {
 pub struct Service<'a> {
     host: &'a Host,
     /// A handler of either WASI version.
-    pre: handler::ProxyPre<ServeState>,
+    pre: handler::ProxyPre<GuestState>,
     spec: RunSpec,
     volumes: Vec<HeldVolume>,
 }
@@ -193,7 +192,7 @@ pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>,
         return Err(not_a_service());
     }
     let pre = host
-        .proxy_linker()?
+        .component_linker()?
         .instantiate_pre(&component)
         .map_err(|e| Error::Link {
             path: spec.program.clone(),

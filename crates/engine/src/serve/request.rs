@@ -16,11 +16,12 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView as _};
 
+use crate::guest::GuestState;
 use crate::limiter::GuestLimiter;
 use crate::serve::limits::{BodyFault, LimitedBody};
 use crate::serve::outbound::OutboundHooks;
 use crate::serve::reuse::{self, Workers};
-use crate::serve::{Handler, ServeState, Server};
+use crate::serve::{Handler, Server};
 use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 
 type Response = hyper::Response<HyperOutgoingBody>;
@@ -235,7 +236,7 @@ enum Failure {
 
 /// A request's store and its slot, dropped in that order.
 struct Held {
-    store: Store<ServeState>,
+    store: Store<GuestState>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -321,12 +322,12 @@ fn busy() -> Response {
 /// drain ran out).
 fn new_store(
     server: &Server,
-    pre: &ProxyPre<ServeState>,
+    pre: &ProxyPre<GuestState>,
     deadline: Instant,
-) -> Result<Store<ServeState>, crate::Error> {
+) -> Result<Store<GuestState>, crate::Error> {
     let names = Arc::<crate::resolved::ResolvedNames>::default();
     let wasi = crate::sandbox::wasi_builder(&server.spec, &server.volumes, &names)?.build();
-    let state = ServeState {
+    let state = GuestState {
         wasi,
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
@@ -340,7 +341,7 @@ fn new_store(
     store.limiter(|state| &mut state.limiter);
     let forced = server.forced.clone();
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_: StoreContextMut<'_, ServeState>| {
+    store.epoch_deadline_callback(move |_: StoreContextMut<'_, GuestState>| {
         Ok(
             if forced.load(Ordering::Relaxed) || Instant::now() >= deadline {
                 UpdateDeadline::Interrupt

@@ -26,9 +26,9 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::guest::GuestState;
 use crate::limiter::GuestLimiter;
 use crate::network::NetworkPolicy;
-use crate::serve::ServeState;
 use crate::serve::outbound::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::volume::HeldVolume;
@@ -69,7 +69,7 @@ impl InstanceReuse {
 
 /// What every worker of one 0.3 service is made from.
 pub(super) struct Workers {
-    pub(super) pre: ServicePre<ServeState>,
+    pub(super) pre: ServicePre<GuestState>,
     pub(super) spec: RunSpec,
     pub(super) volumes: Arc<Vec<HeldVolume>>,
     pub(super) policy: Arc<NetworkPolicy>,
@@ -88,11 +88,11 @@ pub(super) struct Workers {
 pub(super) struct PoolBusy;
 
 impl HandlerState for Workers {
-    type StoreData = ServeState;
+    type StoreData = GuestState;
     type WorkerExpiration = Expiration;
     type WorkerState = Bounds;
 
-    async fn instantiate(&self) -> wasmtime::Result<Instance<ServeState, Expiration, Bounds>> {
+    async fn instantiate(&self) -> wasmtime::Result<Instance<GuestState, Expiration, Bounds>> {
         let slot = self
             .instances
             .clone()
@@ -123,10 +123,10 @@ impl Workers {
     /// instance, and an epoch callback that yields to the worker's event
     /// loop (so its timeouts are seen while guest code computes) and
     /// interrupts the guest once the drain ran out.
-    fn new_store(&self) -> wasmtime::Result<Store<ServeState>> {
+    fn new_store(&self) -> wasmtime::Result<Store<GuestState>> {
         let names = Arc::<crate::resolved::ResolvedNames>::default();
         let wasi = crate::sandbox::wasi_builder(&self.spec, &self.volumes, &names)?.build();
-        let state = ServeState {
+        let state = GuestState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
@@ -140,7 +140,7 @@ impl Workers {
         store.limiter(|state| &mut state.limiter);
         let forced = self.forced.clone();
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_: StoreContextMut<'_, ServeState>| {
+        store.epoch_deadline_callback(move |_: StoreContextMut<'_, GuestState>| {
             Ok(if forced.load(Ordering::Relaxed) {
                 UpdateDeadline::Interrupt
             } else {
@@ -160,7 +160,7 @@ pub(super) struct Bounds {
 }
 
 impl WorkerState for Bounds {
-    type StoreData = ServeState;
+    type StoreData = GuestState;
     type RequestData = ();
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
@@ -175,14 +175,14 @@ impl WorkerState for Bounds {
 
     fn on_request_start(
         &self,
-        _: StoreContextMut<'_, ServeState>,
+        _: StoreContextMut<'_, GuestState>,
         (): (),
         _: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
         Box::pin(tokio::time::sleep(self.request_timeout))
     }
 
-    fn drop(&self, store: Store<ServeState>, result: wasmtime::Result<()>) {
+    fn drop(&self, store: Store<GuestState>, result: wasmtime::Result<()>) {
         if let Err(error) = result {
             tracing::warn!(
                 "a reused instance failed: {}",
