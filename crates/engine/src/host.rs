@@ -4,13 +4,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cache::CodeCache;
-use crate::config::{Compiler, HostConfig, Precompiled, ProgramShape, WallScope, engine_config};
+use crate::config::{Compiler, HostConfig, WallScope, engine_config};
 use crate::error::{Error, boxed};
 use crate::guest::{CoreState, GuestState};
 use crate::memo::ProgramMemo;
-use crate::outcome::Outcome;
-use crate::serve::Service;
-use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 
 /// Owns the Wasmtime engine, the linkers and the compiled-code cache. Build
@@ -28,7 +25,7 @@ pub struct Host {
     core_linker: OnceLock<wasmtime::Linker<CoreState>>,
     component_linker: OnceLock<wasmtime::component::Linker<GuestState>>,
     /// The epoch ticker every service of this host shares while any serves.
-    ticker: std::sync::Mutex<std::sync::Weak<crate::serve::EpochTicker>>,
+    ticker: std::sync::Mutex<std::sync::Weak<crate::serve::limits::EpochTicker>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -73,66 +70,6 @@ impl Host {
     /// A handle that stops the run it is passed to.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle::new(self.engine.clone())
-    }
-
-    /// Runs the guest `spec` describes until it exits, traps or is stopped
-    /// through `stop`.
-    pub fn run(&self, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
-        crate::run::run(self, spec, stop)
-    }
-
-    /// Loads the HTTP handler component `spec` names (a component that
-    /// exports `wasi:http/incoming-handler@0.2`) and pre-instantiates it,
-    /// ready to [`Service::serve`]. [`Error::NotAService`] for anything else.
-    pub fn service(&self, spec: &RunSpec) -> Result<Service<'_>, Error> {
-        crate::serve::prepare(self, spec)
-    }
-
-    /// [`Host::precompile`] in a process of its own (forked from this one)
-    /// that is walled in: it reads only the program and writes only the
-    /// cache, behind the guest's seccomp allowlist. For compiling what an
-    /// untrusted image holds in a privileged process.
-    pub fn precompile_walled(&self, path: &std::path::Path) -> Result<Precompiled, Error> {
-        crate::layers::compile::precompile(self, path)
-    }
-
-    /// Compiles the program at `path` into the cache (or finds it there)
-    /// without running it, and says what it is: a run of it starts warm.
-    pub fn precompile(&self, path: &std::path::Path) -> Result<Precompiled, Error> {
-        let (program, (digest, kind)) = crate::program::load_keyed(self, path)?;
-        let shape = match program {
-            crate::program::Program::Component(component)
-                if crate::serve::is_http_handler(&component) =>
-            {
-                ProgramShape::HttpHandler
-            }
-            _ => ProgramShape::Command,
-        };
-        let code = self
-            .cache
-            .as_ref()
-            .map(|cache| cache.entry_path(&digest, kind))
-            .filter(|entry| entry.is_file());
-        let records = match (&self.cache, std::fs::metadata(path)) {
-            (Some(cache), Ok(meta)) if code.is_some() => cache
-                .records_of(&digest, kind, &meta)
-                .into_iter()
-                .filter(|record| record.is_file())
-                .collect(),
-            _ => Vec::new(),
-        };
-        Ok(Precompiled {
-            shape,
-            code,
-            records,
-        })
-    }
-
-    /// Whether the program at `path` has compiled code ready: kept by this
-    /// host or in its cache. Reads the program only when its file was not
-    /// seen before.
-    pub fn is_warm(&self, path: &std::path::Path) -> bool {
-        crate::program::is_ready(self, path)
     }
 
     /// What this host compiles with.
@@ -196,12 +133,14 @@ impl Host {
     }
 
     /// The running epoch ticker, started if no service holds one.
-    pub(crate) fn epoch_ticker(&self) -> std::sync::Arc<crate::serve::EpochTicker> {
+    pub(crate) fn epoch_ticker(&self) -> std::sync::Arc<crate::serve::limits::EpochTicker> {
         let mut shared = self.ticker.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ticker) = shared.upgrade() {
             return ticker;
         }
-        let ticker = std::sync::Arc::new(crate::serve::EpochTicker::start(self.engine.clone()));
+        let ticker = std::sync::Arc::new(crate::serve::limits::EpochTicker::start(
+            self.engine.clone(),
+        ));
         *shared = std::sync::Arc::downgrade(&ticker);
         ticker
     }
@@ -228,6 +167,7 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Outcome;
     use crate::spec::RunSpec;
 
     /// Runs on a thread of its own, as every face does: the kernel's wall

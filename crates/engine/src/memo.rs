@@ -6,10 +6,15 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use crate::program::Program;
-
 /// How many programs a host keeps: the most recently used ones.
 const KEPT: usize = 8;
+
+/// A compiled program, ready to instantiate (a clone shares the code).
+#[derive(Clone)]
+pub(crate) enum Program {
+    Module(wasmtime::Module),
+    Component(wasmtime::component::Component),
+}
 
 #[derive(Default)]
 pub(crate) struct ProgramMemo {

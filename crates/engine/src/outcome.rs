@@ -1,5 +1,7 @@
 //! How a guest run ended.
 
+use wasmtime_wasi::I32Exit;
+
 use crate::stop::StopReason;
 
 /// The end of a guest that started.
@@ -32,5 +34,43 @@ impl std::fmt::Display for TrapReport {
             }
         }
         Ok(())
+    }
+}
+
+/// What a guest's failure was, and where in the guest it happened.
+pub(crate) fn trap_report(error: &wasmtime::Error) -> TrapReport {
+    let backtrace = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|trace| trace.frames().iter().map(describe_frame).collect())
+        .unwrap_or_default();
+    let message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error
+            .chain()
+            .map(|cause| cause.to_string())
+            .filter(|line| !line.starts_with("error while executing at wasm backtrace"))
+            .collect::<Vec<_>>()
+            .join(": "),
+    };
+    TrapReport { message, backtrace }
+}
+
+/// A guest failure in one line of text (and its backtrace, if any).
+pub(crate) fn describe_failure(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<I32Exit>() {
+        Some(exit) => format!("the guest exited with status {}", exit.0),
+        None => trap_report(error).to_string(),
+    }
+}
+
+fn describe_frame(frame: &wasmtime::FrameInfo) -> String {
+    let module = frame.module().name().unwrap_or("<module>");
+    let func = match frame.func_name() {
+        Some(name) => name.to_owned(),
+        None => format!("<function {}>", frame.func_index()),
+    };
+    match frame.module_offset() {
+        Some(offset) => format!("{module}!{func} @ {offset:#x}"),
+        None => format!("{module}!{func}"),
     }
 }

@@ -4,16 +4,10 @@
 use std::path::Path;
 
 use crate::cache::{ArtifactKind, FileIdentity, sha256_hex};
-use crate::config::WallScope;
+use crate::config::{Precompiled, ProgramShape, WallScope};
 use crate::error::{Error, boxed};
 use crate::host::Host;
-
-/// A compiled program, ready to instantiate (a clone shares the code).
-#[derive(Clone)]
-pub(crate) enum Program {
-    Module(wasmtime::Module),
-    Component(wasmtime::component::Component),
-}
+pub(crate) use crate::memo::Program;
 
 /// Reads, decodes and compiles (or loads from cache) the program at `path`.
 pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {
@@ -298,6 +292,54 @@ fn load_cached(host: &Host, digest: &str, kind: ArtifactKind) -> Option<Program>
     loaded
         .inspect_err(|error| tracing::warn!(%error, "cache entry rejected by Wasmtime"))
         .ok()
+}
+
+/// Whether `component` exports an HTTP handler that could be served.
+pub(crate) fn is_http_handler(component: &wasmtime::component::Component) -> bool {
+    let ty = component.component_type();
+    let engine = component.engine();
+    ty.exports(engine).any(|(name, _)| {
+        name.starts_with("wasi:http/incoming-handler@0.2")
+            || name.starts_with("wasi:http/handler@0.3")
+    })
+}
+
+impl Host {
+    /// Compiles the program at `path` into the cache (or finds it there)
+    /// without running it, and says what it is: a run of it starts warm.
+    pub fn precompile(&self, path: &std::path::Path) -> Result<Precompiled, Error> {
+        let (program, (digest, kind)) = load_keyed(self, path)?;
+        let shape = match program {
+            Program::Component(component) if is_http_handler(&component) => {
+                ProgramShape::HttpHandler
+            }
+            _ => ProgramShape::Command,
+        };
+        let code = self
+            .cache()
+            .map(|cache| cache.entry_path(&digest, kind))
+            .filter(|entry| entry.is_file());
+        let records = match (self.cache(), std::fs::metadata(path)) {
+            (Some(cache), Ok(meta)) if code.is_some() => cache
+                .records_of(&digest, kind, &meta)
+                .into_iter()
+                .filter(|record| record.is_file())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Precompiled {
+            shape,
+            code,
+            records,
+        })
+    }
+
+    /// Whether the program at `path` has compiled code ready: kept by this
+    /// host or in its cache. Reads the program only when its file was not
+    /// seen before.
+    pub fn is_warm(&self, path: &std::path::Path) -> bool {
+        is_ready(self, path)
+    }
 }
 
 #[cfg(test)]

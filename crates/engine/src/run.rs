@@ -13,10 +13,10 @@ use crate::error::{Error, boxed};
 use crate::guest::{CoreState, GuestState};
 use crate::host::Host;
 use crate::limiter::GuestLimiter;
-use crate::outcome::{Outcome, TrapReport};
+use crate::outcome::{Outcome, trap_report};
 use crate::program::{self, Program};
 use crate::resolved::ResolvedNames;
-use crate::serve::OutboundHooks;
+use crate::serve::outbound::OutboundHooks;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 use crate::volume::HeldVolume;
@@ -31,7 +31,7 @@ pub(crate) fn run(host: &Host, spec: &RunSpec, stop: &StopHandle) -> Result<Outc
     let _entered = runtime.enter();
     let program = program::load(host, &spec.program)?;
     if let Program::Component(component) = &program
-        && crate::serve::is_http_handler(component)
+        && crate::program::is_http_handler(component)
     {
         // Told before the wall goes up: the caller serves it instead.
         return Err(Error::ServesHttp {
@@ -287,40 +287,10 @@ fn guest_failure(stop: &StopHandle, error: wasmtime::Error) -> Outcome {
     Outcome::Trapped(trap_report(&error))
 }
 
-/// What a guest's failure was, and where in the guest it happened.
-pub(crate) fn trap_report(error: &wasmtime::Error) -> TrapReport {
-    let backtrace = error
-        .downcast_ref::<wasmtime::WasmBacktrace>()
-        .map(|trace| trace.frames().iter().map(describe_frame).collect())
-        .unwrap_or_default();
-    let message = match error.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => trap.to_string(),
-        None => error
-            .chain()
-            .map(|cause| cause.to_string())
-            .filter(|line| !line.starts_with("error while executing at wasm backtrace"))
-            .collect::<Vec<_>>()
-            .join(": "),
-    };
-    TrapReport { message, backtrace }
-}
-
-/// A guest failure in one line of text (and its backtrace, if any).
-pub(crate) fn describe_failure(error: &wasmtime::Error) -> String {
-    match error.downcast_ref::<I32Exit>() {
-        Some(exit) => format!("the guest exited with status {}", exit.0),
-        None => trap_report(error).to_string(),
-    }
-}
-
-fn describe_frame(frame: &wasmtime::FrameInfo) -> String {
-    let module = frame.module().name().unwrap_or("<module>");
-    let func = match frame.func_name() {
-        Some(name) => name.to_owned(),
-        None => format!("<function {}>", frame.func_index()),
-    };
-    match frame.module_offset() {
-        Some(offset) => format!("{module}!{func} @ {offset:#x}"),
-        None => format!("{module}!{func}"),
+impl Host {
+    /// Runs the guest `spec` describes until it exits, traps or is stopped
+    /// through `stop`.
+    pub fn run(&self, spec: &RunSpec, stop: &StopHandle) -> Result<Outcome, Error> {
+        run(self, spec, stop)
     }
 }

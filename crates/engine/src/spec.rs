@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::layers::Layers;
+use crate::layers::enforced::Layers;
 use crate::network::NetworkPolicy;
 use crate::volume::Volume;
 

@@ -28,7 +28,7 @@ pub struct StopHandle {
     /// run waiting on a host call (a sleep, a read) wakes and ends too.
     wake: Option<Arc<OwnedFd>>,
     /// What the kernel enforces around the run's guest, once it is up.
-    enforced: Arc<std::sync::OnceLock<crate::layers::Enforced>>,
+    enforced: Arc<std::sync::OnceLock<crate::layers::enforced::Enforced>>,
     /// Called once the wall is up (see [`StopHandle::on_walled`]).
     walled: Arc<std::sync::Mutex<WalledHook>>,
 }
@@ -38,7 +38,7 @@ pub struct StopHandle {
 struct WalledHook(Option<Hook>);
 
 /// A call with what the wall enforces.
-type Hook = Box<dyn FnOnce(&crate::layers::Enforced) + Send>;
+type Hook = Box<dyn FnOnce(&crate::layers::enforced::Enforced) + Send>;
 
 impl std::fmt::Debug for WalledHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,7 +75,7 @@ impl StopHandle {
 
     /// What the kernel enforces around the guest: `None` until its wall is
     /// up (or when the run ended before it).
-    pub fn enforced(&self) -> Option<crate::layers::Enforced> {
+    pub fn enforced(&self) -> Option<crate::layers::enforced::Enforced> {
         self.enforced.get().cloned()
     }
 
@@ -83,11 +83,14 @@ impl StopHandle {
     /// (`none` when the layers are off), on the thread the run walled, after
     /// the wall and before any guest code: a thread it starts is inside the
     /// wall. Not called when the run fails before.
-    pub fn on_walled(&self, hook: impl FnOnce(&crate::layers::Enforced) + Send + 'static) {
+    pub fn on_walled(
+        &self,
+        hook: impl FnOnce(&crate::layers::enforced::Enforced) + Send + 'static,
+    ) {
         self.walled.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(Box::new(hook));
     }
 
-    pub(crate) fn set_enforced(&self, enforced: crate::layers::Enforced) {
+    pub(crate) fn set_enforced(&self, enforced: crate::layers::enforced::Enforced) {
         let hook = self
             .walled
             .lock()

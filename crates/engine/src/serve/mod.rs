@@ -4,7 +4,7 @@
 //! stated bounds (see [`reuse`]).
 
 mod connections;
-mod limits;
+pub(crate) mod limits;
 pub(crate) mod outbound;
 mod request;
 mod reuse;
@@ -28,8 +28,6 @@ use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 use crate::volume::HeldVolume;
 
-pub(crate) use limits::EpochTicker;
-pub(crate) use outbound::OutboundHooks;
 pub use reuse::InstanceReuse;
 
 /// How a service is served. [`ServeOptions::new`] gives the defaults.
@@ -188,7 +186,7 @@ pub(crate) fn prepare<'a>(host: &'a Host, spec: &RunSpec) -> Result<Service<'a>,
     let Program::Component(component) = program::load(host, &spec.program)? else {
         return Err(not_a_service());
     };
-    if !is_http_handler(&component) {
+    if !program::is_http_handler(&component) {
         return Err(not_a_service());
     }
     let pre = host
@@ -283,16 +281,6 @@ impl Service<'_> {
     }
 }
 
-/// Whether `component` exports an HTTP handler that could be served.
-pub(crate) fn is_http_handler(component: &wasmtime::component::Component) -> bool {
-    let ty = component.component_type();
-    let engine = component.engine();
-    ty.exports(engine).any(|(name, _)| {
-        name.starts_with("wasi:http/incoming-handler@0.2")
-            || name.starts_with("wasi:http/handler@0.3")
-    })
-}
-
 /// Accepts connections until `stop`, then stops accepting (the listeners
 /// are closed: the port is free again) and lets in-flight requests finish
 /// for the drain timeout.
@@ -379,4 +367,13 @@ async fn accept_any(
         std::task::Poll::Pending
     })
     .await
+}
+
+impl Host {
+    /// Loads the HTTP handler component `spec` names (a component that
+    /// exports `wasi:http/incoming-handler@0.2`) and pre-instantiates it,
+    /// ready to [`Service::serve`]. [`Error::NotAService`] for anything else.
+    pub fn service(&self, spec: &RunSpec) -> Result<Service<'_>, Error> {
+        prepare(self, spec)
+    }
 }

@@ -152,7 +152,10 @@ async fn run_guest(
             }
             Ok(Err(Failure::Timeout)) => timed_out(server),
             Ok(Err(Failure::Guest(error))) => {
-                tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
+                tracing::warn!(
+                    "request failed: {}",
+                    crate::outcome::describe_failure(&error)
+                );
                 server_error(
                     server,
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -216,7 +219,10 @@ async fn run_on_a_worker(
             busy()
         }
         Ok(Err(error)) => {
-            tracing::warn!("request failed: {}", crate::run::describe_failure(&error));
+            tracing::warn!(
+                "request failed: {}",
+                crate::outcome::describe_failure(&error)
+            );
             server_error(
                 server,
                 StatusCode::INTERNAL_SERVER_ERROR,

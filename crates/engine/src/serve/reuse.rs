@@ -186,7 +186,7 @@ impl WorkerState for Bounds {
         if let Err(error) = result {
             tracing::warn!(
                 "a reused instance failed: {}",
-                crate::run::describe_failure(&error)
+                crate::outcome::describe_failure(&error)
             );
         }
         drop(store);
