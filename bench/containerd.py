@@ -275,6 +275,19 @@ class Bench:
                 raise Failure(f"containers not RUNNING after {timeout} s (`ctr task ls`): {bad}")
             time.sleep(0.2)
 
+    def settled_pss(self, ids, shim):
+        """Once `ids` run and their start-up garbage settled: the shims'
+        PIDs, their children, and the PSS of each (see measure_pss)."""
+        self.wait_running(ids)
+        time.sleep(1)
+        return measure_pss(self, shim, with_children=True)
+
+    def clean_or_fail(self, what):
+        """Kills and deletes every task and container; a Failure if any stays."""
+        errors = self.cleanup()
+        if errors:
+            raise Failure(f"cleanup of {what} failed:\n" + "\n".join(errors))
+
     def cleanup(self):
         """Kills and deletes every task and container of the namespace."""
         errors = []
@@ -423,10 +436,8 @@ def density(bench, counts):
     for count in counts:
         while len(running) < count:
             running.append(bench.start_idle(wasm=True))
-        bench.wait_running(running)
-        time.sleep(1)  # let start-up garbage settle
         # Guests are threads of the shim; any child process counts too.
-        pids, children, shim_kib, child_kib = measure_pss(bench, WASM_SHIM, with_children=True)
+        pids, children, shim_kib, child_kib = bench.settled_pss(running, WASM_SHIM)
         kib = shim_kib + child_kib
         if not pids:
             raise Failure(f"no {WASM_SHIM} process names {bench.address} while {count} run")
@@ -463,9 +474,7 @@ def density(bench, counts):
           f" MemAvailable {'met' if per_node <= 0.25 else 'NOT met'} ({per_node:.2f} MiB);"
           f" threads <= 2 per container: {'met' if per_threads <= 2 else 'NOT met'}"
           f" ({per_threads:.2f})")
-    errors = bench.cleanup()
-    if errors:
-        raise Failure("cleanup of the wharf containers failed:\n" + "\n".join(errors))
+    bench.clean_or_fail("the wharf containers")
     deadline = time.monotonic() + 10
     while shims(WASM_SHIM, bench.address) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -475,9 +484,7 @@ def density(bench, counts):
     count = counts[0]
     print(f"  runc, for reference: `busybox sleep 100000`, `ctr run -d --null-io`")
     running = [bench.start_idle(wasm=False) for _ in range(count)]
-    bench.wait_running(running)
-    time.sleep(1)
-    pids, children, shim_kib, child_kib = measure_pss(bench, RUNC_SHIM, with_children=True)
+    pids, children, shim_kib, child_kib = bench.settled_pss(running, RUNC_SHIM)
     kib = shim_kib + child_kib
     print(f"  {count:4d} containers: {len(pids)} shim process(es) ({shim_kib / 1024:.1f} MiB)"
           f" + {len(children)} container process(es) ({child_kib / 1024:.1f} MiB),"
@@ -495,17 +502,13 @@ def isolated_density(bench, counts):
         for count in counts:
             while len(running) < count:
                 running.append(bench.start_idle(wasm=True, isolated=isolated))
-            bench.wait_running(running)
-            time.sleep(1)
-            pids, children, shim_kib, child_kib = measure_pss(bench, WASM_SHIM, with_children=True)
+            pids, children, shim_kib, child_kib = bench.settled_pss(running, WASM_SHIM)
             per[(isolated, count)] = (shim_kib + child_kib) / 1024 / count
             print(f"  {'process' if isolated else 'thread ':7s} {count:4d} containers:"
                   f" {len(pids)} shim(s) + {len(children)} process(es),"
                   f" PSS {(shim_kib + child_kib) / 1024:7.1f} MiB"
                   f" = {per[(isolated, count)]:5.2f} MiB per container")
-        errors = bench.cleanup()
-        if errors:
-            raise Failure("cleanup of the wharf containers failed:\n" + "\n".join(errors))
+        bench.clean_or_fail("the wharf containers")
     for count in counts:
         print(f"  at {count}: process/thread {per[(True, count)] / per[(False, count)]:.2f}x"
               f" (+{per[(True, count)] - per[(False, count)]:.2f} MiB per container)")
@@ -546,9 +549,7 @@ def served_density(bench, count):
               f" {kib / 1024:7.1f} MiB = {per:5.2f} MiB per served container")
         print(f"  target <= 1 MiB PSS per idle served container at {count}:"
               f" {'met' if per <= 1 else 'NOT met'} ({per:.2f} MiB)")
-        errors = bench.cleanup()
-        if errors:
-            raise Failure("cleanup of the services failed:\n" + "\n".join(errors))
+        bench.clean_or_fail("the services")
     finally:
         subprocess.run(["ip", "netns", "delete", netns], capture_output=True)
 
