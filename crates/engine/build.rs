@@ -2,7 +2,10 @@
 //! workspace's lock file), for `wharf version` and `wharf info`.
 
 fn main() {
-    let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    // Read when the script runs, not when it was compiled: one compiled
+    // script serves every checkout that shares a target directory.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let lock = std::path::Path::new(&manifest_dir).join("../../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock.display());
     let text = std::fs::read_to_string(&lock).unwrap_or_default();
     // A lock file lists each package as `name = "..."` then `version = "..."`;
