@@ -10,7 +10,7 @@ pub const TRAP: i32 = 134;
 pub const TIMEOUT: i32 = 124;
 
 /// The code a shell reports for a process ended by `signal`.
-pub fn for_signal(signal: i32) -> i32 {
+pub const fn for_signal(signal: i32) -> i32 {
     128 + signal
 }
 
@@ -22,8 +22,8 @@ pub fn exit(code: i32) -> ! {
 }
 
 /// A container whose supervisor died without recording the guest's end:
-/// as if killed (128 + SIGKILL).
-pub const LOST: i32 = 128 + 9;
+/// as if killed.
+pub const LOST: i32 = for_signal(libc::SIGKILL);
 
 /// What wharf says of a run beside its exit code, each face where it says
 /// things (the terminal, a container's log, its stderr file).
@@ -59,14 +59,10 @@ pub fn of_result(result: Result<wharf_engine::Outcome, wharf_engine::Error>) -> 
         Ok(Outcome::Trapped(report)) => (TRAP, Said::Trapped(report.to_string())),
         Ok(Outcome::Stopped(StopReason::Signal(signal))) => (for_signal(signal), Said::Nothing),
         Ok(Outcome::Stopped(StopReason::Timeout)) => (TIMEOUT, Said::Nothing),
-        Err(error) => {
-            let code = if error.is_not_found() {
-                NOT_FOUND
-            } else {
-                ERROR
-            };
-            (code, Said::Failed(crate::report::chain(&error)))
-        }
+        Err(error) => (
+            error_code(&error),
+            Said::Failed(crate::report::chain(&error)),
+        ),
     }
 }
 
@@ -83,7 +79,15 @@ pub fn of_run(result: Result<wharf_engine::Outcome, wharf_engine::Error>) -> i32
 /// Says `error` (with its causes) on stderr; [`NOT_FOUND`] when the
 /// program is missing, else [`ERROR`].
 pub fn of_error(error: &wharf_engine::Error) -> i32 {
-    eprintln!("wharf: {}", crate::report::chain(error));
+    let said = Said::Failed(crate::report::chain(error));
+    if let Some(line) = said.line() {
+        eprintln!("{line}");
+    }
+    error_code(error)
+}
+
+/// [`NOT_FOUND`] when the program is missing, else [`ERROR`].
+fn error_code(error: &wharf_engine::Error) -> i32 {
     if error.is_not_found() {
         NOT_FOUND
     } else {
@@ -101,5 +105,47 @@ pub fn of_wait(status: std::io::Result<std::process::ExitStatus>) -> i32 {
             .or_else(|| status.signal().map(for_signal))
             .unwrap_or(ERROR),
         Err(_) => ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::ExitStatus;
+
+    use wharf_engine::{Outcome, StopReason};
+
+    use super::*;
+
+    #[test]
+    fn a_runs_result_maps_to_a_shells_code_and_says_what_went_wrong() {
+        assert_eq!(of_result(Ok(Outcome::Exited(3))), (3, Said::Nothing));
+        assert_eq!(
+            of_result(Ok(Outcome::Stopped(StopReason::Signal(libc::SIGTERM)))),
+            (143, Said::Nothing)
+        );
+        assert_eq!(
+            of_result(Ok(Outcome::Stopped(StopReason::Timeout))),
+            (TIMEOUT, Said::Nothing)
+        );
+        let missing = wharf_engine::Error::ReadProgram {
+            path: "/no/such.wasm".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let (code, said) = of_result(Err(missing));
+        assert_eq!(code, NOT_FOUND);
+        let line = said.line().expect("a line");
+        assert!(
+            line.starts_with("wharf: ") && line.contains("/no/such.wasm"),
+            "{line}"
+        );
+        assert_eq!(LOST, 137);
+    }
+
+    #[test]
+    fn a_waited_process_gives_its_code_or_128_plus_its_signal() {
+        assert_eq!(of_wait(Ok(ExitStatus::from_raw(7 << 8))), 7);
+        assert_eq!(of_wait(Ok(ExitStatus::from_raw(libc::SIGKILL))), 137);
+        assert_eq!(of_wait(Err(std::io::Error::other("gone"))), ERROR);
     }
 }
