@@ -117,8 +117,7 @@ fn signal(
         return Ok(());
     }
     if !container.supervisor_ended_within(grace) {
-        container.send(&supervisor, libc::SIGKILL)?;
-        container.supervisor_ended_within(Duration::from_secs(30));
+        container.kill(&supervisor)?;
     }
     let mut ended = store.find(&container.record.id)?;
     ended.settle_lost()?;

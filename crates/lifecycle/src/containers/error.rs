@@ -70,6 +70,14 @@ pub enum ContainerError {
         /// The pid its state names.
         pid: u32,
     },
+    /// The supervisor outlived a SIGKILL for as long as wharf waits.
+    #[error("the supervisor (pid {pid}) of container {container} outlived SIGKILL")]
+    Unkillable {
+        /// The container's name or short ID.
+        container: String,
+        /// The supervisor's pid.
+        pid: u32,
+    },
     /// The supervisor could not be signalled.
     #[error("cannot signal the supervisor (pid {pid}) of container {container}")]
     Signal {

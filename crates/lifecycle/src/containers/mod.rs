@@ -82,6 +82,9 @@ pub fn validate_name(name: &str) -> Result<(), ContainerError> {
     names::validate(name)
 }
 
+/// How long a command waits for another that holds a container's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The error shown for such a container.
 const SUPERVISOR_DIED: &str = "its supervisor died";
 
@@ -296,12 +299,20 @@ impl Container {
     }
 
     /// The lock that wharf commands take to change this container; busy
-    /// when another command holds it.
+    /// when another command still holds it after [`LOCK_WAIT`] (an `rm`
+    /// that refuses holds it for a moment; a `stop` for its grace period).
     pub fn lock(&self) -> Result<Held, ContainerError> {
         let path = self.dir.join("lock");
-        lock::try_lock(&path, true)
-            .map_err(ContainerError::io(&path))?
-            .ok_or_else(|| ContainerError::Busy(self.label().to_owned()))
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            if let Some(held) = lock::try_lock(&path, true).map_err(ContainerError::io(&path))? {
+                return Ok(held);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(ContainerError::Busy(self.label().to_owned()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Whether its supervisor runs.

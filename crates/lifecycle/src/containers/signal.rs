@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use super::{Container, ContainerError, Supervisor};
 
+/// How long a SIGKILLed supervisor is waited for.
+const KILL_WAIT: Duration = Duration::from_secs(30);
+
 impl Container {
     /// Sends `number` to `supervisor`, this container's.
     pub fn send(&self, supervisor: &Supervisor, number: i32) -> Result<(), ContainerError> {
@@ -29,13 +32,25 @@ impl Container {
         true
     }
 
-    /// Kills the supervisor, if one lives, with SIGKILL and waits (up to
-    /// 30 s) until it is gone.
-    pub fn kill_supervisor(&self) -> Result<(), ContainerError> {
-        if let Some(supervisor) = self.supervisor()? {
-            self.send(&supervisor, libc::SIGKILL)?;
+    /// Kills `supervisor`, this container's, with SIGKILL and waits until
+    /// it is gone; [`ContainerError::Unkillable`] past [`KILL_WAIT`].
+    pub fn kill(&self, supervisor: &Supervisor) -> Result<(), ContainerError> {
+        self.send(supervisor, libc::SIGKILL)?;
+        if self.supervisor_ended_within(KILL_WAIT) {
+            Ok(())
+        } else {
+            Err(ContainerError::Unkillable {
+                container: self.label().to_owned(),
+                pid: supervisor.pid(),
+            })
         }
-        self.supervisor_ended_within(Duration::from_secs(30));
-        Ok(())
+    }
+
+    /// Kills the supervisor, if one lives (see [`Container::kill`]).
+    pub fn kill_supervisor(&self) -> Result<(), ContainerError> {
+        match self.supervisor()? {
+            Some(supervisor) => self.kill(&supervisor),
+            None => Ok(()),
+        }
     }
 }

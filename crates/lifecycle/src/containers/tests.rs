@@ -148,6 +148,19 @@ fn a_second_command_finds_the_container_busy() {
 }
 
 #[test]
+fn a_command_waits_out_another_that_holds_the_lock_for_a_moment() {
+    let (_dir, store) = store();
+    let container = store.create(new(Some("brief"))).expect("create");
+    let held = container.lock().expect("first");
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    assert!(container.lock().is_ok(), "waited for the first to let go");
+    released.join().expect("released");
+}
+
+#[test]
 fn damaged_and_half_made_containers_do_not_hide_the_others() {
     let (_dir, store) = store();
     store.create(new(Some("good"))).expect("create");
