@@ -213,12 +213,15 @@ mod tests {
         std::fs::remove_dir_all(dir).expect("cleanup");
 
         let mut off = RunSpec::new(&program);
-        off.layers = crate::layers::Layers::Off;
+        off.layers = crate::layers::enforced::Layers::Off;
         let (dir, program) = wat_program("wharf-host-no-walls", EXIT_7);
         off.program = program;
         let stop = host.stop_handle();
         run_walled(&host, &off, &stop).expect("run");
-        assert_eq!(stop.enforced(), Some(crate::layers::Enforced::none()));
+        assert_eq!(
+            stop.enforced(),
+            Some(crate::layers::enforced::Enforced::none())
+        );
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -43,7 +43,7 @@ pub use config::{
     Compiler, HostConfig, PoolSize, Precompiled, ProgramShape, UnknownCompiler, WallScope,
 };
 pub use host::Host;
-pub use layers::{Enforced, Layers};
+pub use layers::enforced::{Enforced, Layers};
 pub use network::{Destination, NetworkPolicy, OutboundRule, RuleError};
 pub use outcome::{Outcome, TrapReport};
 pub use serve::{

@@ -7,7 +7,7 @@ use crate::cache::{ArtifactKind, FileIdentity, sha256_hex};
 use crate::config::{Precompiled, ProgramShape, WallScope};
 use crate::error::{Error, boxed};
 use crate::host::Host;
-pub(crate) use crate::memo::Program;
+use crate::memo::Program;
 
 /// Reads, decodes and compiles (or loads from cache) the program at `path`.
 pub(crate) fn load(host: &Host, path: &Path) -> Result<Program, Error> {

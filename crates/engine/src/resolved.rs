@@ -21,11 +21,12 @@ impl ResolvedNames {
     /// Keeps that `name` resolved to `addresses` (up to [`MAX_ADDRESSES`]).
     pub(crate) fn record(&self, name: &str, addresses: &[IpAddr]) {
         let mut known = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-        for address in addresses {
-            if known.len() >= MAX_ADDRESSES && !known.contains_key(address) {
-                return;
+        for address in addresses.iter().map(IpAddr::to_canonical) {
+            // Past the cap, only addresses already kept gain a name.
+            if known.len() >= MAX_ADDRESSES && !known.contains_key(&address) {
+                continue;
             }
-            let names = known.entry(address.to_canonical()).or_default();
+            let names = known.entry(address).or_default();
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_owned());
             }

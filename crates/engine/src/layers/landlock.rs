@@ -10,7 +10,7 @@ use landlock::{
     Scope,
 };
 
-use super::Enforced;
+use super::enforced::Enforced;
 use crate::config::WallScope;
 use crate::error::BoxError;
 use crate::spec::{Output, RunSpec, Stdin};

@@ -25,7 +25,7 @@ use crate::host::Host;
 use crate::spec::RunSpec;
 use crate::stop::StopHandle;
 use crate::volume::HeldVolume;
-pub use enforced::{Enforced, Layers};
+use enforced::{Enforced, Layers};
 
 /// Walls in the calling thread, or the whole process, as `host` says (see
 /// [`WallScope`]) with what `spec` and its `volumes` give, and tells `stop`
