@@ -18,11 +18,6 @@ static ROOT: OnceLock<PathBuf> = OnceLock::new();
 /// cache checks its own, and is left out when it is not private.)
 const STATE_DIRS: [&str; 4] = ["images", "rootfs", "containers", "volumes"];
 
-/// wharf's state directory ([`wharf_lifecycle::root::user_root`]).
-fn find_root() -> Option<PathBuf> {
-    wharf_lifecycle::root::user_root()
-}
-
 /// Finds the state root, makes it (0700) if missing, and checks that it and
 /// the state directories in it are the caller's alone (see the module
 /// docs); the one-line reason when not.
@@ -30,7 +25,7 @@ pub fn check_root() -> Result<(), String> {
     if ROOT.get().is_some() {
         return Ok(());
     }
-    let root = find_root().ok_or(
+    let root = wharf_lifecycle::root::user_root().ok_or(
         "no state directory: set WHARF_ROOT, HOME or XDG_DATA_HOME (wharf uses no shared default)",
     )?;
     std::fs::DirBuilder::new()
@@ -85,7 +80,7 @@ pub fn wharf_root() -> PathBuf {
     if let Some(root) = ROOT.get() {
         return root.clone();
     }
-    find_root().unwrap_or_else(|| PathBuf::from("/nonexistent/wharf"))
+    wharf_lifecycle::root::user_root().unwrap_or_else(|| PathBuf::from("/nonexistent/wharf"))
 }
 
 /// The container records' directory in the state root.

@@ -93,6 +93,13 @@ pub fn create(
         volume.host = absolute(&volume.host)?;
     }
     let published = super::serve::published(args, &image.exposed);
+    if published.len() > super::handoff::MAX_LISTENERS {
+        return Err(report::fail_with(&format!(
+            "{} published ports: a detached container takes at most {}",
+            published.len(),
+            super::handoff::MAX_LISTENERS
+        )));
+    }
     let mut run = RunRecord::of(&spec);
     run.compiler = args.compiler.map(|c| c.name().to_owned());
     run.cpus = args.cpus;
@@ -103,7 +110,7 @@ pub fn create(
     }
     let mut labels = image.labels.clone();
     labels.extend(asked.labels);
-    let store = Containers::open(paths::containers_dir()).map_err(|e| report::fail(&e))?;
+    let store = super::containers::open()?;
     store
         .create(NewContainer {
             name: args.name.clone(),

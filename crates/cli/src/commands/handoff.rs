@@ -11,9 +11,13 @@ pub const READY_FD: i32 = 3;
 /// Where a service's listeners are, one per published port, in order.
 pub const FIRST_LISTENER_FD: i32 = 4;
 
+/// The most listeners a child is handed (a detached service's published
+/// ports).
+pub const MAX_LISTENERS: usize = 64;
+
 /// Where descriptors wait before [`place`] numbers them: above every
 /// number it gives, so that placing one never overwrites another.
-const STAGING_FLOOR: i32 = FIRST_LISTENER_FD + 64;
+const STAGING_FLOOR: i32 = FIRST_LISTENER_FD + MAX_LISTENERS as i32;
 
 /// A close-on-exec copy of `fd`, numbered above what [`place`] gives.
 pub fn stage(fd: i32) -> std::io::Result<OwnedFd> {
@@ -41,6 +45,9 @@ pub fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// [`READY_FD`] and `listeners` (staged) on [`FIRST_LISTENER_FD`] and
 /// after, none closed on exec. Only async-signal-safe calls.
 pub fn place(report: i32, listeners: &[i32]) -> std::io::Result<()> {
+    if listeners.len() > MAX_LISTENERS {
+        return Err(std::io::Error::from_raw_os_error(libc::EMFILE));
+    }
     // SAFETY: dup2 on descriptors this process owns; no allocation.
     unsafe {
         if libc::dup2(report, READY_FD) < 0 {

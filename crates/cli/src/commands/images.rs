@@ -3,12 +3,11 @@
 use serde_json::json;
 use wharf_image::manifest::Descriptor;
 use wharf_image::{Digest, Reference, Store};
-use wharf_lifecycle::containers::Containers;
 
 use super::{Outcome, open_store, print_listing, reference};
 use crate::cli::{ImagesArgs, InspectArgs, InspectKind, RmiArgs, TagArgs};
 use crate::progress::human_size;
-use crate::{paths, report};
+use crate::report;
 
 /// The column of each field of `images`' rows, for `--format 'table ...'`.
 const IMAGE_HEADERS: &[(&str, &str)] = &[
@@ -260,7 +259,7 @@ pub fn prune(args: crate::cli::ImagePruneArgs) -> Outcome {
 /// Each container (its short ID) and the stored image its program lives in,
 /// whatever its state: running, stopped or restarting.
 fn images_in_use(store: &Store) -> Result<Vec<(String, Digest)>, i32> {
-    let containers = Containers::open(paths::containers_dir()).map_err(|e| report::fail(&e))?;
+    let containers = super::containers::open()?;
     let (containers, _damaged) = containers.list().map_err(|e| report::fail(&e))?;
     Ok(containers
         .iter()

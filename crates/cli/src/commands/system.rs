@@ -140,7 +140,7 @@ fn usage(root: &Path) -> Value {
     json!({
         "Images": dir_size(&root.join("images")) + dir_size(&root.join("rootfs")),
         "Containers": dir_size(&root.join("containers")),
-        "Cache": dir_size(&root.join("cache")),
+        "Cache": dir_size(&wharf_lifecycle::root::cache_of(root)),
         "Volumes": dir_size(&volumes::root()),
     })
 }
@@ -163,7 +163,7 @@ pub fn df(args: FormatArgs) -> Outcome {
         .filter(|c| !c.state.is_active())
         .map(|c| dir_size(c.dir()))
         .sum();
-    let cache = dir_size(&root.join("cache"));
+    let cache = dir_size(&wharf_lifecycle::root::cache_of(&root));
     // Type, total, active, size, reclaimable.
     let rows = [
         (

@@ -60,3 +60,26 @@ fn a_since_further_back_than_the_clock_does_not_panic() {
     }
     let _ = wharf(root.path()).args(["rm", "-f", "far"]).output();
 }
+
+/// More published ports than a supervisor is handed listeners for is one
+/// line, and no container is made.
+#[test]
+fn more_published_ports_than_a_detached_container_takes_is_refused() {
+    let root = temp();
+    let mut args = vec!["run".to_owned(), "-d".to_owned()];
+    for port in 0..65 {
+        args.push("-p".to_owned());
+        args.push(format!("127.0.0.1:0:{}", 8000 + port));
+    }
+    args.push(path_str(&c_guest("ticker")).to_owned());
+    let output = wharf(root.path()).args(&args).output().expect("run");
+    assert_code(&output, 125);
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("65 published ports"), "{text}");
+    let listed = wharf(root.path())
+        .args(["ps", "-a", "-q"])
+        .output()
+        .expect("ps");
+    assert_eq!(stdout(&listed), "", "no container was made");
+}

@@ -132,3 +132,54 @@ fn a_container_made_before_its_volume_was_swapped_refuses_to_start() {
     );
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// A volume that holds wharf's state root, or lies in it, is refused before
+/// the guest runs: through it a guest could rewrite container records or
+/// plant compiled code. A named volume's own directory is given.
+#[test]
+fn a_volume_that_reaches_wharfs_own_state_is_refused() {
+    let dir = temp();
+    let state = dir.path().join("state");
+    let fs = c_guest("fs");
+    // Makes the state root and its directories, as any first command does.
+    assert_code(&wharf(&state).arg("ps").output().expect("ps"), 0);
+    let canary = state.join("containers").join("canary");
+    std::fs::write(&canary, "wharf's\n").expect("canary");
+    for host in [
+        dir.path().to_owned(),
+        state.clone(),
+        state.join("containers"),
+    ] {
+        let target = if host == state.join("containers") {
+            "/data/canary"
+        } else if host == state {
+            "/data/containers/canary"
+        } else {
+            "/data/state/containers/canary"
+        };
+        let volume = format!("{}:/data", path_str(&host));
+        let refused = wharf(&state)
+            .args(["run", "-v", &volume, path_str(&fs), "write", target])
+            .output()
+            .expect("run");
+        assert_code(&refused, 125);
+        let text = stderr(&refused);
+        assert!(text.contains("wharf's own state"), "{text}");
+        assert_eq!(stdout(&refused), "", "the guest never ran");
+        assert_eq!(
+            std::fs::read_to_string(&canary).expect("canary"),
+            "wharf's\n",
+            "{volume}: the state is unchanged"
+        );
+    }
+    // A named volume's directory in the state root is the guest's to use.
+    let own = state.join("volumes").join("data");
+    std::fs::create_dir_all(&own).expect("volume");
+    let volume = format!("{}:/data", path_str(&own));
+    let given = wharf(&state)
+        .args(["run", "-v", &volume, path_str(&fs), "write", "/data/f"])
+        .output()
+        .expect("run");
+    assert_code(&given, 0);
+    assert!(own.join("f").exists());
+}
