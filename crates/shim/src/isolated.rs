@@ -17,7 +17,7 @@
 
 use std::io::Read as _;
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -104,8 +104,13 @@ pub fn spawn(
         });
     }
     let mut child = command.spawn()?;
-    if let Some(mut input) = child.stdin.take() {
-        std::io::Write::write_all(&mut input, order.to_string().as_bytes())?;
+    if let Some(mut input) = child.stdin.take()
+        && let Err(error) = std::io::Write::write_all(&mut input, order.to_string().as_bytes())
+    {
+        // A guest that got no order is not left behind.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(error);
     }
     Ok(child)
 }
@@ -182,8 +187,10 @@ fn serve_on_fd(host: &Host, spec: &RunSpec, stop: &wharf_engine::StopHandle, std
         crate::outcome::report_to(stderr, &format!("wharf: {message}"));
         exit::ERROR as u32
     };
-    // SAFETY: a socket the daemon passed to this process alone.
-    let listener = TcpListener::from(unsafe { OwnedFd::from_raw_fd(LISTENER_FD) });
+    let listener = match crate::serve::inherited(LISTENER_FD, libc::S_IFSOCK, "listener") {
+        Ok(fd) => TcpListener::from(fd),
+        Err(message) => return failed(message),
+    };
     if let Err(error) = wharf_lifecycle::watchdog::arm_drain(stop.clone()) {
         return failed(format!("cannot watch for signals: {error}"));
     }

@@ -80,7 +80,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
 }
 
 /// The descriptor `fd` that `start` passed, which must be of type `kind`.
-fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String> {
+pub fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String> {
     let refused = || format!("serve needs its {what} on descriptor {fd}: run by `start` only");
     // SAFETY: fstat writes into the stat we pass; a closed fd fails.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };

@@ -345,10 +345,11 @@ impl Service {
                 format!("container {} is not created", request.id),
             ));
         }
+        let mut failed = None;
         if let Workload::Guest(run) = &container.workload
             && container.isolation == Isolation::Process
         {
-            self.start_isolated(&container, run)?;
+            failed = self.start_isolated(&container, run).err();
         } else if let Workload::Guest(run) = &container.workload {
             let (host, publisher) = (self.host.clone(), self.publisher.clone());
             let containerd = self.containerd.clone();
@@ -383,6 +384,13 @@ impl Service {
             pid: pid(),
             ..Default::default()
         }));
+        // As a thread's guest that cannot run: said on its stderr, exit 125.
+        if let Some(message) = failed {
+            crate::outcome::report_to(&container.stderr, &format!("wharf: {message}"));
+            if let Some(exit) = container.mark_exited(wharf_lifecycle::exit::ERROR as u32) {
+                self.publisher.publish(exit_event(&container, exit));
+            }
+        }
         Ok(StartResponse {
             pid: pid(),
             ..Default::default()
@@ -391,19 +399,19 @@ impl Service {
 
     /// Starts the guest in a process of its own (see [`crate::isolated`])
     /// and a thread that waits for it and reports its exit.
-    fn start_isolated(&self, container: &Arc<Container>, run: &RunSpec) -> ttrpc::Result<()> {
-        let failed = |message: String| rpc_error(Code::INTERNAL, message);
+    fn start_isolated(&self, container: &Arc<Container>, run: &RunSpec) -> Result<(), String> {
         let listener = if container.serves {
-            Some(
-                crate::service::listener_for(container, run, &self.containerd)
-                    .map_err(|message| rpc_error(Code::FAILED_PRECONDITION, message))?,
-            )
+            Some(crate::service::listener_for(
+                container,
+                run,
+                &self.containerd,
+            )?)
         } else {
             None
         };
         let keepers = Keepers::open(&[&container.stdout, &container.stderr]);
         let mut child = isolated::spawn(run, &self.host_config, listener.as_ref())
-            .map_err(|e| failed(format!("cannot start the guest's process: {e}")))?;
+            .map_err(|e| format!("cannot start the guest's process: {e}"))?;
         drop(listener);
         container.enter_guest_process(child.id());
         if container.serves {
@@ -421,12 +429,19 @@ impl Service {
                     publisher.publish(exit_event(&guest, exit));
                 }
             })
-            .map_err(|e| failed(format!("cannot start a thread: {e}")))?;
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
         Ok(())
     }
 
     pub fn kill(&self, request: KillRequest) -> ttrpc::Result<Empty> {
         let container = self.get(&request.id, &request.exec_id)?;
+        // Linux's signals are 1 to 64 (SIGRTMAX).
+        if !(1..=64).contains(&request.signal) {
+            return Err(rpc_error(
+                Code::INVALID_ARGUMENT,
+                format!("signal {} is not a signal", request.signal),
+            ));
+        }
         if let Some(exit) = container.kill(request.signal) {
             self.publisher.publish(exit_event(&container, exit));
         }
