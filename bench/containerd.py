@@ -283,10 +283,18 @@ class Bench:
         return measure_pss(self, shim, with_children=True)
 
     def clean_or_fail(self, what):
-        """Kills and deletes every task and container; a Failure if any stays."""
+        """Kills and deletes every task and container, then waits out the
+        wharf shim's linger (an idle one serves the next container, with
+        what it kept); a Failure if anything stays."""
         errors = self.cleanup()
         if errors:
             raise Failure(f"cleanup of {what} failed:\n" + "\n".join(errors))
+        deadline = time.monotonic() + 15
+        while shims(WASM_SHIM, self.address) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = shims(WASM_SHIM, self.address)
+        if left:
+            raise Failure(f"after the cleanup of {what}, {len(left)} {WASM_SHIM} process(es) stay")
 
     def cleanup(self):
         """Kills and deletes every task and container of the namespace."""
@@ -475,11 +483,7 @@ def density(bench, counts):
           f" threads <= 2 per container: {'met' if per_threads <= 2 else 'NOT met'}"
           f" ({per_threads:.2f})")
     bench.clean_or_fail("the wharf containers")
-    deadline = time.monotonic() + 10
-    while shims(WASM_SHIM, bench.address) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = shims(WASM_SHIM, bench.address)
-    print(f"  after killing and deleting all: {len(left)} {WASM_SHIM} process(es) left (an idle shim lingers 10 s for the next container)")
+    print(f"  after killing and deleting all: no {WASM_SHIM} process left (an idle shim lingers 10 s for the next container)")
 
     count = counts[0]
     print(f"  runc, for reference: `busybox sleep 100000`, `ctr run -d --null-io`")
@@ -489,6 +493,7 @@ def density(bench, counts):
     print(f"  {count:4d} containers: {len(pids)} shim process(es) ({shim_kib / 1024:.1f} MiB)"
           f" + {len(children)} container process(es) ({child_kib / 1024:.1f} MiB),"
           f" PSS {kib / 1024:.1f} MiB = {kib / 1024 / count:5.2f} MiB per container")
+    bench.clean_or_fail("the runc containers")
 
 
 def isolated_density(bench, counts):
@@ -503,6 +508,11 @@ def isolated_density(bench, counts):
             while len(running) < count:
                 running.append(bench.start_idle(wasm=True, isolated=isolated))
             pids, children, shim_kib, child_kib = bench.settled_pss(running, WASM_SHIM)
+            if not pids:
+                raise Failure(f"no {WASM_SHIM} process names {bench.address} while {count} run")
+            if isolated and len(children) < count:
+                raise Failure(f"io.wharf.isolation=process not applied: {len(children)} guest"
+                              f" process(es) for {count} containers")
             per[(isolated, count)] = (shim_kib + child_kib) / 1024 / count
             print(f"  {'process' if isolated else 'thread ':7s} {count:4d} containers:"
                   f" {len(pids)} shim(s) + {len(children)} process(es),"
@@ -541,8 +551,7 @@ def served_density(bench, count):
                 if time.monotonic() > deadline:
                     raise Failure(f"service {ids[i]} does not answer on port {20000 + i}")
                 time.sleep(0.1)
-        time.sleep(1)
-        pids, children, shim_kib, child_kib = measure_pss(bench, WASM_SHIM, with_children=True)
+        pids, children, shim_kib, child_kib = bench.settled_pss(ids, WASM_SHIM)
         kib = shim_kib + child_kib
         per = kib / 1024 / count
         print(f"  {count:4d} services, each answered once: {len(pids)} shim process(es), PSS"
