@@ -1,5 +1,5 @@
 // A wasi:http handler: answers every request with 200 and a greeting.
-// Built into hello.wasm by build.sh (see its header).
+// Built into hello.wasm by build.sh (see how there).
 #include <string.h>
 
 #include "gen/hello.h"
