@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
         stored.push(digest.clone());
         let top = descriptor(media_type::OCI_MANIFEST, digest, bytes.len() as u64);
         if let Ok(image) = store.image("fuzz", &top) {
-            let _ = image.command();
+            let _ = image.run_defaults();
             let _ = image.size();
             let _ = image.module_layer();
             let _ = image.id();

@@ -111,6 +111,23 @@ pub struct Index {
 }
 
 impl Manifest {
+    /// The layer holding a Wasm artifact's or component image's module:
+    /// the first `application/wasm` or component layer, else the first
+    /// layer under a Wasm artifact config. `None` for images of files.
+    pub fn module_layer(&self) -> Option<&Descriptor> {
+        self.layers
+            .iter()
+            .find(|layer| {
+                layer.media_type == media_type::WASM_LAYER
+                    || layer.media_type == media_type::COMPONENT_LAYER
+            })
+            .or_else(|| {
+                (self.config.media_type == media_type::WASM_CONFIG)
+                    .then(|| self.layers.first())
+                    .flatten()
+            })
+    }
+
     /// Checks the sizes the manifest announces against wharf's caps, before
     /// any of its content is read: the config against [`MAX_CONFIG_SIZE`],
     /// each layer and their sum against [`MAX_IMAGE_SIZE`].

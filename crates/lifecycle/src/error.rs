@@ -66,6 +66,22 @@ pub enum LifecycleError {
         /// The spec's `process.cwd`.
         cwd: String,
     },
+    /// The image has no Entrypoint or Cmd, and the request named no
+    /// program.
+    #[error("the image names no program (no Entrypoint or Cmd): give one after the image")]
+    NoImageProgram,
+    /// An entrypoint override for a Wasm artifact or component image.
+    #[error("--entrypoint does not apply: a Wasm artifact holds exactly one module")]
+    EntrypointOfModule,
+    /// An entrypoint override for a program file.
+    #[error("--entrypoint applies to images, not to a program file")]
+    EntrypointOfFile,
+    /// A Wasm artifact or component image without a module layer.
+    #[error("the artifact has no module layer")]
+    NoModuleLayer,
+    /// The image store could not give what the run needs.
+    #[error(transparent)]
+    Store(#[from] wharf_image::StoreError),
     /// `args[0]` is not a file inside the rootfs.
     #[error("program `{program}` not found in the container's rootfs")]
     ProgramNotFound {

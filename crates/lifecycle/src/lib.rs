@@ -1,7 +1,7 @@
-//! Container lifecycle: OCI runtime specs (`config.json`) to runs, and the
-//! rootfs mounts a container is started on.
+//! Container lifecycle: what a container runs, and the rootfs mounts a
+//! container is started on.
 //!
-//! [`spec::load`] reads a bundle's `config.json`; [`run::run_spec`] turns
+//! [`launch`] makes a program file's or an image's run; [`spec::load`] reads a bundle's `config.json`; [`run::run_spec`] turns
 //! it into the engine's [`wharf_engine::RunSpec`]; [`mount::mount_rootfs`]
 //! and [`mount::unmount_rootfs`] set up and tear down the rootfs that
 //! containerd hands a shim; [`containers`] keeps detached containers'
@@ -15,6 +15,7 @@ pub mod containers;
 mod error;
 pub mod exit;
 pub mod flock;
+pub mod launch;
 pub mod mount;
 pub mod ports;
 pub mod report;
@@ -29,6 +30,6 @@ pub use error::LifecycleError;
 pub use mount::{RootfsMount, is_mount_point, mount_rootfs, unmount_rootfs};
 pub use run::{
     annotated_as_wasm, destination_in_rootfs, guest_path, module_run_spec, mount_volumes,
-    program_in_rootfs, program_on_path, rootfs_volumes, run_spec, without_init,
+    program_in_rootfs, program_on_path, rootfs_volumes, run_spec, spec_or_module_run, without_init,
 };
 pub use spec::{NetworkNamespace, OciSpec, SpecMount, load};

@@ -21,20 +21,17 @@
 //!   [`DEFAULT_MEMORY_LIMIT`];
 //! - stdio: the engine's defaults (the shim sets them).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use wharf_engine::{DEFAULT_MEMORY_LIMIT, RunSpec, Volume};
 
 use crate::LifecycleError;
+use crate::launch::{has_wasm_name, starts_with_magic};
 use crate::spec::{OCI_HANDLER, OciSpec, WASM_VARIANT};
 
 /// How many symlinks a program lookup follows before giving up (Linux's
 /// own limit for one path walk).
 const MAX_SYMLINKS: u32 = 40;
-
-/// The first bytes of every binary WebAssembly module and component.
-const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
 /// The run that `spec` describes, with its rootfs at `rootfs` (see the
 /// module docs for what the guest gets).
@@ -157,6 +154,32 @@ pub fn module_run_spec(spec: &OciSpec, module: PathBuf, argv0: &str) -> RunSpec 
     run
 }
 
+/// The run of `spec` ([`run_spec`]); when the rootfs holds no program,
+/// the run of the module `module` finds (a Wasm artifact's or
+/// component-layer image's, which engines leave out of the rootfs, with the
+/// image's name), else `run_spec`'s error. `module`'s own error is the
+/// caller's.
+pub fn spec_or_module_run<E>(
+    spec: &OciSpec,
+    rootfs: &Path,
+    module: impl FnOnce() -> Result<Option<(PathBuf, String)>, E>,
+) -> Result<Result<RunSpec, LifecycleError>, E> {
+    let error = match run_spec(spec, rootfs) {
+        Ok(run) => return Ok(Ok(run)),
+        Err(error) => error,
+    };
+    if !matches!(
+        error,
+        LifecycleError::NoProgram | LifecycleError::ProgramNotFound { .. }
+    ) {
+        return Ok(Err(error));
+    }
+    Ok(match module()? {
+        Some((module, image)) => Ok(module_run_spec(spec, module, &image)),
+        None => Err(error),
+    })
+}
+
 /// The spec's environment, bind mounts (over any rootfs volume at the same
 /// place) and memory limit.
 fn apply_process_and_mounts(spec: &OciSpec, run: &mut RunSpec) {
@@ -189,26 +212,15 @@ impl WasmHint {
     }
 }
 
-fn has_wasm_name(program: &str) -> bool {
-    program.ends_with(".wasm") || program.ends_with(".wat")
-}
-
 /// Whether `path` is `.wat` text or starts with the binary magic.
 fn is_wasm_file(path: &Path) -> Result<bool, LifecycleError> {
     if path.extension().is_some_and(|ext| ext == "wat") {
         return Ok(true);
     }
-    let read_error = |source| LifecycleError::ReadProgram {
+    starts_with_magic(path).map_err(|source| LifecycleError::ReadProgram {
         path: path.to_owned(),
         source,
-    };
-    let mut head = Vec::with_capacity(4);
-    std::fs::File::open(path)
-        .map_err(read_error)?
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(read_error)?;
-    Ok(head == WASM_MAGIC)
+    })
 }
 
 /// The volumes the spec's mounts become, in order: bind mounts of

@@ -50,7 +50,9 @@ pub fn prepare(bundle: &Path, wharf_root: Option<&Path>) -> Result<(), String> {
     };
     // Without an annotation only the binary magic says Wasm: a Linux
     // program may be named `.wat`.
-    if !wharf_lifecycle::annotated_as_wasm(&spec) && !starts_with_magic(&run.program) {
+    if !wharf_lifecycle::annotated_as_wasm(&spec)
+        && !wharf_lifecycle::launch::starts_with_magic(&run.program).unwrap_or(false)
+    {
         return Ok(());
     }
     let engine = own_executable()?;
@@ -145,14 +147,6 @@ fn refuse_linked_mount_points(root: &Path) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Whether the file at `path` starts with `\0asm`.
-fn starts_with_magic(path: &Path) -> bool {
-    let mut head = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
-        .is_ok_and(|()| &head == b"\0asm")
 }
 
 /// The rootfs runc will use: `root.path`, absolute (Podman's overlay

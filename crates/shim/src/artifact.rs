@@ -6,17 +6,15 @@
 //! "mismatched image rootfs and manifest layers"), and later versions
 //! unpack them to an empty rootfs; either way the container's record names
 //! the image, and what is needed is read from there: image → manifest (the
-//! wasm entry of an index, else its first) → the layer of type
-//! `application/wasm` or the component layer, or the config.
+//! wasm entry of an index, else its first) → its module layer
+//! ([`Manifest::module_layer`]), or the config.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use wharf_containerd::{CallError, Client};
 use wharf_image::Digest;
-use wharf_image::manifest::{
-    self, MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, Manifest, Parsed, media_type,
-};
+use wharf_image::manifest::{self, MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, Manifest, Parsed};
 use wharf_image::store::ImageConfig;
 
 /// Where the containerd that runs the daemon's containers listens, and the
@@ -43,10 +41,7 @@ pub fn module_of(
     let Some((manifest, image)) = image_manifest(&mut client, id)? else {
         return Ok(None);
     };
-    let Some(layer) = manifest.layers.iter().find(|layer| {
-        layer.media_type == media_type::WASM_LAYER
-            || layer.media_type == media_type::COMPONENT_LAYER
-    }) else {
+    let Some(layer) = manifest.module_layer() else {
         return Ok(None);
     };
     let module = read_verified(&mut client, &layer.digest.to_string(), MAX_MODULE_SIZE)?;

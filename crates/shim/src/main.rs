@@ -16,6 +16,7 @@ mod drain;
 mod events;
 mod group;
 mod isolated;
+mod node;
 mod outcome;
 mod report;
 mod rpc;

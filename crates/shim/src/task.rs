@@ -19,10 +19,9 @@ use containerd_shim_protos::events::task::{TaskCreate, TaskDelete, TaskExit, Tas
 use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use containerd_shim_protos::protobuf::{EnumOrUnknown, Message, MessageField};
 use containerd_shim_protos::ttrpc::{self, Code};
-use wharf_engine::{Host, HostConfig, Layers, Output, RunSpec, Stdin};
+use wharf_engine::{Host, HostConfig, Output, RunSpec, Stdin};
 use wharf_lifecycle::NetworkNamespace;
-use wharf_lifecycle::cgroup::CpuCgroup;
-use wharf_lifecycle::{LifecycleError, RootfsMount};
+use wharf_lifecycle::RootfsMount;
 
 use crate::artifact::{self, Containerd};
 use crate::container::{Container, Status, Workload};
@@ -31,6 +30,7 @@ use crate::drain::Keepers;
 use crate::events::{Event, Publisher};
 use crate::group;
 use crate::isolated::{self, Isolation};
+use crate::node::{cpu_cgroup, layers_asked};
 use crate::time::timestamp;
 use crate::unmounts::Unmounts;
 
@@ -209,20 +209,10 @@ impl Service {
         id: &str,
         bundle: &std::path::Path,
     ) -> Result<RunSpec, String> {
-        let error = match wharf_lifecycle::run_spec(spec, rootfs) {
-            Ok(run) => return Ok(run),
-            Err(error) => error,
-        };
-        if !matches!(
-            error,
-            LifecycleError::NoProgram | LifecycleError::ProgramNotFound { .. }
-        ) {
-            return Err(crate::report::chain(&error));
-        }
-        match artifact::module_of(&self.containerd, id, bundle)? {
-            Some((module, image)) => Ok(wharf_lifecycle::module_run_spec(spec, module, &image)),
-            None => Err(crate::report::chain(&error)),
-        }
+        wharf_lifecycle::spec_or_module_run(spec, rootfs, || {
+            artifact::module_of(&self.containerd, id, bundle)
+        })?
+        .map_err(|error| crate::report::chain(&error))
     }
 }
 
@@ -251,48 +241,6 @@ fn wire_stdio(run: &mut RunSpec, request: &CreateTaskRequest) {
     };
     run.stdout = output(&request.stdout);
     run.stderr = output(&request.stderr);
-}
-
-/// The annotation that asks for no kernel layers around a guest.
-pub const SECURITY_OPT: &str = "io.wharf.security-opt";
-
-/// The daemon's environment variable that lets containers ask for that.
-pub const ALLOW_NO_LAYERS: &str = "WHARF_ALLOW_NO_LAYERS";
-
-/// The kernel's layers for a container: on, unless it is annotated
-/// `io.wharf.security-opt=no-layers` and the node's operator allowed that
-/// (`WHARF_ALLOW_NO_LAYERS=1` in containerd's environment): whoever may
-/// create a container must not be able to take the second wall down alone.
-fn layers_asked(spec: &wharf_lifecycle::OciSpec) -> Result<Layers, String> {
-    match spec.annotation(SECURITY_OPT) {
-        None => Ok(Layers::On),
-        Some("no-layers") if std::env::var(ALLOW_NO_LAYERS).is_ok_and(|v| v == "1") => {
-            Ok(Layers::Off)
-        }
-        Some("no-layers") => Err(format!(
-            "{SECURITY_OPT}=no-layers is refused: this node does not allow containers \
-             without the kernel's layers ({ALLOW_NO_LAYERS}=1 in containerd's environment)"
-        )),
-        Some(other) => Err(format!(
-            "{SECURITY_OPT}={other} is not an option: the one option is no-layers"
-        )),
-    }
-}
-
-/// The container's cgroup when its spec limits CPU; without one (not root,
-/// no cpu controller) the limit is not applied, and the log says so.
-fn cpu_cgroup(spec: &wharf_lifecycle::OciSpec, id: &str) -> Option<CpuCgroup> {
-    let limit = spec.cpu_limit()?;
-    match CpuCgroup::create(&format!("shim-{id}"), Some(&limit), true) {
-        Ok(cgroup) => Some(cgroup),
-        Err(error) => {
-            eprintln!(
-                "containerd-shim-wharf-v1: container {id}: the CPU limit is not applied: {}",
-                crate::report::chain(&error)
-            );
-            None
-        }
-    }
 }
 
 /// The requests of the Task service, each answered at once (`rpc` serves

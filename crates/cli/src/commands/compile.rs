@@ -165,14 +165,14 @@ fn compile_in_background(program: &Path) {
 /// starts warm. A program that cannot be found or compiled is a warning:
 /// the image is stored all the same, and its run will say what is wrong.
 pub fn ahead(store: &Store, image: &Image, quiet: bool) {
-    match super::run_image::default_program(store, image) {
+    match wharf_lifecycle::launch::image_program(store, image) {
         Ok(Some(program)) => {
             if for_runs(&program, Compiler::default(), quiet).is_err() {
                 eprintln!("wharf: warning: the image's program was not compiled ahead");
             }
         }
         Ok(None) => {}
-        Err(message) => not_ahead(&message),
+        Err(error) => not_ahead(&report::chain(&error)),
     }
 }
 

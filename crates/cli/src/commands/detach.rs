@@ -80,7 +80,7 @@ pub fn create(
     args: &RunArgs,
     asked: Detached,
     spec: RunSpec,
-    image: &super::run_image::ImageDefaults,
+    image: &wharf_image::store::RunDefaults,
 ) -> Result<Container, i32> {
     // The supervisor runs in `/`: paths must not depend on where we are.
     let mut spec = spec;
@@ -149,7 +149,7 @@ pub fn detach(
     args: &RunArgs,
     asked: Detached,
     spec: RunSpec,
-    image: &super::run_image::ImageDefaults,
+    image: &wharf_image::store::RunDefaults,
 ) -> Result<i32, i32> {
     let container = create(args, asked, spec, image)?;
     match start(&container) {

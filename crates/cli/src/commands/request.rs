@@ -2,52 +2,34 @@
 //! the guest's run: from a program file or an image
 //! ([`super::run_image`]), with the flags over what either says.
 
-use std::path::Path;
-
 use wharf_engine::{RunSpec, Stdin};
+use wharf_image::store::RunDefaults;
+use wharf_lifecycle::launch::{self, Overrides};
 
-use super::run_image::{self, ImageDefaults};
+use super::run_image;
 use crate::cli::RunArgs;
 use crate::{flags, report};
 
 /// The run `args` ask for, and what its image says besides (nothing for a
 /// program file); the exit code when it cannot be made, said on stderr.
-pub fn spec_of(args: &RunArgs) -> Result<(RunSpec, ImageDefaults), i32> {
-    if !names_a_file(&args.program) {
+pub fn spec_of(args: &RunArgs) -> Result<(RunSpec, RunDefaults), i32> {
+    if !launch::names_a_file(&args.program) {
         return image_spec_of(args);
     }
-    let mut spec = file_spec_of(args).map_err(|message| report::fail_with(&message))?;
+    let overrides = Overrides {
+        entrypoint: args.entrypoint.as_deref(),
+        args: &args.args,
+    };
+    let mut spec = launch::file_run(&args.program, overrides).map_err(|e| run_image::fail(&e))?;
     apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
-    Ok((spec, ImageDefaults::default()))
+    Ok((spec, RunDefaults::default()))
 }
 
 /// The run of the image `args` name (pulled as `--pull` says).
-pub fn image_spec_of(args: &RunArgs) -> Result<(RunSpec, ImageDefaults), i32> {
+pub fn image_spec_of(args: &RunArgs) -> Result<(RunSpec, RunDefaults), i32> {
     let (mut spec, image) = run_image::spec_from(args)?;
     apply_flags(args, &mut spec).map_err(|message| report::fail_with(&message))?;
     Ok((spec, image))
-}
-
-/// A program argument names a file when it exists, ends in `.wasm` or
-/// `.wat`, or is a path (`/…`, `./…`, `../…`); anything else is an image.
-fn names_a_file(program: &str) -> bool {
-    Path::new(program).exists()
-        || program.ends_with(".wasm")
-        || program.ends_with(".wat")
-        || ["/", "./", "../"].iter().any(|p| program.starts_with(p))
-}
-
-fn file_spec_of(args: &RunArgs) -> Result<RunSpec, String> {
-    if args.entrypoint.is_some() {
-        return Err("--entrypoint applies to images, not to a program file".to_owned());
-    }
-    let mut spec = RunSpec::new(&args.program);
-    // As wasmtime and a shell do: argv[0] is the program's file name.
-    if let Some(name) = Path::new(&args.program).file_name() {
-        spec.args[0] = name.to_string_lossy().into_owned();
-    }
-    spec.args.extend(args.args.iter().cloned());
-    Ok(spec)
 }
 
 /// What the flags say, over what the spec has (an image's defaults):

@@ -579,7 +579,7 @@ fn finish(store: &Containers, container: &Mutex<Container>, life: &Held) {
 /// (that command removes it).
 fn remove_if_asked(store: &Containers, container: &Container) {
     if container.record.auto_remove
-        && let Ok(_held) = container.lock()
+        && let Ok(Some(_held)) = container.try_lock()
     {
         let _ = super::containers::remove_done(store, container);
     }

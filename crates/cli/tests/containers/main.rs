@@ -11,4 +11,5 @@ mod lifecycle;
 mod many;
 mod races;
 mod support;
+mod volumes;
 mod walls;

@@ -39,6 +39,8 @@ mod image;
 mod layer;
 
 #[cfg(test)]
+mod artifact_tests;
+#[cfg(test)]
 mod dockerfile_tests;
 #[cfg(test)]
 mod tests;

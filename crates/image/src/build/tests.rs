@@ -11,64 +11,68 @@ use crate::blobs::BlobStore;
 use crate::digest::Digest;
 use crate::manifest::media_type;
 
-const CORE: &[u8] = b"\0asm\x01\0\0\0core-module-body";
-const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0component-body";
+pub(super) const CORE: &[u8] = b"\0asm\x01\0\0\0core-module-body";
+pub(super) const COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0component-body";
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
-    store: BlobStore,
+    pub(super) store: BlobStore,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         fs::create_dir(dir.path().join("ctx")).expect("ctx");
         let store = BlobStore::open(dir.path().join("store")).expect("store");
         Fixture { dir, store }
     }
 
-    fn ctx(&self) -> std::path::PathBuf {
+    pub(super) fn ctx(&self) -> std::path::PathBuf {
         self.dir.path().join("ctx")
     }
 
-    fn file(&self, rel: &str, content: &[u8]) -> &Self {
+    pub(super) fn file(&self, rel: &str, content: &[u8]) -> &Self {
         let path = self.ctx().join(rel);
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(path, content).expect("write");
         self
     }
 
-    fn options(&self) -> BuildOptions {
+    pub(super) fn options(&self) -> BuildOptions {
         BuildOptions {
             context: self.ctx(),
             ..BuildOptions::default()
         }
     }
 
-    fn build_with(&self, dockerfile: &str, options: BuildOptions) -> Result<Built, BuildError> {
+    pub(super) fn build_with(
+        &self,
+        dockerfile: &str,
+        options: BuildOptions,
+    ) -> Result<Built, BuildError> {
         self.file("Dockerfile", dockerfile.as_bytes());
         build(&self.store, &options)
     }
 
-    fn build(&self, dockerfile: &str) -> Result<Built, BuildError> {
+    pub(super) fn build(&self, dockerfile: &str) -> Result<Built, BuildError> {
         self.build_with(dockerfile, self.options())
     }
 
-    fn json(&self, digest: &Digest) -> Value {
+    pub(super) fn json(&self, digest: &Digest) -> Value {
         serde_json::from_slice(&self.store.read(digest).expect("blob")).expect("json")
     }
 
-    fn manifest(&self, built: &Built) -> Value {
+    pub(super) fn manifest(&self, built: &Built) -> Value {
         self.json(&built.manifest.digest)
     }
 
-    fn config(&self, built: &Built) -> Value {
+    pub(super) fn config(&self, built: &Built) -> Value {
         let manifest = self.manifest(built);
         self.json(&digest(&manifest["config"]["digest"]))
     }
 
     /// Every layer, decompressed.
-    fn layers(&self, built: &Built) -> Vec<Vec<u8>> {
+    pub(super) fn layers(&self, built: &Built) -> Vec<Vec<u8>> {
         let manifest = self.manifest(built);
         let layers = manifest["layers"].as_array().expect("layers");
         layers
@@ -85,7 +89,7 @@ impl Fixture {
     }
 }
 
-fn digest(value: &Value) -> Digest {
+pub(super) fn digest(value: &Value) -> Digest {
     value
         .as_str()
         .expect("digest string")
@@ -540,90 +544,6 @@ fn platform_sets_the_os() {
         .expect("build");
     assert_eq!(fx.config(&built)["os"], "wasip1");
     assert_eq!(built.manifest.platform.expect("platform").os, "wasip1");
-}
-
-fn artifact(fx: &Fixture, dockerfile: &str) -> Result<Built, BuildError> {
-    let options = BuildOptions {
-        artifact: true,
-        ..fx.options()
-    };
-    fx.build_with(dockerfile, options)
-}
-
-#[test]
-fn artifact_of_a_core_module_and_of_a_component() {
-    for (module, os) in [(CORE, "wasip1"), (COMPONENT, "wasip2")] {
-        let fx = Fixture::new();
-        fx.file("app.wasm", module).file("README", b"r");
-        let dockerfile = "FROM scratch\nWORKDIR /app\nCOPY app.wasm README ./\n\
-                          ENV A=1\nLABEL org.example.x=y\nCMD [\"app.wasm\", \"--flag\"]\n";
-        let built = artifact(&fx, dockerfile).expect("build");
-        assert_eq!(built.manifest.platform.clone().expect("platform").os, os);
-        let manifest = fx.manifest(&built);
-        assert_eq!(manifest["mediaType"], media_type::OCI_MANIFEST);
-        assert_eq!(manifest["artifactType"], media_type::WASM_CONFIG);
-        assert_eq!(manifest["config"]["mediaType"], media_type::WASM_CONFIG);
-        assert_eq!(manifest["annotations"]["org.example.x"], "y");
-        let layers = manifest["layers"].as_array().expect("layers");
-        assert_eq!(layers.len(), 1);
-        assert_eq!(layers[0]["mediaType"], media_type::WASM_LAYER);
-        let layer = digest(&layers[0]["digest"]);
-        assert_eq!(fx.store.read(&layer).expect("layer"), module);
-        let config = fx.config(&built);
-        assert_eq!(
-            config,
-            serde_json::json!({"architecture": "wasm", "os": os, "layerDigests": [layer.to_string()]})
-        );
-        let warnings = built.warnings.join("\n");
-        for dropped in ["ENV A", "--flag", "WORKDIR /app", "/app/README"] {
-            assert!(warnings.contains(dropped), "{dropped} not in {warnings}");
-        }
-    }
-}
-
-#[test]
-fn artifact_refuses_what_is_not_a_wasm_entrypoint() {
-    let fx = Fixture::new();
-    fx.file("app.wasm", CORE)
-        .file("script.sh", b"#!/bin/sh\necho hi\n");
-    let error = artifact(&fx, "FROM scratch\nCOPY . /\nENTRYPOINT [\"/script.sh\"]\n")
-        .expect_err("not wasm");
-    assert!(
-        matches!(error, BuildError::NotWasm(ref p) if p == "/script.sh"),
-        "{error}"
-    );
-    let error = artifact(
-        &fx,
-        "FROM scratch\nCOPY . /\nENTRYPOINT [\"/missing.wasm\"]\n",
-    )
-    .expect_err("missing");
-    assert!(
-        matches!(error, BuildError::EntrypointNotFound(_)),
-        "{error}"
-    );
-    let error = artifact(&fx, "FROM scratch\nCOPY . /\n").expect_err("no entrypoint");
-    assert!(matches!(error, BuildError::NoEntrypoint), "{error}");
-    let options = BuildOptions {
-        artifact: true,
-        platform: Some("wasip2/wasm".into()),
-        ..fx.options()
-    };
-    let error = fx
-        .build_with(
-            "FROM scratch\nCOPY app.wasm /\nENTRYPOINT [\"/app.wasm\"]\n",
-            options,
-        )
-        .expect_err("mismatch");
-    assert!(
-        matches!(error, BuildError::PlatformMismatch { .. }),
-        "{error}"
-    );
-    let built = artifact(
-        &fx,
-        "FROM scratch\nCOPY app.wasm /\nENTRYPOINT [\"/app.wasm\"]\n",
-    )
-    .expect("plain artifact");
-    assert!(built.warnings.is_empty(), "{:?}", built.warnings);
 }
 
 #[test]

@@ -25,6 +25,8 @@ pub enum Shape {
 /// An image resolved down to one manifest.
 #[derive(Debug, Clone)]
 pub struct Image {
+    /// The name it was loaded by (a familiar reference, or a digest).
+    pub name: String,
     /// What the name points at: the manifest, or an index holding it.
     pub top: Descriptor,
     /// The manifest's digest.
@@ -52,20 +54,47 @@ impl Image {
     pub fn module_layer(&self) -> Option<&Descriptor> {
         match self.shape {
             Shape::Docker => None,
-            Shape::Artifact | Shape::Component => self.manifest.layers.first(),
+            Shape::Artifact | Shape::Component => self.manifest.module_layer(),
         }
     }
 
-    /// The program's argv from the image: Entrypoint then Cmd.
-    pub fn command(&self) -> Vec<String> {
+    /// What the image says of a run: its config's Entrypoint, Cmd, Env,
+    /// WorkingDir (when absolute), exposed TCP ports and labels.
+    pub fn run_defaults(&self) -> RunDefaults {
         let run = &self.config.config;
-        run.entrypoint
-            .iter()
-            .flatten()
-            .chain(run.cmd.iter().flatten())
-            .cloned()
-            .collect()
+        RunDefaults {
+            entrypoint: run.entrypoint.clone().unwrap_or_default(),
+            cmd: run.cmd.clone().unwrap_or_default(),
+            env: run
+                .env
+                .iter()
+                .flatten()
+                .filter_map(|entry| entry.split_once('='))
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            workdir: run.working_dir.clone().filter(|w| w.starts_with('/')),
+            exposed: run.exposed_tcp_ports(),
+            labels: run.labels.clone().unwrap_or_default(),
+        }
     }
+}
+
+/// What an image says of a run ([`Image::run_defaults`]); a request's
+/// flags go over it (the lifecycle crate merges the two).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunDefaults {
+    /// The program and its first arguments.
+    pub entrypoint: Vec<String>,
+    /// Default arguments (the program itself when there is no entrypoint).
+    pub cmd: Vec<String>,
+    /// The environment, in order (entries without `=` left out).
+    pub env: Vec<(String, String)>,
+    /// The working directory, when the image names an absolute one.
+    pub workdir: Option<String>,
+    /// The TCP ports it exposes.
+    pub exposed: Vec<u16>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The fields of an image config (OCI, Docker or Wasm artifact) wharf uses.

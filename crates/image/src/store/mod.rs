@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use gc::{Collected, StoreLock};
-pub use image::{HistoryEntry, Image, ImageConfig, RunConfig, Shape};
+pub use image::{HistoryEntry, Image, ImageConfig, RunConfig, RunDefaults, Shape};
 pub use progress::{BlobEvent, Progress, Silent};
 pub use pull::{PullOptions, pull};
 pub use push::{PushOptions, push};
@@ -204,6 +204,7 @@ impl Store {
         };
         let (shape, config) = self.check_runnable(name, &manifest)?;
         Ok(Image {
+            name: name.to_owned(),
             top: top.clone(),
             manifest_digest,
             manifest,

@@ -16,7 +16,7 @@ use wharf_image::{Digest, Reference, Store, StoreError};
 use wharf_testkit::{FakeServer, Request, Response, TestCertificates, TestRegistry};
 
 /// The error and its causes on one line, as `wharf` prints them.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -43,20 +43,20 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 /// A Wasm artifact: a config and one layer, with the sizes the manifest
 /// announces for them given as JSON numbers (so they can lie).
-struct Image {
+pub(crate) struct Image {
     config: Vec<u8>,
     layer: Vec<u8>,
 }
 
 impl Image {
-    fn new(seed: u64) -> Image {
+    pub(crate) fn new(seed: u64) -> Image {
         Image {
             config: b"{}".to_vec(),
             layer: noise(200_000, seed),
         }
     }
 
-    fn manifest(&self) -> Vec<u8> {
+    pub(crate) fn manifest(&self) -> Vec<u8> {
         let (config, layer) = (self.config.len(), self.layer.len());
         self.manifest_with_sizes(&config.to_string(), &[&layer.to_string()])
     }
@@ -92,7 +92,7 @@ impl Image {
 
 /// A fake registry serving `manifest` for every tag and `blobs` by
 /// digest; `lie` may answer a request first.
-fn fake_registry(
+pub(crate) fn fake_registry(
     manifest: Vec<u8>,
     blobs: HashMap<String, Vec<u8>>,
     lie: impl Fn(&Request) -> Option<Response> + Send + Sync + 'static,
@@ -123,7 +123,7 @@ fn blob_requests(server: &FakeServer) -> usize {
         .count()
 }
 
-fn reference(registry: &str) -> Reference {
+pub(crate) fn reference(registry: &str) -> Reference {
     format!("{registry}/app:v1").parse().expect("reference")
 }
 
@@ -136,7 +136,7 @@ fn pull_from(store: &Store, registry: &str) -> Result<wharf_image::Image, StoreE
     )
 }
 
-fn open_store() -> (tempfile::TempDir, Store) {
+pub(crate) fn open_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("store");
     (dir, store)
@@ -157,7 +157,7 @@ fn assert_store_empty(dir: &Path, store: &Store) {
     assert!(store.refs().list().expect("names").is_empty(), "no name");
 }
 
-fn with_credentials(registry: &str, insecure: bool) -> Client {
+pub(crate) fn with_credentials(registry: &str, insecure: bool) -> Client {
     let options = ClientOptions {
         insecure,
         credentials: Some(Credentials {
@@ -280,98 +280,6 @@ fn a_content_length_beyond_the_announced_size_is_refused_before_it_is_read() {
         "{error}"
     );
     assert_store_empty(dir.path(), &store);
-}
-
-/// A token service on `ip` that grants `token-1` to bob (password `pw`)
-/// and refuses anyone else.
-fn token_service(ip: &str) -> FakeServer {
-    FakeServer::start_on(ip, |request| {
-        if request.header("authorization") == Some("Basic Ym9iOnB3") {
-            Response::new(200).body(r#"{"token":"token-1"}"#)
-        } else {
-            Response::new(401).body(r#"{"details":"who are you?"}"#)
-        }
-    })
-}
-
-/// A registry that wants `Bearer token-1`, from the token service at `realm`.
-fn bearer_registry(realm: String) -> FakeServer {
-    let manifest = Image::new(5).manifest();
-    FakeServer::start(move |request| {
-        if request.header("authorization") != Some("Bearer token-1") {
-            let challenge = format!(r#"Bearer realm="{realm}",service="fake""#);
-            return Response::new(401).header("WWW-Authenticate", &challenge);
-        }
-        Response::new(200)
-            .header("Content-Type", media_type::OCI_MANIFEST)
-            .body(manifest.clone())
-    })
-}
-
-#[test]
-fn a_password_is_not_sent_to_a_plain_http_token_service_on_another_host() {
-    // 127.0.0.2 is loopback, but another host than the registry's 127.0.0.1.
-    let tokens = token_service("127.0.0.2");
-    let registry = bearer_registry(format!("http://{}/token", tokens.address()));
-    let error = with_credentials(registry.address(), false)
-        .manifest("v1")
-        .expect_err("withheld");
-    assert!(
-        matches!(error, RegistryError::CredentialsWithheld { .. }),
-        "{error}"
-    );
-    let message = chain(&error);
-    assert!(
-        message.contains(&format!("not sent to http://{}/token", tokens.address()))
-            && message.contains("plain HTTP to another host"),
-        "{message}"
-    );
-    let asked = tokens.requests();
-    assert!(!asked.is_empty(), "the token was asked for anonymously");
-    assert!(
-        asked.iter().all(|r| r.header("authorization").is_none()),
-        "no credentials reached the token service: {asked:?}"
-    );
-}
-
-#[test]
-fn a_password_goes_to_a_plain_http_token_service_on_the_loopback_registrys_host() {
-    let tokens = token_service("127.0.0.1");
-    let registry = bearer_registry(format!("http://{}/token", tokens.address()));
-    let fetched = with_credentials(registry.address(), false)
-        .manifest("v1")
-        .expect("same loopback host, another port: allowed");
-    assert_eq!(fetched.bytes, Image::new(5).manifest());
-    let asked = tokens.requests();
-    assert_eq!(asked.len(), 1);
-    assert_eq!(asked[0].header("authorization"), Some("Basic Ym9iOnB3"));
-}
-
-#[test]
-fn a_password_is_not_sent_over_plain_http_beyond_loopback() {
-    // Not named as loopback: with `insecure`, HTTPS is tried first (the
-    // fake hangs up on it), then plain HTTP, which gets no password.
-    let registry = FakeServer::start_on("127.0.0.2", |request| {
-        match request.header("authorization") {
-            Some(_) => Response::new(200),
-            None => Response::new(401).header("WWW-Authenticate", r#"Basic realm="fake""#),
-        }
-    });
-    let error = with_credentials(registry.address(), true)
-        .ping()
-        .expect_err("withheld");
-    let message = chain(&error);
-    assert!(
-        matches!(error, RegistryError::CredentialsWithheld { .. })
-            && message.contains("plain HTTP to a registry that is not on loopback"),
-        "{message}"
-    );
-    let sent = registry.requests();
-    assert!(!sent.is_empty());
-    assert!(
-        sent.iter().all(|r| r.header("authorization").is_none()),
-        "{sent:?}"
-    );
 }
 
 /// A port on 127.0.0.1 that nothing listens on.

@@ -315,6 +315,13 @@ impl Container {
         }
     }
 
+    /// The lock of [`Container::lock`] if no command holds it now: for a
+    /// supervisor, which must not wait on the command that stops it.
+    pub fn try_lock(&self) -> Result<Option<Held>, ContainerError> {
+        let path = self.dir.join("lock");
+        lock::try_lock(&path, true).map_err(ContainerError::io(&path))
+    }
+
     /// Whether its supervisor runs.
     pub fn supervisor_alive(&self) -> bool {
         // Taking the supervisor's lock shared succeeds only when nobody
