@@ -348,6 +348,41 @@ fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     })
 }
 
+/// The cgroup this process joined ([`join_process`]), for [`leave_process`].
+static JOINED: std::sync::OnceLock<CpuCgroup> = std::sync::OnceLock::new();
+
+/// `--cpus` and `--cpu-shares` for a whole process (a foreground run, or a
+/// detached container's supervisor): moves it into cgroup `wharf/NAME`
+/// with those limits; nothing without limits, or (said on stderr) when the
+/// host does not let this user make one.
+pub fn join_process(name: &str, cpus: Option<f64>, shares: Option<u64>) {
+    let Some(limit) = CpuLimit::of(cpus, shares) else {
+        return;
+    };
+    // A foreground run ended by a signal could not remove its own.
+    CpuCgroup::remove_unused("run-");
+    let joined = CpuCgroup::create(name, Some(&limit), false)
+        .and_then(|cgroup| cgroup.add_process(std::process::id()).map(|()| cgroup));
+    match joined {
+        Ok(cgroup) => {
+            tracing::debug!(cgroup = %cgroup.dir().display(), ?limit, "CPU limit");
+            let _ = JOINED.set(cgroup);
+        }
+        Err(error) => eprintln!(
+            "wharf: warning: the CPU limit is not applied: {}",
+            crate::report::chain(&error)
+        ),
+    }
+}
+
+/// Leaves and removes the cgroup [`join_process`] made, if any (from a
+/// thread that is not walled in).
+pub fn leave_process() {
+    if let Some(cgroup) = JOINED.get() {
+        cgroup.leave_and_remove();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,7 +119,9 @@ fn files_run(
     let program = argv.first().ok_or(LifecycleError::NoImageProgram)?;
     let rootfs = store.rootfs(image)?;
     let cwd = defaults.workdir.as_deref().unwrap_or("/");
-    let mut run = RunSpec::new(crate::program_in_rootfs(&rootfs, program, cwd)?);
+    // As the OCI path finds it: a bare name on the image's PATH first.
+    let found = crate::program_on_path(&rootfs, program, cwd, &defaults.env)?;
+    let mut run = RunSpec::new(found);
     run.args = argv;
     run.env = defaults.env;
     run.workdir = defaults.workdir;

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use wharf_engine::{DEFAULT_MAX_CONCURRENCY, HostConfig, PoolSize, WallScope};
+use wharf_engine::{DEFAULT_MAX_CONCURRENCY, HostConfig, PoolSize};
+use wharf_lifecycle::hosts;
 
 /// Where wharf's pieces appear inside a Wasm container: the engine binary,
 /// the container's rootfs without anything mounted on it, the cache.
@@ -38,32 +39,21 @@ pub fn cache_root(wharf_root: Option<&Path>) -> PathBuf {
 
 /// A command's host: one guest per process, stopped by ending the process.
 pub fn command_host(cache: &Path) -> HostConfig {
-    HostConfig {
-        cache_dir: Some(cache.to_owned()),
-        interruptible: false,
-        exit_after_run: true,
-        compiler: wharf_engine::Compiler::default(),
-        pool: None,
-        wall: WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    }
+    hosts::command(Some(cache.to_owned()), wharf_engine::Compiler::default())
 }
 
 /// A service's host: request timeouts interrupt guest code, instances come
 /// from a pool sized for the default concurrency.
 pub fn service_host(cache: &Path, memory_limit: u64) -> HostConfig {
-    HostConfig {
-        cache_dir: Some(cache.to_owned()),
-        interruptible: true,
-        exit_after_run: true,
-        compiler: wharf_engine::Compiler::default(),
-        pool: Some(PoolSize {
-            instances: u32::try_from(DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
-            memory_limit,
-        }),
-        wall: WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    }
+    let pool = PoolSize {
+        instances: u32::try_from(DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
+        memory_limit,
+    };
+    hosts::service(
+        Some(cache.to_owned()),
+        wharf_engine::Compiler::default(),
+        Some(pool),
+    )
 }
 
 #[cfg(test)]

@@ -139,22 +139,16 @@ pub fn main() -> i32 {
         return exit::ERROR;
     };
     let serve = order["serve"].as_bool().unwrap_or(false);
-    let config = HostConfig {
-        cache_dir: file("cache"),
-        // The daemon's configuration, so its compiled code is found.
-        interruptible: true,
-        exit_after_run: true,
-        compiler: order["compiler"]
-            .as_str()
-            .and_then(|name| name.parse().ok())
-            .unwrap_or_default(),
-        pool: serve.then_some(PoolSize {
-            instances: u32::try_from(wharf_engine::DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
-            memory_limit: spec.memory_limit,
-        }),
-        wall: wharf_engine::WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    };
+    let compiler = order["compiler"]
+        .as_str()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or_default();
+    let pool = serve.then_some(PoolSize {
+        instances: u32::try_from(wharf_engine::DEFAULT_MAX_CONCURRENCY).unwrap_or(u32::MAX),
+        memory_limit: spec.memory_limit,
+    });
+    // Interruptible, as the daemon's code is, so its compiled code is found.
+    let config = wharf_lifecycle::hosts::service(file("cache"), compiler, pool);
     let host = match Host::new(config) {
         Ok(host) => host,
         Err(error) => return crate::outcome::exit_status(Err(error), &stderr) as i32,

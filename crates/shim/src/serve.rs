@@ -8,7 +8,7 @@ use std::time::Duration;
 use containerd_shim_protos::shim_async::create_task;
 use containerd_shim_protos::ttrpc::r#async::Server;
 use tokio::sync::mpsc::unbounded_channel;
-use wharf_engine::{Host, HostConfig};
+use wharf_engine::Host;
 
 use crate::args::Args;
 use crate::artifact::Containerd;
@@ -28,18 +28,7 @@ pub fn serve(args: &Args) -> Result<(), String> {
     // SAFETY: mallopt only sets an allocator parameter; no other thread
     // runs yet.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
-    let config = HostConfig {
-        cache_dir: Some(cache_dir()),
-        // Many guests share this process: stopping one is an interrupt,
-        // not an exit.
-        interruptible: true,
-        exit_after_run: false,
-        compiler: compiler()?,
-        pool: None,
-        // Each container's guest thread is walled on its own.
-        wall: wharf_engine::WallScope::Thread,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    };
+    let config = wharf_lifecycle::hosts::daemon(Some(cache_dir()), compiler()?);
     let host = Host::new(config.clone()).map_err(|e| crate::report::chain(&e))?;
     let publisher = Publisher::new(&args.address, &args.namespace);
     let (shutdown, mut shutdown_requested) = unbounded_channel();

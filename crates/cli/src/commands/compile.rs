@@ -7,13 +7,14 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wharf_engine::{Compiler, Host, HostConfig, ProgramShape, WallScope};
+use wharf_engine::{Compiler, Host, HostConfig, ProgramShape};
 use wharf_image::manifest::Descriptor;
 use wharf_image::{Image, Reference, Store};
 
 use super::Outcome;
 use crate::cli::CompileArgs;
 use crate::{paths, report};
+use wharf_lifecycle::hosts;
 
 /// Programs at least this large start on Winch's code when they are not
 /// in the cache yet: below it Cranelift compiles in a blink, and a second
@@ -35,15 +36,7 @@ pub fn compile(args: CompileArgs) -> Outcome {
 /// stopped by the process ending, so its code has no interruption checks
 /// (and so its cache entries are not a service's).
 pub fn command_config(compiler: Compiler) -> HostConfig {
-    HostConfig {
-        cache_dir: Some(paths::cache_dir()),
-        interruptible: false,
-        exit_after_run: true,
-        compiler,
-        pool: None,
-        wall: WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    }
+    hosts::command(Some(paths::cache_dir()), compiler)
 }
 
 /// Compiles `program` for the runs that will use it: as a command, and
@@ -58,10 +51,7 @@ fn for_runs(program: &Path, compiler: Compiler, quiet: bool) -> Result<(), i32> 
     };
     let compiled = compile(command_config(compiler))?;
     if compiled.shape == ProgramShape::HttpHandler {
-        compile(HostConfig {
-            interruptible: true,
-            ..command_config(compiler)
-        })?;
+        compile(hosts::service(Some(paths::cache_dir()), compiler, None))?;
     }
     Ok(())
 }

@@ -11,9 +11,9 @@ use wharf_lifecycle::containers::{
     Container, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord, validate_name,
 };
 
-use super::handoff::{pipe, place, stage};
 use crate::cli::RunArgs;
 use crate::{flags, paths, report};
+use wharf_lifecycle::supervisor::handoff::{self, pipe, place, stage};
 
 /// What the flags of a container's run ask for, checked before the run is
 /// described (and an image pulled).
@@ -93,11 +93,11 @@ pub fn create(
         volume.host = absolute(&volume.host)?;
     }
     let published = super::serve::published(args, &image.exposed);
-    if published.len() > super::handoff::MAX_LISTENERS {
+    if published.len() > handoff::MAX_LISTENERS {
         return Err(report::fail_with(&format!(
             "{} published ports: a detached container takes at most {}",
             published.len(),
-            super::handoff::MAX_LISTENERS
+            handoff::MAX_LISTENERS
         )));
     }
     let mut run = RunRecord::of(&spec);

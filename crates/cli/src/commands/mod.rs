@@ -5,10 +5,8 @@ mod build;
 mod compile;
 mod compose;
 mod containers;
-mod cpu;
 mod detach;
 mod docs;
-mod handoff;
 mod history;
 mod images;
 mod login;
@@ -23,7 +21,6 @@ mod stats;
 mod supervise;
 mod system;
 mod transfer;
-mod tty;
 
 use wharf_image::{Reference, Store};
 

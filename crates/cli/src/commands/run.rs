@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use wharf_engine::{Compiler, RunSpec};
+use wharf_lifecycle::tty;
 
-use super::{request, tty};
+use super::request;
 use crate::cli::RunArgs;
 use crate::{exit, report, watchdog};
 
@@ -122,7 +123,11 @@ fn run_here(args: &RunArgs, spec: &RunSpec, terminal: Option<&Arc<tty::Terminal>
         eprintln!("wharf: cannot watch for signals: {error}");
         return exit::ERROR;
     }
-    super::cpu::join(&format!("run-{}", std::process::id()), args);
+    wharf_lifecycle::cgroup::join_process(
+        &format!("run-{}", std::process::id()),
+        args.cpus,
+        args.cpu_shares,
+    );
     let stop = host.stop_handle();
     if let Some(terminal) = terminal.cloned() {
         stop.on_walled(move |_| terminal.start());
@@ -133,7 +138,7 @@ fn run_here(args: &RunArgs, spec: &RunSpec, terminal: Option<&Arc<tty::Terminal>
     // may remove one.
     let outcome = host.run(spec, &stop);
     if spec.layers == wharf_engine::Layers::Off {
-        super::cpu::leave();
+        wharf_lifecycle::cgroup::leave_process();
     }
     // The process ends right after this: tearing the engine down would only
     // cost time.

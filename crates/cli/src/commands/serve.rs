@@ -2,12 +2,13 @@
 
 use std::net::TcpListener;
 
-use wharf_engine::{Host, HostConfig, PoolSize, RunSpec, ServeStats, WallScope};
+use wharf_engine::{Host, PoolSize, RunSpec, ServeStats};
 use wharf_lifecycle::containers::ServiceRecord;
 use wharf_lifecycle::ports::{DEFAULT_SERVICE_PORT, PortBinding};
 
 use crate::cli::RunArgs;
 use crate::{exit, paths, report, watchdog};
+use wharf_lifecycle::hosts;
 
 /// Serves `spec`'s component on the published ports until SIGINT or
 /// SIGTERM, then drains and exits 0.
@@ -17,19 +18,16 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
             "--timeout does not go with -p: a service runs until stopped (see --request-timeout)",
         );
     }
-    let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::cache_dir()),
-        // Request timeouts interrupt guest code through the epoch.
-        interruptible: true,
-        exit_after_run: true,
-        compiler: args.compiler.unwrap_or_default(),
-        pool: Some(PoolSize {
-            instances: u32::try_from(args.max_concurrency).unwrap_or(u32::MAX),
-            memory_limit: spec.memory_limit,
-        }),
-        wall: WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    }) {
+    let pool = PoolSize {
+        instances: u32::try_from(args.max_concurrency).unwrap_or(u32::MAX),
+        memory_limit: spec.memory_limit,
+    };
+    let config = hosts::service(
+        Some(paths::cache_dir()),
+        args.compiler.unwrap_or_default(),
+        Some(pool),
+    );
+    let host = match Host::new(config) {
         Ok(host) => host,
         Err(error) => return exit::of_error(&error),
     };
@@ -54,12 +52,16 @@ pub fn serve(args: &RunArgs, spec: &RunSpec, exposed: &[u16]) -> i32 {
     }
     let (ports, listeners): (Vec<_>, Vec<_>) = listeners.into_iter().unzip();
     let options = service_record(args, ports).serve_options(listeners);
-    super::cpu::join(&format!("run-{}", std::process::id()), args);
+    wharf_lifecycle::cgroup::join_process(
+        &format!("run-{}", std::process::id()),
+        args.cpus,
+        args.cpu_shares,
+    );
     // On this thread, walled whole (see `run`; the engine logs what holds
     // with WHARF_LOG=debug).
     let served = service.serve(options, &ServeStats::default(), &stop);
     if spec.layers == wharf_engine::Layers::Off {
-        super::cpu::leave();
+        wharf_lifecycle::cgroup::leave_process();
     }
     std::mem::forget(host);
     match served {

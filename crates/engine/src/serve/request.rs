@@ -151,17 +151,7 @@ async fn run_guest(
                 busy()
             }
             Ok(Err(Failure::Timeout)) => timed_out(server),
-            Ok(Err(Failure::Guest(error))) => {
-                tracing::warn!(
-                    "request failed: {}",
-                    crate::outcome::describe_failure(&error)
-                );
-                server_error(
-                    server,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the service failed\n",
-                )
-            }
+            Ok(Err(Failure::Guest(error))) => guest_failed(server, &error),
             Ok(Ok(())) => {
                 tracing::warn!("the guest returned without setting a response");
                 server_error(
@@ -218,17 +208,7 @@ async fn run_on_a_worker(
             server.stats.0.rejected.fetch_add(1, Ordering::Relaxed);
             busy()
         }
-        Ok(Err(error)) => {
-            tracing::warn!(
-                "request failed: {}",
-                crate::outcome::describe_failure(&error)
-            );
-            server_error(
-                server,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the service failed\n",
-            )
-        }
+        Ok(Err(error)) => guest_failed(server, &error),
         Err(_elapsed) => timed_out(server),
     }
 }
@@ -401,6 +381,18 @@ fn timed_out(server: &Server) -> Response {
         server,
         StatusCode::GATEWAY_TIMEOUT,
         "the service did not answer in time\n",
+    )
+}
+
+fn guest_failed(server: &Server, error: &wasmtime::Error) -> Response {
+    tracing::warn!(
+        "request failed: {}",
+        crate::outcome::describe_failure(error)
+    );
+    server_error(
+        server,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the service failed\n",
     )
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::context::{Context, CopyMode, join};
+use super::context::{Context, CopyMode};
 use super::dockerfile::{
     Dockerfile, Instruction, Vars, json_array, name_values, split_raw, take_flags, valid_name,
     word, words,
@@ -351,24 +351,7 @@ impl State<'_> {
     /// An image path (no leading `/`) for `path`, relative to WORKDIR
     /// when not absolute; `..` stops at the root, as in Docker.
     fn image_path(&self, path: &str) -> String {
-        let mut parts: Vec<&str> = Vec::new();
-        let base = if path.starts_with('/') {
-            ""
-        } else {
-            self.config.workdir.as_str()
-        };
-        for part in base.split('/').chain(path.split('/')) {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    parts.pop();
-                }
-                part => parts.push(part),
-            }
-        }
-        parts
-            .iter()
-            .fold(String::new(), |acc, part| join(&acc, part))
+        super::image::resolve(&self.config.workdir, path)
     }
 }
 

@@ -249,8 +249,9 @@ fn find_file(plan: &Plan, module: &str) -> Result<(String, std::path::PathBuf), 
     Err(BuildError::EntrypointNotFound(module.to_owned()))
 }
 
-/// `path` against directory `base`, as an image path without leading `/`.
-fn resolve(base: &str, path: &str) -> String {
+/// `path` against directory `base`, as an image path without leading `/`;
+/// `..` stops at the root.
+pub(super) fn resolve(base: &str, path: &str) -> String {
     let base = if path.starts_with('/') { "" } else { base };
     let mut parts: Vec<&str> = Vec::new();
     for part in base.split('/').chain(path.split('/')) {

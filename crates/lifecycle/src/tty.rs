@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 
 /// The copy from the terminal to the old output, once started; it ends
 /// when every copy of the terminal's guest side is closed.
+#[derive(Debug)]
 pub struct Terminal {
     copier: Mutex<Copier>,
     /// `/dev/null`, opened up front: what the guest side's descriptors
@@ -19,6 +20,7 @@ pub struct Terminal {
     null: File,
 }
 
+#[derive(Debug)]
 enum Copier {
     /// Opened, not copying yet: its ends.
     Ready {

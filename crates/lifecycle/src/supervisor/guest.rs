@@ -18,13 +18,12 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wharf_engine::{
-    Host, HostConfig, Outcome, PoolSize, RunSpec, ServeStats, StopHandle, WallScope,
-};
-use wharf_lifecycle::containers::{Containers, ServiceRecord};
+use wharf_engine::{Host, Outcome, PoolSize, RunSpec, ServeStats, StopHandle};
 
-use crate::commands::handoff::{FIRST_LISTENER_FD, READY_FD, is_open_as};
-use crate::{exit, paths, watchdog};
+use super::Setting;
+use super::handoff::{FIRST_LISTENER_FD, READY_FD, is_open_as};
+use crate::containers::{Containers, ServiceRecord};
+use crate::{exit, watchdog};
 
 /// The report that the wall is up, with what it enforces.
 pub const WALLED: &str = "walled";
@@ -36,7 +35,7 @@ pub const ERROR: &str = "error";
 pub const EXIT: &str = "exit";
 
 /// Runs the guest of container `id` once; the exit code is the guest's.
-pub fn guest(id: &str) -> i32 {
+pub fn guest(id: &str, setting: &Setting) -> i32 {
     let reports = if is_open_as(READY_FD, libc::S_IFIFO) {
         // SAFETY: a pipe the supervisor passed to this process alone.
         File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) })
@@ -52,7 +51,7 @@ pub fn guest(id: &str) -> i32 {
             let _ = writeln!(reports, "{line}");
         }
     };
-    let (code, error) = run(id, &report_line);
+    let (code, error) = run(id, setting, &report_line);
     if let Some(error) = &error {
         eprintln!("wharf: {error}");
         report_line(format!("{ERROR} {}", error.replace('\n', " ")));
@@ -63,8 +62,13 @@ pub fn guest(id: &str) -> i32 {
 }
 
 /// The guest's exit code, and wharf's own error when it failed the run.
-fn run(id: &str, report: &(impl Fn(String) + Clone + Send + 'static)) -> (i32, Option<String>) {
-    let record = match Containers::open(paths::containers_dir()).and_then(|store| store.find(id)) {
+fn run(
+    id: &str,
+    setting: &Setting,
+    report: &(impl Fn(String) + Clone + Send + 'static),
+) -> (i32, Option<String>) {
+    let record = match Containers::open(setting.containers.clone()).and_then(|store| store.find(id))
+    {
         Ok(container) if container.record.id == id => container.record,
         Ok(_) | Err(_) => return (exit::ERROR, Some(format!("no such container: {id}"))),
     };
@@ -76,20 +80,18 @@ fn run(id: &str, report: &(impl Fn(String) + Clone + Send + 'static)) -> (i32, O
         .and_then(|name| name.parse().ok())
         .unwrap_or_default();
     let service = record.run.service.as_ref();
-    let host = match Host::new(HostConfig {
-        cache_dir: Some(paths::cache_dir()),
-        // A service's request timeouts interrupt guest code; a command
-        // stops by this process ending.
-        interruptible: service.is_some(),
-        exit_after_run: true,
-        compiler,
-        pool: service.map(|service| PoolSize {
-            instances: u32::try_from(service.max_concurrency).unwrap_or(u32::MAX),
-            memory_limit: spec.memory_limit,
-        }),
-        wall: WallScope::Process,
-        require_landlock: wharf_lifecycle::walls::require_landlock(),
-    }) {
+    let cache = Some(setting.cache.clone());
+    let config = match service {
+        Some(service) => {
+            let pool = PoolSize {
+                instances: u32::try_from(service.max_concurrency).unwrap_or(u32::MAX),
+                memory_limit: spec.memory_limit,
+            };
+            crate::hosts::service(cache, compiler, Some(pool))
+        }
+        None => crate::hosts::command(cache, compiler),
+    };
+    let host = match Host::new(config) {
         Ok(host) => host,
         Err(error) => return exit_code(Err(error)),
     };
