@@ -299,7 +299,7 @@ impl Container {
     }
 
     /// The lock that wharf commands take to change this container; busy
-    /// when another command still holds it after [`LOCK_WAIT`] (an `rm`
+    /// when another command still holds it after 2 s (an `rm`
     /// that refuses holds it for a moment; a `stop` for its grace period).
     pub fn lock(&self) -> Result<Held, ContainerError> {
         let path = self.dir.join("lock");

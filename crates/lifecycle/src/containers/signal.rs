@@ -33,7 +33,7 @@ impl Container {
     }
 
     /// Kills `supervisor`, this container's, with SIGKILL and waits until
-    /// it is gone; [`ContainerError::Unkillable`] past [`KILL_WAIT`].
+    /// it is gone; [`ContainerError::Unkillable`] past 30 s.
     pub fn kill(&self, supervisor: &Supervisor) -> Result<(), ContainerError> {
         self.send(supervisor, libc::SIGKILL)?;
         if self.supervisor_ended_within(KILL_WAIT) {
