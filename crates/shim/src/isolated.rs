@@ -181,7 +181,7 @@ fn serve_on_fd(host: &Host, spec: &RunSpec, stop: &wharf_engine::StopHandle, std
         crate::outcome::report_to(stderr, &format!("wharf: {message}"));
         exit::ERROR as u32
     };
-    let listener = match crate::serve::inherited(LISTENER_FD, libc::S_IFSOCK, "listener") {
+    let listener = match crate::start::inherited(LISTENER_FD, libc::S_IFSOCK, "listener") {
         Ok(fd) => TcpListener::from(fd),
         Err(message) => return failed(message),
     };

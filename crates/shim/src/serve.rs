@@ -1,7 +1,7 @@
 //! The daemon: the Task service on the group's socket, until containerd
 //! shuts it down with no container left.
 
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::IntoRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::args::Args;
 use crate::artifact::Containerd;
 use crate::events::Publisher;
 use crate::rpc::Rpc;
-use crate::start::{ALIVE_FD, LISTENER_FD};
+use crate::start::{ALIVE_FD, LISTENER_FD, inherited};
 use crate::task::Service;
 
 pub fn serve(args: &Args) -> Result<(), String> {
@@ -66,22 +66,6 @@ pub fn serve(args: &Args) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
         std::process::exit(0)
     })
-}
-
-/// The descriptor `fd` that `start` passed, which must be of type `kind`.
-pub fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String> {
-    let refused = || format!("serve needs its {what} on descriptor {fd}: run by `start` only");
-    // SAFETY: fstat writes into the stat we pass; a closed fd fails.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != kind {
-        return Err(refused());
-    }
-    // SAFETY: the descriptor is open, of the right type, and nothing else
-    // in this process owns it; nothing this daemon starts inherits it.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
 }
 
 /// Compiled code, shared by every container on the node:

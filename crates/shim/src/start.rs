@@ -17,6 +17,21 @@ use crate::group;
 pub const LISTENER_FD: i32 = 3;
 pub const ALIVE_FD: i32 = 4;
 
+/// The descriptor `fd` that `start` passed, which must be of type `kind`.
+pub fn inherited(fd: i32, kind: libc::mode_t, what: &str) -> Result<OwnedFd, String> {
+    if !wharf_lifecycle::supervisor::handoff::is_open_as(fd, kind) {
+        return Err(format!(
+            "serve needs its {what} on descriptor {fd}: run by `start` only"
+        ));
+    }
+    // SAFETY: the descriptor is open, of the right type, and nothing else
+    // in this process owns it; nothing this daemon starts inherits it.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        Ok(<OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd))
+    }
+}
+
 pub fn start(args: &Args) -> Result<(), String> {
     let bundle = args.bundle()?;
     let group = group::group_of(&bundle);

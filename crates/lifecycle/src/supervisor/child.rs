@@ -11,14 +11,11 @@ use std::time::SystemTime;
 
 use super::guest;
 use super::handoff::{FIRST_LISTENER_FD, is_open_as, pipe, place, stage};
-use super::signals::STOPPING;
+use super::signals::{Listeners, STOPPING};
 use super::{Setting, record};
 use crate::containers::{Container, ServiceRecord, Status, time};
 use crate::exit;
 use crate::ports::PortBinding;
-
-/// A service's listeners, shared by its runs and the signal watcher.
-pub(super) type Listeners = Arc<Mutex<Vec<TcpListener>>>;
 
 /// A service's listeners and how it is served.
 pub(super) struct Serving {

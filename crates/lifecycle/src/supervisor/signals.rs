@@ -2,17 +2,20 @@
 //! ends the guest's process and records the exit; unblocked for the guest's
 //! process, which takes them itself.
 
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::child::Listeners;
 use super::{RemoveDone, remove_if_asked};
 use crate::containers::logs::LogWriter;
 use crate::containers::{Container, Containers, Held, Status, time};
 use crate::{cgroup, exit};
 
 /// The signals that stop the guest.
+/// A service's listeners, shared by its runs and the signal watcher.
+pub(super) type Listeners = Arc<Mutex<Vec<TcpListener>>>;
+
 pub(super) const STOPPING: [i32; 6] = [
     libc::SIGTERM,
     libc::SIGINT,
