@@ -31,13 +31,7 @@ fn skopeo(args: &[&str]) -> String {
 }
 
 fn layer_tar(content: &[u8]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_ustar();
-    header.set_size(content.len() as u64);
-    header.set_mode(0o644);
-    tar.append_data(&mut header, "app.wasm", content)
-        .expect("append");
-    tar.into_inner().expect("finish tar")
+    wharf_testkit::tar_of(&[("app.wasm", content)])
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -10,7 +10,7 @@ use wharf_image::registry::{
     stored_credentials_in,
 };
 use wharf_image::{BlobError, BlobStore, Digest};
-use wharf_testkit::{FakeServer, Response, TestRegistry};
+use wharf_testkit::{FakeServer, Response, TestRegistry, noise};
 
 fn client(registry: &str, repository: &str) -> Client {
     Client::new(registry, repository, ClientOptions::default()).expect("client")
@@ -31,19 +31,6 @@ fn store() -> (tempfile::TempDir, BlobStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = BlobStore::open(dir.path().join("layout")).expect("store");
     (dir, store)
-}
-
-/// Deterministic, incompressible-looking bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 fn push(client: &Client, content: &[u8]) -> Digest {

@@ -7,6 +7,7 @@ use wharf_lifecycle::containers::{
     Container, ContainerError, Containers, LogOptions, NewContainer, RestartPolicy, RunRecord,
     State, Status, time,
 };
+use wharf_testkit::process_start_time;
 
 fn store() -> (tempfile::TempDir, Containers) {
     let dir = tempfile::tempdir().expect("dir");
@@ -42,16 +43,6 @@ fn sleeper() -> Child {
     Command::new("sleep").arg("60").spawn().expect("sleep")
 }
 
-fn start_time(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let (_, rest) = stat.rsplit_once(')').expect("stat");
-    rest.split_whitespace()
-        .nth(19)
-        .expect("field 22")
-        .parse()
-        .expect("a number")
-}
-
 #[track_caller]
 fn assert_not_its_supervisor(container: &Container, pid: u32) {
     match container.supervisor() {
@@ -68,7 +59,11 @@ fn a_state_naming_pid_0_minus_1_or_init_is_never_a_supervisor() {
     for pid in [0, 1, u32::MAX, 1 << 31, std::process::id()] {
         claim(&mut container, pid, None);
         assert_not_its_supervisor(&container, pid);
-        claim(&mut container, pid, Some(start_time(std::process::id())));
+        claim(
+            &mut container,
+            pid,
+            Some(process_start_time(std::process::id())),
+        );
         assert_not_its_supervisor(&container, pid);
     }
 }
@@ -84,7 +79,7 @@ fn a_state_naming_an_unrelated_process_is_not_its_supervisor() {
     claim(&mut container, pid, None);
     assert_not_its_supervisor(&container, pid);
     // A pid given to another process after the supervisor ended.
-    claim(&mut container, pid, Some(start_time(pid) + 1));
+    claim(&mut container, pid, Some(process_start_time(pid) + 1));
     assert_not_its_supervisor(&container, pid);
     let _ = other.kill();
     let _ = other.wait();
@@ -95,7 +90,11 @@ fn a_state_naming_a_pid_whose_supervisor_is_gone_is_exited() {
     let (_dir, store) = store();
     let mut container = container(&store);
     let mut other = sleeper();
-    claim(&mut container, other.id(), Some(start_time(other.id())));
+    claim(
+        &mut container,
+        other.id(),
+        Some(process_start_time(other.id())),
+    );
     // Nobody holds the supervisor lock: whatever the pid, no supervisor.
     let seen = store.find("victim").expect("find");
     assert_eq!(seen.state.status, Status::Exited);
@@ -123,7 +122,7 @@ fn the_real_supervisor_is_found_by_its_start_time_or_its_lock() {
         assert!(std::time::Instant::now() < deadline, "flock took the lock");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    claim(&mut container, pid, Some(start_time(pid)));
+    claim(&mut container, pid, Some(process_start_time(pid)));
     let found = container.supervisor().expect("found").expect("alive");
     assert_eq!(found.pid(), pid);
     claim(&mut container, pid, None);

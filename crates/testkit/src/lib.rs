@@ -5,6 +5,7 @@
 
 mod archive;
 mod containerd;
+mod crafted;
 mod docker;
 mod fake_server;
 mod files;
@@ -14,6 +15,7 @@ pub mod intruder;
 mod mounts;
 mod netns;
 mod podman;
+mod process;
 mod registry;
 mod skip;
 mod tls;
@@ -23,12 +25,14 @@ pub use archive::{
     sha256_hex,
 };
 pub use containerd::TestContainerd;
+pub use crafted::{TarEntry, crafted_tar, tar_of};
 pub use docker::TestDocker;
 pub use fake_server::{Body, FakeServer, Request, Response};
 pub use files::files_under;
 pub use guests::{build_once, compile_wasi_c, compile_wasi_c_reactor};
 pub use netns::TestNetns;
 pub use podman::TestPodman;
+pub use process::{noise, process_start_time};
 pub use registry::TestRegistry;
 pub use skip::{in_ci, is_root, skip_unless, skip_unless_root};
 pub use tls::TestCertificates;

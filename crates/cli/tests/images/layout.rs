@@ -134,18 +134,7 @@ impl Layout {
     }
 }
 
-pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, *bytes)
-            .expect("tar entry");
-    }
-    tar.into_inner().expect("tar")
-}
+pub use wharf_testkit::tar_of;
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;

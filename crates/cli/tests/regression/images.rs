@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use serde_json::json;
-use wharf_testkit::TestRegistry;
+use wharf_testkit::{TarEntry, TestRegistry, crafted_tar};
 
 use crate::common::{assert_code, c_guest, stderr, temp};
 use crate::layout::{Layout, build, gzip, sha256_hex, wharf};
@@ -22,26 +22,16 @@ fn escaping_layer(victim: &Path) -> Vec<u8> {
     let climb = vec![".."; 21].join("/");
     let victim = victim.to_str().expect("utf-8").trim_start_matches('/');
     let esc = format!("{up}/{climb}/{victim}");
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut entry = |name: &str, kind: tar::EntryType, link: &str, mode: u32, data: &[u8]| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(kind);
-        header.set_size(data.len() as u64);
-        header.set_mode(mode);
-        if kind.is_symlink() {
-            tar.append_link(&mut header, name, link).expect("link");
-        } else {
-            tar.append_data(&mut header, name, data).expect("entry");
-        }
-    };
-    use tar::EntryType::{Directory, Regular, Symlink};
-    entry(&format!("{deep}/"), Directory, "", 0o755, b"");
-    entry(&up, Symlink, &back, 0o777, b"");
-    entry("esc", Symlink, &esc, 0o777, b"");
-    entry("esc/", Directory, "", 0o777, b"");
-    entry("esc/planted", Regular, "", 0o644, b"planted");
-    entry("app.wasm", Regular, "", 0o755, b"\0asm\x01\0\0\0");
-    tar.into_inner().expect("tar")
+    use tar::EntryType::{Directory, Symlink};
+    let deep_dir = format!("{deep}/");
+    crafted_tar(&[
+        TarEntry::new(&deep_dir, Directory, "", b"").mode(0o755),
+        TarEntry::new(&up, Symlink, &back, b"").mode(0o777),
+        TarEntry::new("esc", Symlink, &esc, b"").mode(0o777),
+        TarEntry::new("esc/", Directory, "", b"").mode(0o777),
+        TarEntry::file("esc/planted", b"planted"),
+        TarEntry::file("app.wasm", b"\0asm\x01\0\0\0").mode(0o755),
+    ])
 }
 
 #[test]

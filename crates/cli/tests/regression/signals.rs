@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use wharf_testkit::process_start_time;
+
 use crate::common::{assert_code, path_str, stderr, stdout, temp, wat_guest, wharf};
 
 /// The commands that signal a supervisor.
@@ -69,16 +71,6 @@ fn bystander() -> Child {
         .expect("sleep")
 }
 
-fn start_time(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let (_, rest) = stat.rsplit_once(')').expect("stat");
-    rest.split_whitespace()
-        .nth(19)
-        .expect("field 22")
-        .parse()
-        .expect("a number")
-}
-
 /// Whether `child` still runs a second after a command that may have
 /// signalled it: a signal sent need not have ended it yet, so one look at
 /// once would miss a wrong SIGTERM or SIGKILL.
@@ -121,7 +113,7 @@ fn a_forged_pid_of_an_unrelated_process_is_never_signalled() {
     let pid = u64::from(other.id());
     // As an older wharf wrote it (no start time), then with a start time
     // that is not the process's.
-    for started in [None, Some(start_time(other.id()) + 1)] {
+    for started in [None, Some(process_start_time(other.id()) + 1)] {
         for args in SIGNALLING {
             forge(&dir, pid, started);
             let output = wharf(root.path()).args(args).output().expect("wharf");
@@ -228,7 +220,7 @@ fn a_forged_pid_with_no_live_supervisor_is_an_exited_container() {
     let mut other = bystander();
     let pid = u64::from(other.id());
     // Nobody holds the supervisor lock: the container is not running.
-    forge(&dir, pid, Some(start_time(other.id())));
+    forge(&dir, pid, Some(process_start_time(other.id())));
     let stopped = wharf(root.path())
         .args(SIGNALLING[0])
         .output()

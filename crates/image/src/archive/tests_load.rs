@@ -5,29 +5,15 @@ use super::*;
 use crate::blobs::BlobStore;
 use crate::manifest::{Manifest, media_type};
 use crate::refs::REF_NAME_ANNOTATION;
+use wharf_testkit::{TarEntry, crafted_tar};
 
-/// A tar entry written header field by header field, so that it can say
-/// what a well-behaved tar writer never would.
-fn add(tar: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, link: &str, data: &[u8]) {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(kind);
-    header.set_size(data.len() as u64);
-    header.set_mode(0o644);
-    let old = header.as_old_mut();
-    old.name.fill(0);
-    old.name[..name.len()].copy_from_slice(name.as_bytes());
-    old.linkname.fill(0);
-    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
-    header.set_cksum();
-    tar.append(&header, data).expect("append");
-}
-
+/// An archive of crafted entries.
 fn archive(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, kind, link, data) in entries {
-        add(&mut tar, name, *kind, link, data);
-    }
-    tar.into_inner().expect("finish tar")
+    let entries: Vec<TarEntry<'_>> = entries
+        .iter()
+        .map(|&(name, kind, link, data)| TarEntry::new(name, kind, link, data))
+        .collect();
+    crafted_tar(&entries)
 }
 
 use tar::EntryType::{Block, Directory, Link, Regular, Symlink};

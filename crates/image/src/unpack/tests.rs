@@ -3,33 +3,20 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt as _;
 
+use wharf_testkit::{TarEntry, crafted_tar};
+
 use super::*;
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// A tar entry written header field by header field, so that it can say
-/// what a well-behaved tar writer never would.
-fn add(tar: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, link: &str, data: &[u8]) {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(kind);
-    header.set_size(data.len() as u64);
-    header.set_mode(0o755);
-    let old = header.as_old_mut();
-    old.name.fill(0);
-    old.name[..name.len()].copy_from_slice(name.as_bytes());
-    old.linkname.fill(0);
-    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
-    header.set_cksum();
-    tar.append(&header, data).expect("append");
-}
-
+/// A layer of crafted entries, mode 0755.
 fn layer(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, kind, link, data) in entries {
-        add(&mut tar, name, *kind, link, data);
-    }
-    tar.into_inner().expect("finish tar")
+    let entries: Vec<TarEntry<'_>> = entries
+        .iter()
+        .map(|&(name, kind, link, data)| TarEntry::new(name, kind, link, data).mode(0o755))
+        .collect();
+    crafted_tar(&entries)
 }
 
 use tar::EntryType::{Block, Char, Directory, Fifo, Link, Regular, Symlink};
@@ -435,19 +422,11 @@ fn paths_deeper_than_the_limit_are_refused() {
 
 /// A layer whose entries carry `mode` and owner `uid`, as a layer may.
 fn layer_with(entries: &[(&str, tar::EntryType, &[u8])], mode: u32, uid: u64) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, kind, data) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(*kind);
-        header.set_size(data.len() as u64);
-        header.set_mode(mode);
-        header.set_uid(uid);
-        header.set_gid(uid);
-        header.set_path(name).expect("name");
-        header.set_cksum();
-        tar.append(&header, *data).expect("append");
-    }
-    tar.into_inner().expect("finish tar")
+    let entries: Vec<TarEntry<'_>> = entries
+        .iter()
+        .map(|&(name, kind, data)| TarEntry::new(name, kind, "", data).mode(mode).uid(uid))
+        .collect();
+    crafted_tar(&entries)
 }
 
 #[test]

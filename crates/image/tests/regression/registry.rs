@@ -13,7 +13,7 @@ use wharf_image::manifest::{MAX_CONFIG_SIZE, MAX_IMAGE_SIZE, MAX_MANIFEST_SIZE, 
 use wharf_image::registry::{Client, ClientOptions, Credentials, RegistryError};
 use wharf_image::store::{PullOptions, Silent, pull};
 use wharf_image::{Digest, Reference, Store, StoreError};
-use wharf_testkit::{FakeServer, Request, Response, TestCertificates, TestRegistry};
+use wharf_testkit::{FakeServer, Request, Response, TestCertificates, TestRegistry, noise};
 
 /// The error and its causes on one line, as `wharf` prints them.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
@@ -26,19 +26,6 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     }
     assert!(!message.contains('\n'), "not one line: {message}");
     message
-}
-
-/// Deterministic, incompressible-looking bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 /// A Wasm artifact: a config and one layer, with the sizes the manifest

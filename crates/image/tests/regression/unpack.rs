@@ -5,27 +5,17 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use wharf_image::{UnpackError, UnpackLimits, unpack_layers};
+use wharf_testkit::{TarEntry, crafted_tar};
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
-/// A tar entry written field by field, saying what a well-behaved tar
-/// writer never would (names longer than 100 bytes go in GNU long-name
-/// entries).
+/// A layer of empty crafted entries, each with its mode.
 fn layer(entries: &[(&str, tar::EntryType, &str, u32)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for &(name, kind, link, mode) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(kind);
-        header.set_size(0);
-        header.set_mode(mode);
-        if kind.is_symlink() || kind.is_hard_link() {
-            tar.append_link(&mut header, name, link)
-                .expect("link entry");
-        } else {
-            tar.append_data(&mut header, name, &[][..]).expect("entry");
-        }
-    }
-    tar.into_inner().expect("finish tar")
+    let entries: Vec<TarEntry<'_>> = entries
+        .iter()
+        .map(|&(name, kind, link, mode)| TarEntry::new(name, kind, link, b"").mode(mode))
+        .collect();
+    crafted_tar(&entries)
 }
 
 fn write_layers(dir: &Path, layers: &[Vec<u8>]) -> Vec<(PathBuf, String)> {
