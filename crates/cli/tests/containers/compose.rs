@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{assert_code, c_guest, stderr, stdout, temp};
+use crate::common::{assert_code, c_guest, state_root, stderr, stdout};
 use crate::support::{ok, wharf_output};
 
 const SHOP: &str = "\
@@ -101,7 +101,7 @@ fn curl(address: &str) -> String {
 
 #[test]
 fn a_three_service_project_comes_up_serves_logs_restarts_and_goes_leaving_nothing() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let dir = project(SHOP);
     let dir = dir.path();
@@ -246,7 +246,7 @@ fn a_three_service_project_comes_up_serves_logs_restarts_and_goes_leaving_nothin
 
 #[test]
 fn an_attached_up_prints_each_services_output_until_they_end() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let dir = project(
         "services:\n  first:\n    build: ./tools\n    command: write /tmp-not-given\n  second:\n    build: ./tools\n    command: [\"read\", \"/nothing\"]\n    depends_on: [first]\n",
@@ -268,7 +268,7 @@ fn an_attached_up_prints_each_services_output_until_they_end() {
 
 #[test]
 fn a_file_wharf_cannot_honour_is_a_one_line_error_naming_the_key_and_line() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     for (file, expected) in [
         (
@@ -332,7 +332,7 @@ fn a_file_wharf_cannot_honour_is_a_one_line_error_naming_the_key_and_line() {
 
 #[test]
 fn the_shipped_example_comes_up_with_one_command_and_goes_with_another() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let examples = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples"));
     let copy = tempfile::tempdir().expect("dir");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_code, c_guest, stderr, stdout, temp, wat_guest};
+use crate::common::{assert_code, c_guest, state_root, stderr, stdout, temp, wat_guest};
 use crate::support::{detached, eventually, inspect, ok, wharf_output};
 
 fn hello() -> String {
@@ -14,7 +14,7 @@ fn hello() -> String {
 
 #[test]
 fn management_commands_are_the_short_forms_under_dockers_names() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     detached(root, "web", &[], &ticker);
@@ -76,7 +76,7 @@ fn management_commands_are_the_short_forms_under_dockers_names() {
 
 #[test]
 fn version_and_info_name_the_engine_wasmtime_and_wasi() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
         .expect("lock file");
@@ -153,7 +153,7 @@ fn version_and_info_name_the_engine_wasmtime_and_wasi() {
 
 #[test]
 fn create_start_restart_and_rename_keep_the_policy_labels_and_output() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let hello = hello();
     let id = ok(
@@ -252,7 +252,7 @@ fn create_start_restart_and_rename_keep_the_policy_labels_and_output() {
 
 #[test]
 fn a_named_run_is_a_container_attached_to_its_output() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let failing = wat_guest("exit42");
     let output = wharf_output(
@@ -270,7 +270,7 @@ fn a_named_run_is_a_container_attached_to_its_output() {
 
 #[test]
 fn ps_filters_last_and_size_choose_what_docker_would() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     let failing = wat_guest("exit42");
@@ -370,7 +370,7 @@ fn ps_filters_last_and_size_choose_what_docker_would() {
 
 #[test]
 fn flags_that_mean_nothing_for_wasm_are_refused_with_the_reason_and_leave_nothing() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let hello = hello();
     for (flags, reason) in [
@@ -427,7 +427,7 @@ fn flags_that_mean_nothing_for_wasm_are_refused_with_the_reason_and_leave_nothin
 
 #[test]
 fn tty_gives_the_guest_a_terminal_in_the_foreground_and_detached() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let guest = c_guest("tty");
     let guest = guest.to_str().expect("path");
@@ -451,7 +451,7 @@ fn tty_gives_the_guest_a_terminal_in_the_foreground_and_detached() {
 
 #[test]
 fn completions_and_man_pages_come_from_the_same_definitions() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let bash = ok(root, &["completion", "bash"]);
     for word in ["compose", "container", "--format", "--allow-outbound"] {
@@ -488,7 +488,7 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
 
 #[test]
 fn bad_labels_attachments_and_a_missing_compose_file_are_one_line_errors() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let hello = hello();
     let output = wharf_output(root, &["create", "--label", "=x", &hello]);

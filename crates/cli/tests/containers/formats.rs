@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_code, c_guest, stderr, stdout, temp};
+use crate::common::{assert_code, c_guest, state_root, stderr, stdout};
 use crate::support::{detached, eventually, ok, wharf_output};
 
 #[test]
 fn ps_inspect_and_logs_print_what_dockers_formats_and_flags_ask_for() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     let web = detached(root, "web", &[], &ticker);

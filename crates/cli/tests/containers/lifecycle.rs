@@ -4,12 +4,12 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{assert_code, c_guest, stderr, stdout, temp, wat_guest, wharf};
+use crate::common::{assert_code, c_guest, state_root, stderr, stdout, temp, wat_guest, wharf};
 use crate::support::{alive, detached, eventually, inspect, ok, wharf_output};
 
 #[test]
 fn a_detached_service_is_listed_logged_followed_and_stopped() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     let id = detached(root, "svc", &[], &ticker);
@@ -119,7 +119,7 @@ fn a_detached_service_is_listed_logged_followed_and_stopped() {
 
 #[test]
 fn a_container_whose_supervisor_was_killed_shows_as_exited_and_can_be_removed() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     detached(root, "victim", &[], &c_guest("ticker"));
     detached(root, "bystander", &[], &c_guest("ticker"));
@@ -153,7 +153,7 @@ fn a_container_whose_supervisor_was_killed_shows_as_exited_and_can_be_removed() 
 
 #[test]
 fn a_failing_guest_is_restarted_as_the_policy_says() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let failing = wat_guest("exit42");
     detached(root, "flaky", &["--restart", "on-failure:2"], &failing);
@@ -197,7 +197,7 @@ fn a_failing_guest_is_restarted_as_the_policy_says() {
 
 #[test]
 fn a_removed_on_exit_container_goes_and_bad_flags_are_refused() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     detached(root, "brief", &["--rm"], &wat_guest("exit42"));
     eventually(
@@ -252,7 +252,7 @@ fn a_removed_on_exit_container_goes_and_bad_flags_are_refused() {
 
 #[test]
 fn kill_prune_and_private_files() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     let id = detached(root, "k", &[], &ticker);
@@ -282,7 +282,7 @@ fn kill_prune_and_private_files() {
 
 #[test]
 fn stop_ends_a_tight_loop_at_once_and_kills_after_the_grace() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     detached(root, "spinner", &[], &wat_guest("spin"));
     let began = Instant::now();
@@ -317,7 +317,7 @@ fn stop_ends_a_tight_loop_at_once_and_kills_after_the_grace() {
 
 #[test]
 fn a_chatty_guest_cannot_fill_the_disk() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let flags = ["--log-opt", "max-size=64k", "--log-opt", "max-file=2"];
     let id = detached(root, "chatty", &flags, &c_guest("chatty"));
@@ -379,7 +379,7 @@ fn a_relative_wharf_root_means_the_same_to_the_supervisor() {
 
 #[test]
 fn refusals_and_damage_are_one_line_errors() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     detached(root, "busy1", &[], &ticker);
@@ -411,4 +411,20 @@ fn refusals_and_damage_are_one_line_errors() {
         stderr(&listed)
     );
     ok(root, &["rm", "-f", "busy1"]);
+}
+
+/// The test support's own promise: a state root that goes (as when a test
+/// panics midway) takes its running containers' supervisors with it.
+#[test]
+fn a_dropped_state_root_leaves_no_supervisor_running() {
+    let root = state_root();
+    detached(root.path(), "forgotten", &[], &c_guest("ticker"));
+    let pid = inspect(root.path(), "forgotten")["State"]["Pid"]
+        .as_u64()
+        .expect("pid");
+    assert!(alive(pid), "it runs");
+    drop(root);
+    eventually(Duration::from_secs(10), "the supervisor is gone", || {
+        !alive(pid)
+    });
 }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use crate::common::{c_guest, path_str, temp};
+use crate::common::{c_guest, path_str, state_root};
 use crate::support::{alive, eventually, ok};
 
 #[test]
 fn fifty_detached_containers_are_listed_and_removed() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     let started: Vec<String> = std::thread::scope(|scope| {

@@ -2,12 +2,12 @@
 
 use std::process::Output;
 
-use crate::common::{c_guest, path_str, stderr, temp};
+use crate::common::{c_guest, path_str, state_root, stderr};
 use crate::support::{detached, ok, wharf_output};
 
 #[test]
 fn the_same_name_twice_at_once_has_one_winner() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ticker = c_guest("ticker");
     for round in 0..5 {
@@ -48,7 +48,7 @@ fn the_same_name_twice_at_once_has_one_winner() {
 
 #[test]
 fn rm_while_stopping_gives_one_clear_answer() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     detached(root, "contested", &[], &c_guest("ticker"));
     let (stopped, removed) = std::thread::scope(|scope| {

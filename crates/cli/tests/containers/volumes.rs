@@ -1,11 +1,11 @@
 //! Named and anonymous volumes, as Docker keeps and removes them.
 
-use crate::common::{assert_code, c_guest, stdout, temp};
+use crate::common::{assert_code, c_guest, state_root, stdout};
 use crate::support::{inspect, ok, wharf_output};
 
 #[test]
 fn named_volumes_stay_and_anonymous_ones_go_with_rm_v_or_rm() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let fs = c_guest("fs");
     let fs = fs.to_str().expect("path");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::{c_guest, temp};
+use crate::common::{c_guest, state_root};
 use crate::support::{detached, eventually, inspect, ok};
 
 /// The container's cgroup file holding its CPU quota, in whichever
@@ -30,7 +30,7 @@ fn a_detached_container_reports_its_wall_and_keeps_its_cpu_limit_in_its_cgroup()
     ) {
         return;
     }
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let id = detached(root, "limited", &["--cpus", "0.5"], &c_guest("ticker"));
     eventually(Duration::from_secs(10), "the wall is up", || {
@@ -54,7 +54,7 @@ fn a_detached_container_reports_its_wall_and_keeps_its_cpu_limit_in_its_cgroup()
 
 #[test]
 fn a_detached_container_without_layers_says_so() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     detached(
         root,

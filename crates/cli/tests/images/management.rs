@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::common::{assert_code, stderr, stdout, temp};
+use crate::common::{assert_code, state_root, stderr, stdout, temp};
 use crate::layout::{build, context, wharf};
 
 const LABELLED: &str = "\
@@ -24,7 +24,7 @@ fn ok(root: &std::path::Path, args: &[&str]) -> String {
 
 #[test]
 fn image_filters_history_and_labels_answer_as_dockers_do() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ctx = context(LABELLED);
     build(root, "shop/app:1", ctx.path());
@@ -152,7 +152,7 @@ fn image_filters_history_and_labels_answer_as_dockers_do() {
 
 #[test]
 fn prune_removes_only_what_no_name_and_no_container_holds() {
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let ctx = context(LABELLED);
     build(root, "kept:1", ctx.path());
@@ -277,7 +277,7 @@ fn the_management_forms_build_push_pull_save_load_and_run_an_image() {
     );
 
     // A second store: pull through the registry, load from the archive.
-    let user = temp();
+    let user = state_root();
     let user = user.path();
     let output = wharf(user, &["image", "pull", &name]);
     assert_code(&output, 0);

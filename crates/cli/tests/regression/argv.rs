@@ -1,10 +1,10 @@
 //! Everything after the program is the guest's.
 
-use crate::common::{assert_code, c_guest, path_str, run, stdout, temp};
+use crate::common::{assert_code, c_guest, path_str, run, state_root, stdout};
 
 #[test]
 fn help_and_version_after_the_program_reach_the_guest() {
-    let root = temp();
+    let root = state_root();
     let guest = c_guest("args_env");
     for flag in ["--help", "-h", "--version", "-V"] {
         let output = run(
@@ -21,7 +21,7 @@ fn help_and_version_after_the_program_reach_the_guest() {
 
 #[test]
 fn help_before_the_program_is_still_wharfs() {
-    let root = temp();
+    let root = state_root();
     let output = run(root.path(), &["--help"]);
     assert_code(&output, 0);
     assert!(

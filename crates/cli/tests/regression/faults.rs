@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use wharf_testkit::TestRegistry;
 
-use crate::common::{assert_code, c_guest, path_str, stderr, stdout, temp};
+use crate::common::{assert_code, c_guest, path_str, state_root, stderr, stdout, temp};
 use crate::layout::{self, Layout, gzip, sha256_hex, wharf};
 use crate::support::ok;
 
@@ -210,7 +210,7 @@ fn commands_killed_at_random_moments_leave_a_working_store() {
         &noise.bytes(2 << 20),
     );
     let context = layout::context(layout::APP_DOCKERFILE);
-    let root = temp();
+    let root = state_root();
     let root = root.path();
     let archive = work.path().join("saved.tar");
     ok(

@@ -1,11 +1,11 @@
 //! Flag values that once panicked.
 
-use crate::common::{assert_code, c_guest, path_str, run, stderr, stdout, temp, wharf};
+use crate::common::{assert_code, c_guest, path_str, run, state_root, stderr, stdout, temp, wharf};
 use crate::support::detached;
 
 #[test]
 fn a_trailing_slash_on_a_volume_path_does_not_panic() {
-    let root = temp();
+    let root = state_root();
     let data = temp();
     std::fs::create_dir(data.path().join("sub")).expect("sub");
     std::fs::write(data.path().join("relative.txt"), "top\n").expect("top");
@@ -25,7 +25,7 @@ fn a_trailing_slash_on_a_volume_path_does_not_panic() {
 
 #[test]
 fn a_guest_path_with_dotdot_is_a_one_line_error() {
-    let root = temp();
+    let root = state_root();
     let data = temp();
     let volume = format!("{}:/data/../etc", data.path().display());
     let output = run(root.path(), &["-v", &volume, path_str(&c_guest("cwd"))]);
@@ -35,7 +35,7 @@ fn a_guest_path_with_dotdot_is_a_one_line_error() {
 
 #[test]
 fn a_since_further_back_than_the_clock_does_not_panic() {
-    let root = temp();
+    let root = state_root();
     let ticker = c_guest("ticker");
     detached(root.path(), "far", &[], &ticker);
     for since in ["3000000000000000h", "99999999999999999999h", "1e300s"] {
@@ -65,7 +65,7 @@ fn a_since_further_back_than_the_clock_does_not_panic() {
 /// line, and no container is made.
 #[test]
 fn more_published_ports_than_a_detached_container_takes_is_refused() {
-    let root = temp();
+    let root = state_root();
     let mut args = vec!["run".to_owned(), "-d".to_owned()];
     for port in 0..65 {
         args.push("-p".to_owned());

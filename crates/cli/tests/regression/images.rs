@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::json;
 use wharf_testkit::{TarEntry, TestRegistry, crafted_tar};
 
-use crate::common::{assert_code, c_guest, stderr, temp};
+use crate::common::{assert_code, c_guest, state_root, stderr, temp};
 use crate::layout::{Layout, build, gzip, sha256_hex, wharf};
 use crate::support::{detached, eventually, inspect, ok};
 
@@ -58,7 +58,7 @@ fn a_pulled_layer_cannot_change_a_host_directory() {
     let name = format!("{}/escape:1", registry.address());
     layout.push_with_skopeo("1", &name);
 
-    let root = temp();
+    let root = state_root();
     assert_code(&wharf(root.path(), &["pull", &name]), 0);
     let output = wharf(root.path(), &["run", &name]);
     assert_eq!(
@@ -91,7 +91,7 @@ fn trees(root: &Path) -> usize {
 
 #[test]
 fn an_image_in_use_by_a_container_is_not_removed() {
-    let root = temp();
+    let root = state_root();
     ticker_image(root.path(), "ticker:1");
     let id = detached(
         root.path(),

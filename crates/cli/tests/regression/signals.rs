@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use wharf_testkit::process_start_time;
 
-use crate::common::{assert_code, path_str, stderr, stdout, temp, wat_guest, wharf};
+use crate::common::{assert_code, path_str, state_root, stderr, stdout, temp, wat_guest, wharf};
 
 /// The commands that signal a supervisor.
 const SIGNALLING: [&[&str]; 4] = [
@@ -106,7 +106,7 @@ fn assert_refused(output: &Output, pid: u64) {
 
 #[test]
 fn a_forged_pid_of_an_unrelated_process_is_never_signalled() {
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let _supervision = hold_supervision(&dir);
     let mut other = bystander();
@@ -128,7 +128,7 @@ fn a_forged_pid_of_an_unrelated_process_is_never_signalled() {
 
 #[test]
 fn a_forged_pid_0_does_not_signal_wharfs_own_process_group() {
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let _supervision = hold_supervision(&dir);
     // The bystander shares wharf's process group: kill(0, ..) would end it.
@@ -153,7 +153,7 @@ fn a_forged_pid_that_wraps_to_minus_1_or_names_init_signals_nothing() {
     if wharf_testkit::skip_unless_root(test, "a PID namespace confines a wrong signal") {
         return;
     }
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let _supervision = hold_supervision(&dir);
     let seen = temp();
@@ -215,7 +215,7 @@ fn confined(root: &Path, seen: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn a_forged_pid_with_no_live_supervisor_is_an_exited_container() {
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let mut other = bystander();
     let pid = u64::from(other.id());
@@ -246,7 +246,7 @@ fn a_forged_pid_with_no_live_supervisor_is_an_exited_container() {
 
 #[test]
 fn a_state_json_with_a_negative_pid_is_an_error_and_ps_lists_it_damaged() {
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let state = dir.join("state.json");
     let text = std::fs::read_to_string(&state).expect("state");
@@ -271,7 +271,7 @@ fn a_state_json_with_a_negative_pid_is_an_error_and_ps_lists_it_damaged() {
 
 #[test]
 fn a_forged_time_in_the_far_future_is_no_panic_in_ps_or_inspect() {
-    let root = temp();
+    let root = state_root();
     let dir = victim(root.path());
     let state = dir.join("state.json");
     let mut value: serde_json::Value =
@@ -292,7 +292,7 @@ fn a_forged_time_in_the_far_future_is_no_panic_in_ps_or_inspect() {
 
 #[test]
 fn a_supervisor_recorded_by_an_older_wharf_is_still_stopped() {
-    let root = temp();
+    let root = state_root();
     let guest = wat_guest("spin");
     let made = wharf(root.path())
         .args(["run", "-d", "--name", "old", path_str(&guest)])

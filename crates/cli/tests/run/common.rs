@@ -31,6 +31,39 @@ pub fn temp() -> tempfile::TempDir {
         .expect("create a temporary directory")
 }
 
+/// A state root for a test that makes containers. On drop, before its
+/// directory goes, every container in it is removed (`rm -f`), so a test
+/// that fails midway leaves no supervisor running.
+pub struct StateRoot {
+    dir: tempfile::TempDir,
+}
+
+impl StateRoot {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for StateRoot {
+    fn drop(&mut self) {
+        let Ok(listed) = wharf(self.path()).args(["ps", "-a", "-q"]).output() else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !ids.is_empty() {
+            let _ = wharf(self.path()).args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
+/// A fresh [`StateRoot`].
+pub fn state_root() -> StateRoot {
+    StateRoot { dir: temp() }
+}
+
 /// Runs `wharf run ARGS...` and returns what it did.
 pub fn run(root: &Path, args: &[&str]) -> Output {
     wharf(root)

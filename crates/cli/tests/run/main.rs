@@ -2,6 +2,7 @@
 
 mod basics;
 mod cache;
+#[allow(dead_code)]
 mod common;
 mod compilers;
 mod invalid;

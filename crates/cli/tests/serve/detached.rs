@@ -19,7 +19,7 @@ fn text(output: &std::process::Output) -> String {
 
 #[test]
 fn a_detached_service_is_published_listed_logged_and_drained_by_stop() {
-    let root = common::temp();
+    let root = common::state_root();
     let root = root.path();
     let program = service();
     let started = wharf(
@@ -112,7 +112,7 @@ fn a_port_in_use_fails_run_d_and_leaves_no_container() {
         "127.0.0.1:{}:8080",
         taken.local_addr().expect("address").port()
     );
-    let root = common::temp();
+    let root = common::state_root();
     let program = service();
     let output = wharf(
         root.path(),
@@ -130,7 +130,7 @@ fn a_port_in_use_fails_run_d_and_leaves_no_container() {
 
 #[test]
 fn publishing_a_detached_command_fails_at_run_d() {
-    let root = common::temp();
+    let root = common::state_root();
     let program = common::wat_guest("exit42");
     let output = wharf(
         root.path(),
